@@ -1,0 +1,234 @@
+/**
+ * The native backend: Deno's built-in WebSocket (from `Deno.upgradeWebSocket`)
+ * wrapped as a socketry {@linkcode Socket}. It is the fast path, with the
+ * limits of Deno's socket, stated here once:
+ *
+ * - Messages go out whole: fragments given with `endOfMessage: false` are
+ *   joined and sent as one message when the last fragment arrives.
+ * - Keep-alive is Deno's `idleTimeout`: after half of it without a message
+ *   or pong, Deno pings; after the other half without one, it closes with
+ *   1001. Ping payloads, pong cadence and control frames are not accessible.
+ * - Deno cannot drop a connection from JavaScript: `abort()` and timeouts end
+ *   the socket at once for the application, and Deno sends a close frame.
+ * - After `closeOutput()`, Deno drops data the peer still sends.
+ * - No permessage-deflate and no HTTP/2: use the engine backend for those.
+ *
+ * @module
+ */
+
+import { WebSocketError, WebSocketStatus } from "./errors.ts";
+import {
+  type MessageType,
+  type ResolvedSocketOptions,
+  Socket,
+  type SocketEnding,
+} from "./socket.ts";
+
+const DENO_PING_TIMEOUT = "No response from ping frame.";
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/** How a native socket reports Deno's unanswered-ping close. */
+export type NativeSilenceEnding = Extract<
+  SocketEnding,
+  "disconnect" | "timeout"
+>;
+
+/** A {@linkcode Socket} on Deno's built-in WebSocket. */
+export class NativeSocket extends Socket {
+  readonly #ws: WebSocket;
+  readonly #silenceEnding: NativeSilenceEnding;
+  #lastError: string | undefined;
+  #fragments: (string | Uint8Array)[] = [];
+
+  /**
+   * Wraps a Deno WebSocket that has not opened yet. `silenceEnding` says how
+   * to report Deno's keep-alive close: as a disconnect (the peer went silent)
+   * or as a keep-alive timeout.
+   */
+  constructor(
+    ws: WebSocket,
+    options: ResolvedSocketOptions,
+    silenceEnding: NativeSilenceEnding = "disconnect",
+  ) {
+    super(options);
+    this.#ws = ws;
+    this.#silenceEnding = silenceEnding;
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => this.handleOpen();
+    ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+      const data = event.data;
+      if (typeof data === "string") this.handleData("text", data, true);
+      else this.handleData("binary", new Uint8Array(data), true);
+    };
+    ws.onerror = (event) => {
+      this.#lastError = (event as ErrorEvent).message;
+    };
+    ws.onclose = (event) => this.#onClose(event);
+  }
+
+  /** The subprotocol agreed in the handshake, or an empty string. */
+  get protocol(): string {
+    return this.#ws.protocol;
+  }
+
+  /** Always empty: Deno's socket negotiates no extensions. */
+  get extensions(): string {
+    return this.#ws.extensions;
+  }
+
+  protected transmit(
+    data: string | Uint8Array,
+    type: MessageType,
+    final: boolean,
+  ): void {
+    if (!final) {
+      this.#fragments.push(data);
+      return;
+    }
+    let message = data;
+    if (this.#fragments.length > 0) {
+      this.#fragments.push(data);
+      message = joinFragments(this.#fragments, type);
+      this.#fragments = [];
+    }
+    if (type === "text" && typeof message !== "string") {
+      try {
+        message = decoder.decode(message);
+      } catch {
+        throw new TypeError("A text message must be valid UTF-8");
+      }
+    }
+    if (this.#ws.readyState !== WebSocket.OPEN) {
+      // Deno would drop the message silently: it already answered the
+      // peer's close frame, or is closing.
+      throw new WebSocketError(
+        "Cannot send: Deno's WebSocket is closing (the peer's close frame arrived and was answered)",
+        { status: WebSocketStatus.Closed },
+      );
+    }
+    this.#ws.send(message);
+  }
+
+  protected transmitClose(code: number, reason: string): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#ws.close(code, reason);
+  }
+
+  protected terminate(): void {
+    this.#fragments = [];
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close();
+  }
+
+  protected transportBufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  protected waitForDrain(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, 2));
+  }
+
+  #onClose(event: CloseEvent): void {
+    const error = this.#lastError;
+    if (error === DENO_PING_TIMEOUT) {
+      const keepAlive = this.#silenceEnding === "timeout";
+      const failure = new WebSocketError(
+        keepAlive
+          ? "Keep-alive timeout: the peer did not answer a ping in time"
+          : "The peer went silent: no frame and no answer to a ping in time",
+        {
+          status: keepAlive
+            ? WebSocketStatus.KeepAliveTimeout
+            : WebSocketStatus.Disconnected,
+          code: 1006,
+        },
+      );
+      this.finish({
+        code: 1006,
+        reason: failure.message,
+        wasClean: false,
+        initiator: keepAlive ? "local" : "none",
+        ending: this.#silenceEnding,
+        error: failure,
+      });
+    } else if (error !== undefined) {
+      this.#onError(error);
+    } else if (event.wasClean) {
+      this.handleCloseFrame(event.code, event.reason, true);
+    } else if (this.state === "closeSent") {
+      this.finish({
+        code: 1006,
+        reason: "The peer sent data after the close frame",
+        wasClean: false,
+        initiator: "local",
+        ending: "close",
+      });
+    } else {
+      this.#onLost("the connection ended");
+    }
+  }
+
+  #onError(message: string): void {
+    if (/eof|reset|broken pipe|connection/i.test(message)) {
+      this.#onLost(message);
+      return;
+    }
+    const invalidText = /utf-?8/i.test(message);
+    const tooBig = /size|too large|too big/i.test(message);
+    const failure = new WebSocketError(
+      `The peer broke the protocol: ${message}`,
+      {
+        status: invalidText
+          ? WebSocketStatus.InvalidPayload
+          : tooBig
+          ? WebSocketStatus.MessageTooBig
+          : WebSocketStatus.ProtocolError,
+        code: invalidText ? 1007 : tooBig ? 1009 : 1002,
+      },
+    );
+    this.finish({
+      code: failure.code!,
+      reason: failure.message,
+      wasClean: false,
+      initiator: "none",
+      ending: "error",
+      error: failure,
+    });
+  }
+
+  #onLost(cause: string): void {
+    const failure = new WebSocketError(
+      `The peer disconnected without a close frame (${cause})`,
+      { status: WebSocketStatus.Disconnected, code: 1006 },
+    );
+    this.finish({
+      code: 1006,
+      reason: failure.message,
+      wasClean: false,
+      initiator: "none",
+      ending: "disconnect",
+      error: failure,
+    });
+  }
+}
+
+function joinFragments(
+  fragments: (string | Uint8Array)[],
+  type: MessageType,
+): string | Uint8Array {
+  if (type === "text" && fragments.every((part) => typeof part === "string")) {
+    return fragments.join("");
+  }
+  const parts = fragments.map((part) =>
+    typeof part === "string" ? encoder.encode(part) : part
+  );
+  const whole = new Uint8Array(
+    parts.reduce((sum, part) => sum + part.byteLength, 0),
+  );
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.byteLength;
+  }
+  return whole;
+}

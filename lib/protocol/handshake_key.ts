@@ -1,0 +1,118 @@
+/**
+ * The opening handshake's key exchange (RFC 6455 sections 1.3 and 4.2.2): the
+ * client's random `Sec-WebSocket-Key` and the server's `Sec-WebSocket-Accept`
+ * proof. Synchronous, so that answering a handshake needs no `await`; Web
+ * Crypto's SHA-1 is asynchronous only, hence the small SHA-1 below.
+ *
+ * @module
+ */
+
+/** The GUID that RFC 6455 appends to the key before hashing. */
+export const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+// Base64 of 16 bytes: 21 free characters, then one that carries only 2 bits
+// (the other 4 must be zero), then padding.
+const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+
+const encoder = new TextEncoder();
+
+/**
+ * The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`: base64 of the
+ * SHA-1 of the key followed by {@linkcode HANDSHAKE_GUID}.
+ */
+export function computeAcceptKey(key: string): string {
+  return toBase64(sha1(encoder.encode(key + HANDSHAKE_GUID)));
+}
+
+/**
+ * A `Sec-WebSocket-Key` made from 16 random bytes (which the caller draws,
+ * with `crypto.getRandomValues`, so this stays pure).
+ *
+ * @throws {RangeError} unless `random` holds exactly 16 bytes.
+ */
+export function generateKey(random: Uint8Array): string {
+  if (random.length !== 16) {
+    throw new RangeError(
+      `A WebSocket key is made of 16 random bytes; got ${random.length}`,
+    );
+  }
+  return toBase64(random);
+}
+
+/**
+ * Whether `key` is a well-formed `Sec-WebSocket-Key`: the canonical base64
+ * form of 16 bytes.
+ */
+export function isValidKey(key: string): boolean {
+  return KEY_PATTERN.test(key);
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+// SHA-1 (FIPS 180-4). Broken for collision resistance, but the handshake only
+// uses it to show that the server understood the request.
+function sha1(message: Uint8Array): Uint8Array {
+  // Pad: 0x80, zeros, then the bit length as a 64-bit big-endian number, to a
+  // multiple of 64 bytes.
+  const length = message.length;
+  const padded = new Uint8Array(((length + 8) >>> 6) * 64 + 64);
+  padded.set(message);
+  padded[length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(length / 0x2000_0000));
+  view.setUint32(padded.length - 4, (length << 3) >>> 0);
+
+  let h0 = 0x67452301;
+  let h1 = 0xefcdab89;
+  let h2 = 0x98badcfe;
+  let h3 = 0x10325476;
+  let h4 = 0xc3d2e1f0;
+  const w = new Uint32Array(80);
+  for (let block = 0; block < padded.length; block += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
+    for (let i = 16; i < 80; i++) {
+      const x = w[i - 3]! ^ w[i - 8]! ^ w[i - 14]! ^ w[i - 16]!;
+      w[i] = (x << 1) | (x >>> 31);
+    }
+    let a = h0, b = h1, c = h2, d = h3, e = h4;
+    for (let i = 0; i < 80; i++) {
+      let f: number, k: number;
+      if (i < 20) {
+        f = (b & c) | (~b & d);
+        k = 0x5a827999;
+      } else if (i < 40) {
+        f = b ^ c ^ d;
+        k = 0x6ed9eba1;
+      } else if (i < 60) {
+        f = (b & c) | (b & d) | (c & d);
+        k = 0x8f1bbcdc;
+      } else {
+        f = b ^ c ^ d;
+        k = 0xca62c1d6;
+      }
+      const t = (((a << 5) | (a >>> 27)) + f + e + k + w[i]!) | 0;
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = t;
+    }
+    h0 = (h0 + a) | 0;
+    h1 = (h1 + b) | 0;
+    h2 = (h2 + c) | 0;
+    h3 = (h3 + d) | 0;
+    h4 = (h4 + e) | 0;
+  }
+  const digest = new Uint8Array(20);
+  const out = new DataView(digest.buffer);
+  out.setUint32(0, h0);
+  out.setUint32(4, h1);
+  out.setUint32(8, h2);
+  out.setUint32(12, h3);
+  out.setUint32(16, h4);
+  return digest;
+}

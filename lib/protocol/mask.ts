@@ -1,0 +1,86 @@
+/**
+ * Payload masking (RFC 6455 section 5.3): every byte is XORed with the byte of
+ * the 4-byte key at the same position modulo 4. Masking and unmasking are the
+ * same operation.
+ *
+ * @module
+ */
+
+// The key is held as a 32-bit number whose most significant byte is the first
+// key byte (big-endian, as on the wire). A Uint32Array view uses the platform's
+// byte order, so the word key is byte-swapped on little-endian platforms.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+// Below this many bytes the cost of creating a Uint32Array view outweighs the
+// gain of working on words.
+const WORD_THRESHOLD = 32;
+
+/**
+ * Reads a 4-byte masking key at `offset` of `bytes` as a 32-bit number, first
+ * key byte most significant: the form {@linkcode applyMask} takes fastest.
+ */
+export function readMaskKey(bytes: Uint8Array, offset = 0): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) |
+    (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+}
+
+/**
+ * XORs `data` in place with the masking key, starting at position `keyOffset`
+ * (0–3) of the key, and returns the key position for the byte after `data`.
+ * Threading that return value through successive calls unmasks a payload that
+ * arrives in pieces:
+ *
+ * ```ts ignore
+ * let position = 0;
+ * for (const piece of pieces) position = applyMask(piece, key, position);
+ * ```
+ *
+ * @param data The bytes to mask or unmask, changed in place.
+ * @param mask The key: 4 bytes, or a number as returned by {@linkcode readMaskKey}.
+ * @param keyOffset The position in the key of the first byte of `data`.
+ * @returns The position in the key of the byte that follows `data`.
+ */
+export function applyMask(
+  data: Uint8Array,
+  mask: Uint8Array | number,
+  keyOffset = 0,
+): number {
+  let key: number;
+  if (typeof mask === "number") {
+    key = mask >>> 0;
+  } else {
+    if (mask.length !== 4) {
+      throw new RangeError(
+        `A masking key is 4 bytes; got ${mask.length} bytes`,
+      );
+    }
+    key = readMaskKey(mask);
+  }
+  const shift = (keyOffset & 3) * 8;
+  // Rotate so that the byte for data[0] is the most significant one.
+  if (shift !== 0) key = ((key << shift) | (key >>> (32 - shift))) >>> 0;
+
+  const length = data.length;
+  let i = 0;
+  if (length >= WORD_THRESHOLD) {
+    // Bytes up to the first 4-byte aligned address, then whole words.
+    const head = (4 - (data.byteOffset & 3)) & 3;
+    for (; i < head; i++) {
+      data[i] = data[i]! ^ (key >>> 24);
+      key = ((key << 8) | (key >>> 24)) >>> 0;
+    }
+    const words = (length - head) >>> 2;
+    const view = new Uint32Array(data.buffer, data.byteOffset + head, words);
+    const word = LITTLE_ENDIAN
+      ? ((key >>> 24) | ((key >>> 8) & 0xff00) | ((key << 8) & 0xff0000) |
+        (key << 24))
+      : key | 0;
+    for (let w = 0; w < words; w++) view[w] = view[w]! ^ word;
+    i = head + words * 4;
+  }
+  for (; i < length; i++) {
+    data[i] = data[i]! ^ (key >>> 24);
+    key = ((key << 8) | (key >>> 24)) >>> 0;
+  }
+  return (keyOffset + length) & 3;
+}

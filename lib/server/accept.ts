@@ -1,0 +1,94 @@
+/**
+ * Accepting one request as a socket on the native backend: the S1/S2 checks
+ * (version 426, malformed 400, origin 403), subprotocol selection, and
+ * `Deno.upgradeWebSocket`.
+ *
+ * @module
+ */
+
+import {
+  checkHandshake,
+  isOriginAllowed,
+  selectSubprotocol,
+  WEBSOCKET_VERSION,
+} from "../protocol/handshake.ts";
+import { NativeSocket } from "../native.ts";
+import type { Socket } from "../socket.ts";
+import {
+  nativeKeepAlive,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type WebSocketServerOptions,
+} from "./options.ts";
+
+/** The outcome of {@linkcode acceptWebSocket}: a socket, or a refusal to send. */
+export type AcceptResult =
+  | { readonly socket: Socket; readonly response: Response }
+  | { readonly socket: null; readonly response: Response };
+
+/**
+ * Accepts a WebSocket request under `Deno.serve` on the native backend.
+ * Return `response` from your handler either way: it is the 101 upgrade when
+ * `socket` is set, and otherwise a 400, 403 or 426 whose text body says why.
+ *
+ * @example Route by hand
+ * ```ts
+ * import { acceptWebSocket } from "@socketry/socketry";
+ *
+ * const handler = (request: Request): Response => {
+ *   const { socket, response } = acceptWebSocket(request, {
+ *     protocols: ["chat.v2"],
+ *   });
+ *   socket?.addEventListener("message", (event) => socket.send(event.data));
+ *   return response;
+ * };
+ * // Deno.serve(handler);
+ * ```
+ */
+export function acceptWebSocket(
+  request: Request,
+  options: WebSocketServerOptions = {},
+): AcceptResult {
+  return acceptResolved(request, resolveServerOptions(options));
+}
+
+/** {@linkcode acceptWebSocket} with options already resolved. */
+export function acceptResolved(
+  request: Request,
+  options: ResolvedServerOptions,
+): AcceptResult {
+  const check = checkHandshake(request);
+  if (!check.ok) {
+    return { socket: null, response: refuse(check.status, check.message) };
+  }
+  const origin = request.headers.get("origin");
+  if (!isOriginAllowed(origin, options.allowedOrigins)) {
+    return {
+      socket: null,
+      response: refuse(
+        403,
+        `Origin ${origin} is not allowed to open a WebSocket`,
+      ),
+    };
+  }
+  const protocol = selectSubprotocol(check.protocols, options.protocols);
+  const keepAlive = nativeKeepAlive(options);
+  const upgrade = Deno.upgradeWebSocket(request, {
+    idleTimeout: keepAlive.idleTimeout,
+    ...(protocol === undefined ? {} : { protocol }),
+  });
+  return {
+    socket: new NativeSocket(upgrade.socket, options.socket, keepAlive.ending),
+    response: upgrade.response,
+  };
+}
+
+/** A plain-text refusal; 426 also names the version this server speaks. */
+export function refuse(
+  status: 400 | 403 | 404 | 426 | 500,
+  message: string,
+): Response {
+  const headers = new Headers({ "content-type": "text/plain; charset=utf-8" });
+  if (status === 426) headers.set("sec-websocket-version", WEBSOCKET_VERSION);
+  return new Response(`${message}\n`, { status, headers });
+}

@@ -1,0 +1,89 @@
+/**
+ * The `Deno.serve` middleware (SPEC S1, S2, S7): WebSocket routes become
+ * sockets handed to your function; everything else goes to the next handler.
+ *
+ * @module
+ */
+
+import { isUpgradeAttempt } from "../protocol/handshake.ts";
+import type { Socket } from "../socket.ts";
+import { acceptResolved, refuse } from "./accept.ts";
+import {
+  resolveServerOptions,
+  type WebSocketServerOptions,
+} from "./options.ts";
+
+/**
+ * Receives each accepted socket, still connecting, with the request that
+ * opened it. It may return a promise (for example
+ * `SocketProcessor.add(socket)`); a rejection closes the socket with 1011.
+ */
+export type SocketHandler = (socket: Socket, request: Request) => unknown;
+
+/**
+ * Makes a `Deno.serve` handler that turns WebSocket requests on `options.path`
+ * into sockets and passes other requests to `next`.
+ *
+ * - On a WebSocket route, a request that is not a WebSocket handshake gets
+ *   400, a wrong `Sec-WebSocket-Version` 426 (with `Sec-WebSocket-Version:
+ *   13`), and an `Origin` not in `allowedOrigins` 403, each with a text body
+ *   that says why.
+ * - Other paths go to `next`, or get 404 without it.
+ *
+ * @example An echo server beside a page
+ * ```ts
+ * import { webSockets } from "@socketry/socketry";
+ *
+ * const handler = webSockets(
+ *   { path: "/ws", allowedOrigins: ["http://localhost:8080"] },
+ *   async (socket) => {
+ *     for await (const message of socket) await socket.send(message);
+ *   },
+ *   () => new Response("<h1>Hello</h1>", { headers: { "content-type": "text/html" } }),
+ * );
+ * // Deno.serve({ port: 8080 }, handler);
+ * ```
+ */
+export function webSockets(
+  options: WebSocketServerOptions,
+  onSocket: SocketHandler,
+  next?: Deno.ServeHandler,
+): Deno.ServeHandler {
+  const resolved = resolveServerOptions(options);
+  const paths = resolved.paths;
+  return (request, info) => {
+    const onRoute = paths === undefined ||
+      paths.has(new URL(request.url).pathname);
+    if (!onRoute) {
+      return next === undefined
+        ? refuse(404, "Not Found")
+        : next(request, info);
+    }
+    if (!isUpgradeAttempt(request)) {
+      if (paths === undefined && next !== undefined) return next(request, info);
+      return refuse(
+        400,
+        "This route only accepts WebSocket connections (expected Upgrade: websocket)",
+      );
+    }
+    const { socket, response } = acceptResolved(request, resolved);
+    if (socket === null) return response;
+    let work: unknown;
+    try {
+      work = onSocket(socket, request);
+    } catch (error) {
+      resolved.onError(error, request);
+      socket.abort();
+      return refuse(500, "The WebSocket handler failed");
+    }
+    if (work instanceof Promise) {
+      work.catch((error: unknown) => {
+        resolved.onError(error, request);
+        if (socket.state !== "closed" && socket.state !== "aborted") {
+          socket.close(1011, "Internal server error");
+        }
+      });
+    }
+    return response;
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Server options (SPEC S1): what they mean, their defaults and their checks.
+ *
+ * @module
+ */
+
+import { isToken, normalizeOrigin } from "../protocol/handshake.ts";
+import {
+  type ResolvedSocketOptions,
+  resolveSocketOptions,
+  type SocketOptions,
+} from "../socket.ts";
+
+/** Options of {@linkcode webSockets} and {@linkcode acceptWebSocket}. Times are in milliseconds. */
+export interface WebSocketServerOptions extends SocketOptions {
+  /**
+   * The path or paths that are WebSocket routes, such as `"/ws"`. Without
+   * it, every path is.
+   */
+  path?: string | readonly string[];
+  /**
+   * How often the server makes sure the peer is alive. Default 120000 (2
+   * minutes); 0 or `Infinity` turns keep-alive off. On the native backend
+   * Deno pings after a silence and has no ping without a deadline: see
+   * {@linkcode nativeKeepAlive}.
+   */
+  keepAliveInterval?: number;
+  /**
+   * How long a ping may go unanswered before the socket is aborted and
+   * reported as a keep-alive timeout. Default `Infinity` (off).
+   */
+  keepAliveTimeout?: number;
+  /**
+   * How often your clients ping. A connection silent for twice this long is
+   * ended and reported as a disconnect (SPEC S6). Default: not set.
+   */
+  clientPingInterval?: number;
+  /**
+   * Origins allowed to open sockets, such as `"https://example.com"`. A
+   * request whose `Origin` is not listed gets 403 and never becomes a socket.
+   * Default: every origin. Requests without `Origin` (non-browser clients)
+   * are allowed: `Origin` is a browser's statement, any other client can
+   * forge it, so it is no authentication.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Subprotocols the server speaks, in its own order of preference: the
+   * first of these that the client offered is selected.
+   */
+  protocols?: readonly string[];
+  /**
+   * Called when a socket handler throws or rejects; the socket is then
+   * closed with 1011. Default: `console.error`.
+   */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+/** Server options with defaults filled in and checked. */
+export interface ResolvedServerOptions {
+  readonly socket: ResolvedSocketOptions;
+  readonly paths: ReadonlySet<string> | undefined;
+  readonly keepAliveInterval: number;
+  readonly keepAliveTimeout: number;
+  readonly clientPingInterval: number;
+  readonly allowedOrigins: ReadonlySet<string> | undefined;
+  readonly protocols: readonly string[];
+  readonly onError: (error: unknown, request: Request) => void;
+}
+
+/** Fills in defaults and checks every option, throwing `TypeError` or `RangeError`. */
+export function resolveServerOptions(
+  options: WebSocketServerOptions = {},
+): ResolvedServerOptions {
+  const {
+    path,
+    keepAliveInterval = 120_000,
+    keepAliveTimeout = Infinity,
+    clientPingInterval = Infinity,
+    allowedOrigins,
+    protocols = [],
+    onError = (error: unknown, request: Request) =>
+      console.error(
+        `socketry: socket handler for ${request.url} failed:`,
+        error,
+      ),
+    ...socketOptions
+  } = options;
+  return {
+    socket: resolveSocketOptions(socketOptions),
+    paths: path === undefined ? undefined : new Set(checkPaths(path)),
+    keepAliveInterval: duration("keepAliveInterval", keepAliveInterval),
+    keepAliveTimeout: duration("keepAliveTimeout", keepAliveTimeout),
+    clientPingInterval: duration("clientPingInterval", clientPingInterval),
+    allowedOrigins: allowedOrigins === undefined
+      ? undefined
+      : new Set(allowedOrigins.map(checkOrigin)),
+    protocols: protocols.map(checkProtocol),
+    onError,
+  };
+}
+
+function checkPaths(path: string | readonly string[]): string[] {
+  const paths = typeof path === "string" ? [path] : [...path];
+  for (const item of paths) {
+    if (typeof item !== "string" || !item.startsWith("/")) {
+      throw new TypeError(
+        `path must start with "/", got ${JSON.stringify(item)}`,
+      );
+    }
+  }
+  return paths;
+}
+
+function checkOrigin(origin: string): string {
+  const normalized = typeof origin === "string"
+    ? normalizeOrigin(origin)
+    : null;
+  if (normalized === null) {
+    throw new TypeError(
+      `allowedOrigins: ${
+        JSON.stringify(origin)
+      } is not an origin such as "https://example.com"`,
+    );
+  }
+  return normalized;
+}
+
+function checkProtocol(protocol: string): string {
+  if (typeof protocol !== "string" || !isToken(protocol)) {
+    throw new TypeError(
+      `protocols: ${
+        JSON.stringify(protocol)
+      } is not a valid subprotocol name (an HTTP token)`,
+    );
+  }
+  return protocol;
+}
+
+function duration(name: string, value: number): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `${name} must be a number of milliseconds >= 0 or Infinity, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** How the native backend maps the keep-alive options onto Deno's `idleTimeout`. */
+export interface NativeKeepAlive {
+  /** Deno's `idleTimeout`, in seconds; 0 turns it off. */
+  readonly idleTimeout: number;
+  /** How the resulting close is reported. */
+  readonly ending: "disconnect" | "timeout";
+}
+
+/**
+ * Maps keep-alive options onto Deno's `idleTimeout`, Deno's only knob: after
+ * `idleTimeout / 2` seconds without a message or pong Deno pings, and after
+ * another `idleTimeout / 2` without one it closes. Deno has no ping without
+ * a deadline, so the deadline is the tightest of
+ * `keepAliveInterval + keepAliveTimeout` (with `keepAliveTimeout` unset,
+ * `keepAliveInterval` stands in for it) and `2 × clientPingInterval`.
+ *
+ * @example
+ * ```ts
+ * import { nativeKeepAlive, resolveServerOptions } from "@socketry/socketry";
+ *
+ * const { idleTimeout } = nativeKeepAlive(
+ *   resolveServerOptions({ clientPingInterval: 15_000 }),
+ * );
+ * console.log(idleTimeout); // 30: a silent peer is dropped after 30 s
+ * ```
+ */
+export function nativeKeepAlive(
+  options: ResolvedServerOptions,
+): NativeKeepAlive {
+  const interval = options.keepAliveInterval;
+  const pinging = interval > 0 && Number.isFinite(interval);
+  const keepAliveDeadline = pinging
+    ? interval +
+      (Number.isFinite(options.keepAliveTimeout)
+        ? options.keepAliveTimeout
+        : interval)
+    : Infinity;
+  const silenceDeadline = 2 * options.clientPingInterval;
+  const deadline = Math.min(keepAliveDeadline, silenceDeadline);
+  return {
+    idleTimeout: Number.isFinite(deadline) ? deadline / 1000 : 0,
+    ending: silenceDeadline <= keepAliveDeadline ||
+        !Number.isFinite(options.keepAliveTimeout)
+      ? "disconnect"
+      : "timeout",
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * socketry: complete WebSocket support for Deno, on web standards.
+ *
+ * - {@linkcode webSockets}: `Deno.serve` middleware that turns WebSocket
+ *   routes into sockets, with origin checks, subprotocols and keep-alive.
+ * - {@linkcode Socket}: one contract for every backend: chunked `receive()`,
+ *   fragment-aware `send()`, the close handshake, `for await` over messages,
+ *   events, a `closed` promise and statistics.
+ * - {@linkcode SocketProcessor}: background processing of sockets with a
+ *   completion promise per connection, broadcasts, groups and graceful
+ *   shutdown.
+ *
+ * @example Echo server
+ * ```ts
+ * import { webSockets } from "@socketry/socketry";
+ *
+ * const handler = webSockets({ path: "/ws" }, async (socket) => {
+ *   for await (const message of socket) await socket.send(message);
+ * });
+ * // Deno.serve({ port: 8080 }, handler);
+ * ```
+ *
+ * @module
+ */
+
+export { getStatus, WebSocketError, WebSocketStatus } from "./lib/errors.ts";
+export type { WebSocketErrorOptions } from "./lib/errors.ts";
+export { CloseCode, isValidCloseCode } from "./lib/protocol/close_codes.ts";
+export { isWebSocketRequest } from "./lib/server/detect.ts";
+export {
+  type MessageData,
+  type MessageType,
+  type ReceivedClose,
+  type ReceivedData,
+  type ReceiveOptions,
+  type ReceiveResult,
+  type SendData,
+  type SendOptions,
+  Socket,
+  type SocketClosed,
+  SocketCloseEvent,
+  type SocketEnding,
+  type SocketEventMap,
+  type SocketOptions,
+  type SocketState,
+  type SocketStats,
+} from "./lib/socket.ts";
+export { type NativeSilenceEnding, NativeSocket } from "./lib/native.ts";
+export {
+  type NativeKeepAlive,
+  nativeKeepAlive,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type WebSocketServerOptions,
+} from "./lib/server/options.ts";
+export { type AcceptResult, acceptWebSocket } from "./lib/server/accept.ts";
+export { type SocketHandler, webSockets } from "./lib/server/middleware.ts";
+export {
+  type BroadcastResult,
+  type ShutdownOptions,
+  type SlowConsumerPolicy,
+  type SocketCompletion,
+  SocketProcessor,
+  type SocketProcessorOptions,
+  type SocketWork,
+} from "./lib/processor.ts";

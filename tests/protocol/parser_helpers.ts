@@ -90,7 +90,7 @@ export function parseChunks(
 }
 
 /** Joins byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const total = parts.reduce((sum, part) => sum + part.length, 0);
   const joined = new Uint8Array(total);
   let offset = 0;
@@ -102,7 +102,7 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Bytes from hexadecimal pairs, spaces allowed. */
-export function hex(text: string): Uint8Array {
+export function hex(text: string): Uint8Array<ArrayBuffer> {
   const digits = text.replaceAll(" ", "");
   return Uint8Array.from(
     { length: digits.length / 2 },

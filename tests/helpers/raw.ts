@@ -1,0 +1,101 @@
+/** A raw TCP WebSocket client for tests that need to misbehave on purpose. */
+
+const encoder = new TextEncoder();
+
+/** Builds a client frame, masked with a fixed key. */
+export function maskedFrame(
+  opcode: number,
+  payload: Uint8Array | string,
+  fin = true,
+): Uint8Array {
+  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const key = [0x11, 0x22, 0x33, 0x44];
+  const lengthBytes = data.length < 126 ? 0 : data.length < 65536 ? 2 : 8;
+  const frame = new Uint8Array(2 + lengthBytes + 4 + data.length);
+  frame[0] = (fin ? 0x80 : 0) | opcode;
+  const view = new DataView(frame.buffer);
+  if (lengthBytes === 0) frame[1] = 0x80 | data.length;
+  else if (lengthBytes === 2) {
+    frame[1] = 0x80 | 126;
+    view.setUint16(2, data.length);
+  } else {
+    frame[1] = 0x80 | 127;
+    view.setBigUint64(2, BigInt(data.length));
+  }
+  const start = 2 + lengthBytes;
+  frame.set(key, start);
+  for (let i = 0; i < data.length; i++) {
+    frame[start + 4 + i] = data[i]! ^ key[i % 4]!;
+  }
+  return frame;
+}
+
+/** Sends an HTTP request and returns the status line, headers and body. */
+export async function rawHttp(
+  port: number,
+  request: string,
+): Promise<{ status: number; headers: Headers; body: string; raw: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(request));
+    let raw = "";
+    const buffer = new Uint8Array(16384);
+    const decoder = new TextDecoder();
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      raw += decoder.decode(buffer.subarray(0, n), { stream: true });
+      const end = raw.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const length = /content-length: (\d+)/i.exec(raw.slice(0, end));
+        if (length === null || raw.length >= end + 4 + Number(length[1])) break;
+      }
+    }
+    const [head = "", body = ""] = raw.split("\r\n\r\n");
+    const [statusLine = "", ...lines] = head.split("\r\n");
+    const headers = new Headers();
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    }
+    return { status: Number(statusLine.split(" ")[1]), headers, body, raw };
+  } finally {
+    conn.close();
+  }
+}
+
+/** A valid handshake request for `path`, with extra header lines. */
+export function handshakeRequest(path = "/ws", extra: string[] = []): string {
+  return [
+    `GET ${path} HTTP/1.1`,
+    "Host: 127.0.0.1",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+    ...extra,
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** Opens a raw connection, completes the handshake and returns the connection. */
+export async function rawWebSocket(
+  port: number,
+  path = "/ws",
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(encoder.encode(handshakeRequest(path)));
+  const buffer = new Uint8Array(4096);
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error("connection closed during the handshake");
+    head += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  if (!head.startsWith("HTTP/1.1 101")) {
+    conn.close();
+    throw new Error(`handshake refused: ${head.split("\r\n")[0]}`);
+  }
+  return conn;
+}

@@ -41,6 +41,8 @@ export const WebSocketStatus = {
   ProtocolError: "protocolError",
   /** A text message was not valid UTF-8 (close code 1007). */
   InvalidPayload: "invalidPayload",
+  /** The peer broke a policy of this endpoint, such as a fragment limit (close code 1008). */
+  PolicyViolation: "policyViolation",
   /** A message exceeded `maxMessageSize` (close code 1009). */
   MessageTooBig: "messageTooBig",
   /** The send queue is over its limit: the peer reads too slowly. */

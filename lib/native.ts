@@ -38,21 +38,25 @@ export type NativeSilenceEnding = Extract<
 export class NativeSocket extends Socket {
   readonly #ws: WebSocket;
   readonly #silenceEnding: NativeSilenceEnding;
+  readonly #protocol: string;
   #lastError: string | undefined;
   #fragments: (string | Uint8Array)[] = [];
 
   /**
    * Wraps a Deno WebSocket that has not opened yet. `silenceEnding` says how
    * to report Deno's keep-alive close: as a disconnect (the peer went silent)
-   * or as a keep-alive timeout.
+   * or as a keep-alive timeout. `protocol` is the subprotocol given to
+   * `Deno.upgradeWebSocket`, known before Deno's socket opens.
    */
   constructor(
     ws: WebSocket,
     options: ResolvedSocketOptions,
     silenceEnding: NativeSilenceEnding = "disconnect",
+    protocol = "",
   ) {
     super(options);
     this.#ws = ws;
+    this.#protocol = protocol;
     this.#silenceEnding = silenceEnding;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.handleOpen();
@@ -69,7 +73,7 @@ export class NativeSocket extends Socket {
 
   /** The subprotocol agreed in the handshake, or an empty string. */
   get protocol(): string {
-    return this.#ws.protocol;
+    return this.#protocol;
   }
 
   /** Always empty: Deno's socket negotiates no extensions. */

@@ -44,25 +44,28 @@ const clock = setInterval(() => {
   processor.sendToGroup("clock", `time: ${new Date().toISOString()}`);
 }, 1000);
 
-const server = Deno.serve({
-  port: Number(values.port),
-  hostname: values.hostname,
-  onListen({ port }) {
-    console.log(`Listening on http://localhost:${port}/ (WebSocket at /ws)`);
+const server = Deno.serve(
+  {
+    port: Number(values.port),
+    hostname: values.hostname,
+    onListen({ port }) {
+      console.log(`Listening on http://localhost:${port}/ (WebSocket at /ws)`);
+    },
   },
-}, webSockets({ path: "/ws" }, async (socket, request) => {
-  const id = ++connections;
-  const from = request.headers.get("user-agent") ?? "unknown client";
-  console.log(`#${id} accepted (${from})`);
-  // The completion promise: settled once the processor is done with the socket.
-  const { closed, error } = await processor.add(socket);
-  const stats = socket.stats;
-  console.log(
-    `#${id} completed: ${closed.ending} ${closed.code} ${closed.reason}` +
-      ` (${stats.messagesReceived} in, ${stats.messagesSent} out)` +
-      (error === undefined ? "" : `, work failed: ${error}`),
-  );
-}));
+  webSockets({ path: "/ws" }, async (socket, request) => {
+    const id = ++connections;
+    const from = request.headers.get("user-agent") ?? "unknown client";
+    console.log(`#${id} accepted (${from})`);
+    // The completion promise: settled once the processor is done with the socket.
+    const { closed, error } = await processor.add(socket);
+    const stats = socket.stats;
+    console.log(
+      `#${id} completed: ${closed.ending} ${closed.code} ${closed.reason}` +
+        ` (${stats.messagesReceived} in, ${stats.messagesSent} out)` +
+        (error === undefined ? "" : `, work failed: ${error}`),
+    );
+  }),
+);
 
 async function stop(signal: string): Promise<void> {
   console.log(`${signal}: shutting down ${processor.size} socket(s)`);

@@ -12,10 +12,7 @@ import { CloseCode, isValidCloseCode, validateClose } from "./close_codes.ts";
 import { applyMask } from "./mask.ts";
 
 /** The largest payload length a frame header can carry here: 2^53 - 1. */
-export const MAX_PAYLOAD_LENGTH = Number.MAX_SAFE_INTEGER;
-
-/** The longest frame header: 2 bytes, an 8-byte length and a 4-byte key. */
-export const MAX_HEADER_LENGTH = 14;
+export const MAX_PAYLOAD_LENGTH: number = Number.MAX_SAFE_INTEGER;
 
 /** What goes in a frame header. */
 export interface FrameHeaderOptions {
@@ -31,18 +28,11 @@ export interface FrameHeaderOptions {
   mask?: Uint8Array | undefined;
 }
 
-/** A whole frame to encode. */
-export interface FrameOptions {
-  /** Whether this frame ends its message. Default `true`. */
-  fin?: boolean;
-  /** The RSV1 bit (set by permessage-deflate on a compressed message's first frame). Default `false`. */
-  rsv1?: boolean;
-  /** The 4-bit opcode; see `Opcode`. */
-  opcode: number;
+/** A whole frame to encode: the header fields, with the payload instead of its length. */
+export interface FrameOptions
+  extends Omit<FrameHeaderOptions, "payloadLength"> {
   /** The unmasked payload. It is copied, never changed. */
   payload: Uint8Array;
-  /** The 4-byte masking key: clients mask every frame, servers never do. */
-  mask?: Uint8Array | undefined;
 }
 
 /** The status code and reason carried by a close frame. */
@@ -118,7 +108,7 @@ function checkHeader(
 
 function writeHeader(
   target: Uint8Array,
-  options: FrameHeaderOptions | FrameOptions,
+  options: FrameOptions | FrameHeaderOptions,
   payloadLength: number,
 ): void {
   const { mask } = options;

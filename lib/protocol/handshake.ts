@@ -7,6 +7,8 @@
  * @module
  */
 
+import { isValidKey } from "./handshake_key.ts";
+
 /** The parts of a request the handshake rules look at. */
 export interface HandshakeRequest {
   /** The HTTP method: `GET` for HTTP/1.1, `CONNECT` for HTTP/2. */
@@ -43,7 +45,6 @@ export type HandshakeCheck = ValidHandshake | RejectedHandshake;
 /** The only WebSocket version there is (RFC 6455). */
 export const WEBSOCKET_VERSION = "13";
 
-const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Splits a comma-separated header into its trimmed, non-empty items. */
@@ -64,11 +65,6 @@ function hasToken(value: string | null, token: string): boolean {
 /** Whether `value` is an RFC 7230 token, as subprotocol names must be. */
 export function isToken(value: string): boolean {
   return TOKEN_PATTERN.test(value);
-}
-
-/** Whether `key` is the base64 form of 16 bytes, as `Sec-WebSocket-Key` must be. */
-export function isValidKey(key: string): boolean {
-  return KEY_PATTERN.test(key);
 }
 
 /**

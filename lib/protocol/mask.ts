@@ -12,8 +12,8 @@
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 // Below this many bytes the cost of creating a Uint32Array view outweighs the
-// gain of working on words.
-const WORD_THRESHOLD = 32;
+// gain of working on words (measured with bench/protocol_bench.ts).
+const WORD_THRESHOLD = 64;
 
 /**
  * Reads a 4-byte masking key at `offset` of `bytes` as a 32-bit number, first
@@ -56,19 +56,17 @@ export function applyMask(
     }
     key = readMaskKey(mask);
   }
-  const shift = (keyOffset & 3) * 8;
-  // Rotate so that the byte for data[0] is the most significant one.
-  if (shift !== 0) key = ((key << shift) | (key >>> (32 - shift))) >>> 0;
-
   const length = data.length;
-  let i = 0;
-  if (length >= WORD_THRESHOLD) {
-    // Bytes up to the first 4-byte aligned address, then whole words.
+  // Rotate so that the key byte for data[0] is the most significant one.
+  key = rotate(key, keyOffset & 3);
+  if (length < WORD_THRESHOLD) {
+    maskBytes(data, 0, length, key);
+  } else {
+    // Bytes up to the first 4-byte aligned address, then whole words, then
+    // the last 0-3 bytes (whole words leave the key's rotation unchanged).
     const head = (4 - (data.byteOffset & 3)) & 3;
-    for (; i < head; i++) {
-      data[i] = data[i]! ^ (key >>> 24);
-      key = ((key << 8) | (key >>> 24)) >>> 0;
-    }
+    maskBytes(data, 0, head, key);
+    key = rotate(key, head);
     const words = (length - head) >>> 2;
     const view = new Uint32Array(data.buffer, data.byteOffset + head, words);
     const word = LITTLE_ENDIAN
@@ -76,11 +74,37 @@ export function applyMask(
         (key << 24))
       : key | 0;
     for (let w = 0; w < words; w++) view[w] = view[w]! ^ word;
-    i = head + words * 4;
-  }
-  for (; i < length; i++) {
-    data[i] = data[i]! ^ (key >>> 24);
-    key = ((key << 8) | (key >>> 24)) >>> 0;
+    maskBytes(data, head + words * 4, length, key);
   }
   return (keyOffset + length) & 3;
+}
+
+// Rotates the key left by `bytes` bytes.
+function rotate(key: number, bytes: number): number {
+  const shift = bytes * 8;
+  return shift === 0 ? key : ((key << shift) | (key >>> (32 - shift))) >>> 0;
+}
+
+// Masks data[start..end) byte by byte, 4 at a time, key byte for data[start]
+// most significant.
+function maskBytes(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  key: number,
+): void {
+  const k0 = key >>> 24;
+  const k1 = (key >>> 16) & 0xff;
+  const k2 = (key >>> 8) & 0xff;
+  const k3 = key & 0xff;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    data[i] = data[i]! ^ k0;
+    data[i + 1] = data[i + 1]! ^ k1;
+    data[i + 2] = data[i + 2]! ^ k2;
+    data[i + 3] = data[i + 3]! ^ k3;
+  }
+  if (i < end) data[i] = data[i]! ^ k0;
+  if (i + 1 < end) data[i + 1] = data[i + 1]! ^ k1;
+  if (i + 2 < end) data[i + 2] = data[i + 2]! ^ k2;
 }

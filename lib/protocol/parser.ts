@@ -11,7 +11,7 @@ import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { CloseCode } from "./close_codes.ts";
 import { decodeClosePayload } from "./frame.ts";
 import { applyMask, readMaskKey } from "./mask.ts";
-import { Opcode } from "./opcodes.ts";
+import { isControl, Opcode } from "./opcodes.ts";
 import { Utf8Validator } from "./utf8.ts";
 
 /** The type of a data message. */
@@ -122,7 +122,6 @@ export const DEFAULT_MAX_FRAGMENTS = 65_536;
 export const MAX_BUFFERED_BYTES = 125;
 
 const MAX_CONTROL_PAYLOAD = 125;
-const MAX_HEADER = 14;
 
 /**
  * Parses the frames one peer sends, incrementally. Feed it every chunk read
@@ -146,9 +145,11 @@ export class FrameParser {
   #failure: WebSocketError | undefined;
   #closed = false;
 
-  // A header split across chunks, gathered here.
-  readonly #header = new Uint8Array(MAX_HEADER);
+  // A header or a control payload split across chunks is gathered here (never
+  // both at once: the header is used up before its payload starts).
+  readonly #scratch = new Uint8Array(MAX_CONTROL_PAYLOAD);
   #headerFill = 0;
+  #controlFill = 0;
 
   // The frame whose payload is being read, when #inPayload.
   #inPayload = false;
@@ -158,10 +159,6 @@ export class FrameParser {
   #keyOffset = 0;
   #remaining = 0;
   #frameStart = false;
-
-  // A control payload split across chunks, gathered here.
-  readonly #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
-  #controlFill = 0;
 
   // The data message in progress; #type is undefined between messages.
   #type: MessageType | undefined;
@@ -246,22 +243,25 @@ export class FrameParser {
     ) {
       // Common case: the whole header is in this chunk.
       this.#checkStart(chunk[position]!, chunk[position + 1]!);
-      this.#beginFrame(chunk, position, onEvent);
-      return position + headerLength(chunk[position + 1]!);
-    }
-    const header = this.#header;
-    while (position < chunk.length) {
-      header[this.#headerFill++] = chunk[position++]!;
-      if (this.#headerFill < 2) continue;
-      // Fail on the first two bytes without waiting for the rest.
-      if (this.#headerFill === 2) this.#checkStart(header[0]!, header[1]!);
-      if (this.#headerFill === headerLength(header[1]!)) {
-        this.#headerFill = 0;
-        this.#beginFrame(header, 0, onEvent);
-        break;
+      this.#beginFrame(chunk, position);
+      position += headerLength(chunk[position + 1]!);
+    } else {
+      const header = this.#scratch;
+      for (;;) {
+        if (position === chunk.length) return position;
+        header[this.#headerFill++] = chunk[position++]!;
+        if (this.#headerFill < 2) continue;
+        // Fail on the first two bytes without waiting for the rest.
+        if (this.#headerFill === 2) this.#checkStart(header[0]!, header[1]!);
+        if (this.#headerFill === headerLength(header[1]!)) break;
       }
+      this.#headerFill = 0;
+      this.#beginFrame(header, 0);
     }
-    return position;
+    // An empty frame ends here: report it now, not with the next chunk.
+    return this.#remaining === 0
+      ? this.#readPayload(chunk, position, onEvent)
+      : position;
   }
 
   // The checks that need only the first two header bytes.
@@ -313,11 +313,7 @@ export class FrameParser {
   }
 
   // Starts a frame from its complete, start-checked header at `offset` of `source`.
-  #beginFrame(
-    source: Uint8Array,
-    offset: number,
-    onEvent: (event: ParserEvent) => void,
-  ): void {
+  #beginFrame(source: Uint8Array, offset: number): void {
     const byte0 = source[offset]!;
     let length = source[offset + 1]! & 0x7f;
     let position = offset + 2;
@@ -340,10 +336,7 @@ export class FrameParser {
     this.#remaining = length;
     this.#inPayload = true;
 
-    if (this.#opcode >= Opcode.Close) {
-      if (length === 0) this.#endControl(new Uint8Array(0), onEvent);
-      return;
-    }
+    if (isControl(this.#opcode)) return;
     if (this.#opcode !== Opcode.Continuation) {
       this.#type = this.#opcode === Opcode.Text ? "text" : "binary";
       this.#compressed = (byte0 & 0x40) !== 0;
@@ -367,7 +360,6 @@ export class FrameParser {
       );
     }
     this.#frameStart = true;
-    if (length === 0) this.#emitData(new Uint8Array(0), onEvent);
   }
 
   #readPayload(
@@ -377,7 +369,7 @@ export class FrameParser {
   ): number {
     const end = position + Math.min(chunk.length - position, this.#remaining);
     this.#remaining -= end - position;
-    if (this.#opcode < Opcode.Close) {
+    if (!isControl(this.#opcode)) {
       const piece = chunk.subarray(position, end);
       if (this.#masked) {
         this.#keyOffset = applyMask(piece, this.#maskKey, this.#keyOffset);
@@ -389,10 +381,10 @@ export class FrameParser {
       if (this.#masked) applyMask(payload, this.#maskKey);
       this.#endControl(payload, onEvent);
     } else {
-      this.#control.set(chunk.subarray(position, end), this.#controlFill);
+      this.#scratch.set(chunk.subarray(position, end), this.#controlFill);
       this.#controlFill += end - position;
       if (this.#remaining === 0) {
-        const payload = this.#control.slice(0, this.#controlFill);
+        const payload = this.#scratch.slice(0, this.#controlFill);
         this.#controlFill = 0;
         if (this.#masked) applyMask(payload, this.#maskKey);
         this.#endControl(payload, onEvent);
@@ -478,7 +470,7 @@ function protocolError(message: string): WebSocketError {
 // WebSocketStatus has no policy-violation status yet: the close code says it.
 function policyViolation(message: string): WebSocketError {
   return new WebSocketError(message, {
-    status: WebSocketStatus.Unknown,
+    status: WebSocketStatus.PolicyViolation,
     code: CloseCode.PolicyViolation,
   });
 }

@@ -36,6 +36,10 @@ const AFTER_F0 = 7 * CLASSES_COUNT;
 const AFTER_F4 = 8 * CLASSES_COUNT;
 const STATES_COUNT = 9;
 
+// ASCII bytes seen one by one before switching to 4 at a time, and bytes
+// that must remain for the switch to pay.
+const ASCII_PROBE = 16;
+
 const CLASS_OF = new Uint8Array(256);
 const NEXT = new Uint8Array(STATES_COUNT * CLASSES_COUNT).fill(REJECT);
 
@@ -93,14 +97,35 @@ export class Utf8Validator {
   push(bytes: Uint8Array): boolean {
     let state = this.#state;
     const length = bytes.length;
+    // A view of the 4-byte aligned part, made once a long ASCII run shows,
+    // to test 4 bytes at a time.
+    let words: Uint32Array | undefined;
+    const base = (4 - (bytes.byteOffset & 3)) & 3;
     let i = 0;
-    while (i < length && state !== REJECT) {
-      if (state === ACCEPT) {
-        // Fast path: runs of ASCII need no state change.
-        while (i < length && bytes[i]! < 0x80) i++;
-        if (i === length) break;
+    while (i < length) {
+      const byte = bytes[i]!;
+      if (byte < 0x80 && state === ACCEPT) {
+        // Fast path: runs of ASCII need no state change. Short runs, as in
+        // non-Latin text, go byte by byte.
+        const probe = Math.min(length, i + ASCII_PROBE);
+        i++;
+        while (i < probe && bytes[i]! < 0x80) i++;
+        if (i === probe && length - i >= ASCII_PROBE) {
+          words ??= new Uint32Array(
+            bytes.buffer,
+            bytes.byteOffset + base,
+            (length - base) >>> 2,
+          );
+          while (((i - base) & 3) !== 0 && bytes[i]! < 0x80) i++;
+          let w = (i - base) >>> 2;
+          while (w < words.length && (words[w]! & 0x80808080) === 0) w++;
+          i = Math.max(i, base + w * 4);
+          while (i < length && bytes[i]! < 0x80) i++;
+        }
+        continue;
       }
-      state = NEXT[state + CLASS_OF[bytes[i]!]!]!;
+      state = NEXT[state + CLASS_OF[byte]!]!;
+      if (state === REJECT) break;
       i++;
     }
     this.#state = state;

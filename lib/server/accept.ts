@@ -78,7 +78,12 @@ export function acceptResolved(
     ...(protocol === undefined ? {} : { protocol }),
   });
   return {
-    socket: new NativeSocket(upgrade.socket, options.socket, keepAlive.ending),
+    socket: new NativeSocket(
+      upgrade.socket,
+      options.socket,
+      keepAlive.ending,
+      protocol,
+    ),
     response: upgrade.response,
   };
 }

@@ -16,7 +16,9 @@ import {
 /**
  * Receives each accepted socket, still connecting, with the request that
  * opened it. It may return a promise (for example
- * `SocketProcessor.add(socket)`); a rejection closes the socket with 1011.
+ * `SocketProcessor.add(socket)`); a throw or a rejection is reported to
+ * `onError` and closes the socket with 1011. (Deno has already committed to
+ * the upgrade by then, so the client sees the socket open, then close.)
  */
 export type SocketHandler = (socket: Socket, request: Request) => unknown;
 
@@ -72,16 +74,12 @@ export function webSockets(
     try {
       work = onSocket(socket, request);
     } catch (error) {
-      resolved.onError(error, request);
-      socket.abort();
-      return refuse(500, "The WebSocket handler failed");
+      work = Promise.reject(error);
     }
     if (work instanceof Promise) {
       work.catch((error: unknown) => {
         resolved.onError(error, request);
-        if (socket.state !== "closed" && socket.state !== "aborted") {
-          socket.close(1011, "Internal server error");
-        }
+        socket.close(1011, "Internal server error");
       });
     }
     return response;

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -117,15 +117,13 @@ Deno.test({
         "127.0.0.1",
       ],
       cwd: ROOT,
+      env: { NO_COLOR: "1" }, // Plain error messages in the captured output.
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    let exited = false;
-    const status = child.status.then((status) => {
-      exited = true;
-      return status;
-    });
+    let exit: Deno.CommandStatus | undefined;
+    const status = child.status.then((status) => exit = status);
     const out = { text: "" };
     const err = { text: "" };
     const output = () =>
@@ -140,15 +138,20 @@ Deno.test({
       }),
       drain(child.stderr, err),
     ]);
-    // Fails the wait as soon as the server dies before listening.
-    status.then((status) =>
+    // Fails the wait as soon as the server dies before listening, with all
+    // it printed.
+    status.then(() => pumps).catch(() => {}).then(() =>
       listening.reject(
         new Error(
-          `Echo server exited (${status.code}) before listening:\n${output()}`,
+          `Echo server exited (${
+            JSON.stringify(exit)
+          }) before listening:\n${output()}`,
         ),
       )
     );
-    listening.promise.catch(() => {}); // Rejections after resolve are moot.
+    // The server may exit after the wait below gave up (or after it listened,
+    // when rejecting is a no-op): no unhandled rejection either way.
+    listening.promise.catch(() => {});
 
     let browser: Browser | undefined;
     try {
@@ -226,9 +229,8 @@ Deno.test({
       assert.equal(await page.isDisabled("#connect"), false);
       assert.deepEqual(pageErrors, []);
 
-      await browser.close();
-      browser = undefined;
-
+      // The server stops with the page still loaded (and its HTTP connection
+      // possibly kept alive); the browser is closed in `finally`.
       child.kill("SIGTERM");
       const { code, signal } = await withTimeout(
         status,
@@ -250,8 +252,8 @@ Deno.test({
       );
       assert.equal(err.text, "", output());
     } finally {
-      await browser?.close().catch(() => {});
-      if (!exited) {
+      await browser?.close().catch(() => {}); // Keep the test's own error.
+      if (exit === undefined) {
         try {
           child.kill("SIGKILL");
         } catch {

@@ -298,10 +298,11 @@ Deno.test("FrameParser survives random and mutated streams in random splits", ()
       });
     }
   }
-  console.log(iteration, outcomes, performance.now() - started);
+  if (replay) return;
   assert.ok(iteration >= 200, `only ${iteration} iterations ran`);
+  // Both outcomes were exercised.
   assert.ok(
-    replay || outcomes.failed > 0 && outcomes.accepted > 0,
+    outcomes.failed > 0 && outcomes.accepted > 0,
     JSON.stringify(outcomes),
   );
 });

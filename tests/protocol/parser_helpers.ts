@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import type {
+  DataEvent,
   FrameParser,
   MessageType,
   ParserEvent,
@@ -30,7 +31,7 @@ export type FrameRecord =
 export class Recorder {
   readonly records: FrameRecord[] = [];
   #pieces: Uint8Array[] = [];
-  #first: Extract<ParserEvent, { kind: "data" }> | undefined;
+  #first: DataEvent | undefined;
   #messageOpen = false;
 
   /** The event handler to give to `push`. */

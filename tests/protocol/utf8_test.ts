@@ -167,3 +167,24 @@ Deno.test("Utf8Validator handles long ASCII runs and text after them", () => {
   ascii[100_000] = 0xa9;
   assert.ok(validate(ascii));
 });
+
+Deno.test("Utf8Validator finds a non-ASCII byte anywhere in a long ASCII run, at any alignment", () => {
+  for (let alignment = 0; alignment < 4; alignment++) {
+    for (let at = 0; at < 150; at++) {
+      for (
+        const insert of [hex("80"), hex("c3 a9"), hex("f4 90"), hex("e2 82")]
+      ) {
+        const buffer = new Uint8Array(alignment + 150 + insert.length).fill(
+          0x61,
+        );
+        buffer.set(insert, alignment + at);
+        const bytes = buffer.subarray(alignment);
+        assert.equal(
+          validate(bytes),
+          isValidByDecoder(bytes),
+          `alignment ${alignment}, ${insert} at ${at}`,
+        );
+      }
+    }
+  }
+});

@@ -1,0 +1,1272 @@
+/**
+ * Echo load benchmark: round trips per second of socketry's native backend
+ * against raw `Deno.upgradeWebSocket`, measured in one run with the servers
+ * interleaved, so that the ratio holds even when the machine's speed drifts.
+ *
+ *     deno run -A bench/echo_load.ts [--connections 50] [--seconds 5]
+ *         [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1]
+ *         [--servers raw,events,iter] [--extra NAME=SCRIPT]...
+ *         [--client tcp|websocket]
+ *
+ * The servers, each its own child process started once, on a port the
+ * system picks (`--port 0`, read back from its `Listening on` line):
+ *
+ * - `raw`: `bench/servers/raw_deno_echo.ts`, `Deno.upgradeWebSocket` with
+ *   `socket.onmessage = (e) => socket.send(e.data)`;
+ * - `events`: the real sample, `examples/echo/main.ts` (socketry middleware,
+ *   processor, `message` events);
+ * - `iter`: `bench/servers/socketry_iter_echo.ts` (socketry middleware,
+ *   `for await (const m of socket) await socket.send(m)`).
+ *
+ * For each message size and each round, every server gets one measurement,
+ * in an order rotated by one each round (ABC, BCA, CAB, ...). A measurement
+ * is a fresh client child process (this file with `--as-client`) that opens
+ * `--connections` sockets; each socket sends a text message of the given
+ * size, waits for its echo, checks that it is exactly what it sent (text,
+ * same bytes), and sends the next (`--inflight` messages outstanding per
+ * socket). Round trips are counted over `--seconds` after `--warmup`
+ * seconds. A socket cycles through 8 fixed messages, so a stale or reordered
+ * echo is caught too; every server gets the very same bytes.
+ *
+ * The client (`--client`):
+ *
+ * - `tcp` (default): RFC 6455 over `Deno.connect` with `TCP_NODELAY`, each
+ *   frame pre-masked and written in one call, echoes compared word-wise
+ *   without allocating. It costs little CPU, so the servers, not the client,
+ *   set the pace.
+ * - `websocket`: Deno's built-in `WebSocket`. Deno 2.9.6's client turns
+ *   `TCP_NODELAY` off and, for payloads over 1 KiB, writes a frame's header
+ *   and payload in two `send` calls, so Nagle's algorithm holds the payload
+ *   until the server's delayed ACK: from 1,025 B to 16 KiB every round trip
+ *   takes ~44 ms whatever the server does, and all servers tie at ~1,100
+ *   round trips/s with 50 sockets. Kept to show that, not to measure.
+ *
+ * Why a client process per measurement rather than clients in this process:
+ * every server then meets an identical client (fresh heap, fresh JIT state,
+ * no sockets of the previous measurement still closing in its event loop),
+ * this process stays idle and cannot perturb the measurement, the client's
+ * own CPU time is measured per measurement, and a stuck client is killed
+ * without taking the run down. Starting it costs ~0.1 s, outside the
+ * measured window. On Linux the client also reads the server's and its own
+ * CPU time from `/proc` at the window's edges (`srv µs/rt` is the server's
+ * CPU time per round trip): when the server is not the bottleneck (a busy
+ * machine, a slow client), round trips/s understate a difference that CPU
+ * time per round trip still shows.
+ *
+ * Prints a table per size (median round trips/s over rounds, ratio to raw)
+ * and a JSON summary line. Exits 1 when an echo mismatched, a connection
+ * failed or closed early, or a server or client misbehaved. The servers are
+ * killed by PID at the end, also on failure or Ctrl-C.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+// ---- shared -----------------------------------------------------------------
+
+/** What a client process reports, as one JSON line on stdout. */
+interface ClientReport {
+  roundTrips: number;
+  seconds: number;
+  clientCpuSeconds: number | null;
+  serverCpuSeconds: number | null;
+  errors: ClientErrors;
+  firstError: string | null;
+}
+
+interface ClientErrors {
+  /** Sockets that did not open. */
+  connect: number;
+  /** Echoes that differed from what was sent (or had the wrong type). */
+  mismatch: number;
+  /** Sockets that closed before the client closed them. */
+  closedEarly: number;
+  /** `error` events. */
+  socket: number;
+  /** Messages still unanswered 10 s after the window ended. */
+  unanswered: number;
+  /** Sockets whose close handshake did not finish in time. */
+  closeTimeout: number;
+}
+
+const VARIANTS = 8;
+
+/**
+ * `VARIANTS` printable ASCII messages of `size` bytes, the same on every run
+ * (a fixed-seed xorshift), so that every server echoes the same bytes. A
+ * socket cycles through them, which also catches echoes out of order.
+ */
+function makeMessages(size: number): string[] {
+  const alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,:;-_";
+  let state = 0x9e3779b9;
+  const messages: string[] = [];
+  for (let v = 0; v < VARIANTS; v++) {
+    const chars = new Array<string>(size);
+    for (let i = 0; i < size; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      chars[i] = alphabet[(state >>> 0) % alphabet.length]!;
+    }
+    messages.push(chars.join(""));
+  }
+  return messages;
+}
+
+/** CPU seconds (user + system, all threads) of a process, or null off Linux. */
+function cpuSeconds(pid: number | "self"): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after "(comm)": state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / 100 : null; // USER_HZ is 100.
+  } catch {
+    return null;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with `promise`, or with `fallback` after `ms`. */
+async function within<T, F>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: F,
+): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function positive(name: string, text: string, integer = true): number {
+  const value = Number(text);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    console.error(`--${name} must be a positive number, got ${text}`);
+    Deno.exit(2);
+  }
+  return value;
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    connections: { type: "string", default: "50" },
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    sizes: { type: "string", default: "64,16384" },
+    inflight: { type: "string", default: "1" },
+    warmup: { type: "string", default: "1" },
+    servers: { type: "string", default: "raw,events,iter" },
+    extra: { type: "string", multiple: true, default: [] },
+    client: { type: "string", default: "tcp" },
+    help: { type: "boolean", short: "h", default: false },
+    // Internal: run as the client of one measurement.
+    "as-client": { type: "boolean", default: false },
+    url: { type: "string" },
+    size: { type: "string" },
+    "server-pid": { type: "string" },
+  },
+});
+
+if (values.help) {
+  console.log(
+    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter] [--extra NAME=SCRIPT]... [--client tcp|websocket]",
+  );
+  Deno.exit(0);
+}
+if (values.client !== "tcp" && values.client !== "websocket") {
+  console.error(`--client must be tcp or websocket, got ${values.client}`);
+  Deno.exit(2);
+}
+
+const connections = positive("connections", values.connections);
+const seconds = positive("seconds", values.seconds, false);
+const rounds = positive("rounds", values.rounds);
+const inflight = positive("inflight", values.inflight);
+const warmup = Number(values.warmup);
+if (!(warmup >= 0)) {
+  console.error(`--warmup must be a number >= 0, got ${values.warmup}`);
+  Deno.exit(2);
+}
+
+// ---- client (one measurement) -----------------------------------------------
+
+/** What one measurement's client shares between its connections. */
+class Load {
+  running = true;
+  closing = false;
+  roundTrips = 0;
+  firstError: string | null = null;
+  readonly errors: ClientErrors = {
+    connect: 0,
+    mismatch: 0,
+    closedEarly: 0,
+    socket: 0,
+    unanswered: 0,
+    closeTimeout: 0,
+  };
+
+  constructor(readonly texts: readonly string[]) {}
+
+  fail(kind: keyof ClientErrors, message: string, count = 1): void {
+    this.errors[kind] += count;
+    this.firstError ??= message;
+  }
+}
+
+/**
+ * One client connection. Connection `index` sends variant
+ * `(index + n) % VARIANTS` as its n-th message and expects the same back.
+ */
+abstract class LoadConn {
+  sent = 0;
+  received = 0;
+  readonly idle = Promise.withResolvers<void>();
+  readonly closed = Promise.withResolvers<void>();
+
+  constructor(readonly index: number, readonly load: Load) {}
+
+  /** The variant the next echo must carry. */
+  get expected(): number {
+    return (this.index + this.received) % VARIANTS;
+  }
+
+  sendNext(): void {
+    const variant = (this.index + this.sent) % VARIANTS;
+    this.sent++;
+    this.transmit(variant);
+  }
+
+  /** Called for every echo, after the backend checked it. */
+  echoed(ok: boolean, what: string): void {
+    this.received++;
+    const load = this.load;
+    load.roundTrips++;
+    if (!ok) {
+      load.fail(
+        "mismatch",
+        `socket ${this.index}: echo ${this.received} differs from what was sent (${what})`,
+      );
+    }
+    if (load.running) this.sendNext();
+    else if (this.received >= this.sent) this.idle.resolve();
+  }
+
+  /** Called once when the connection is gone, however it went. */
+  ended(description: string): void {
+    if (!this.load.closing) {
+      this.load.fail(
+        "closedEarly",
+        `socket ${this.index} closed early: ${description}`,
+      );
+    }
+    this.idle.resolve();
+    this.closed.resolve();
+  }
+
+  protected abstract transmit(variant: number): void;
+  /** Starts the close handshake (1000). */
+  abstract close(): void;
+}
+
+/** A connection on Deno's built-in `WebSocket` client. */
+class BuiltinConn extends LoadConn {
+  #ws: WebSocket | undefined;
+
+  open(url: string): Promise<boolean> {
+    const ws = new WebSocket(url);
+    this.#ws = ws;
+    const opened = Promise.withResolvers<boolean>();
+    ws.onopen = () => opened.resolve(true);
+    ws.onerror = (event) => {
+      this.load.fail(
+        "socket",
+        `socket ${this.index}: ${(event as ErrorEvent).message}`,
+      );
+    };
+    ws.onclose = (event) => {
+      opened.resolve(false);
+      this.ended(`${event.code} ${event.reason}`);
+    };
+    ws.onmessage = (event: MessageEvent) => {
+      const data = event.data;
+      this.echoed(
+        data === this.load.texts[this.expected],
+        typeof data === "string" ? `${data.length} chars` : "not text",
+      );
+    };
+    return within(opened.promise, 10_000, false);
+  }
+
+  protected transmit(variant: number): void {
+    this.#ws!.send(this.load.texts[variant]!);
+  }
+
+  close(): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.close(1000, "done");
+  }
+}
+
+const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/**
+ * The masked client frames and the expected payloads of every variant,
+ * computed once: sending is then a single write of ready bytes. The masks are
+ * fixed, so every server receives the very same bytes.
+ */
+class Frames {
+  readonly frames: Uint8Array[] = [];
+  readonly payloads: Uint8Array[] = [];
+  readonly words: Int32Array[] = [];
+  readonly scratch: Uint8Array;
+  readonly scratchWords: Int32Array;
+
+  constructor(texts: readonly string[]) {
+    const encoder = new TextEncoder();
+    let longest = 0;
+    for (const [variant, text] of texts.entries()) {
+      const payload = encoder.encode(text);
+      const mask = [0x5a, 0x3c + variant, 0xa5, 0xc3 - variant];
+      const frame = encodeClientFrame(0x1, payload, mask);
+      this.frames.push(frame);
+      const padded = new Uint8Array((payload.byteLength + 3) & ~3);
+      padded.set(payload);
+      this.payloads.push(payload);
+      this.words.push(new Int32Array(padded.buffer));
+      longest = Math.max(longest, padded.byteLength);
+    }
+    this.scratch = new Uint8Array(longest);
+    this.scratchWords = new Int32Array(this.scratch.buffer);
+  }
+
+  /** Whether `data` equals the payload of `variant`, without allocating. */
+  matches(data: Uint8Array, variant: number): boolean {
+    const payload = this.payloads[variant]!;
+    const length = data.byteLength;
+    if (length !== payload.byteLength) return false;
+    if (length < 64) {
+      for (let i = 0; i < length; i++) {
+        if (data[i] !== payload[i]) return false;
+      }
+      return true;
+    }
+    // Word-wise on an aligned copy (a native memcpy), then the tail.
+    const scratch = this.scratch;
+    scratch.set(data);
+    const words = length >>> 2;
+    const mine = this.scratchWords;
+    const theirs = this.words[variant]!;
+    for (let i = 0; i < words; i++) {
+      if (mine[i] !== theirs[i]) return false;
+    }
+    for (let i = words << 2; i < length; i++) {
+      if (scratch[i] !== payload[i]) return false;
+    }
+    return true;
+  }
+}
+
+function encodeClientFrame(
+  opcode: number,
+  payload: Uint8Array,
+  mask: readonly number[],
+): Uint8Array {
+  const length = payload.byteLength;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = new Uint8Array(header + 4 + length);
+  frame[0] = 0x80 | opcode;
+  if (length < 126) frame[1] = 0x80 | length;
+  else if (length < 65536) {
+    frame[1] = 0x80 | 126;
+    new DataView(frame.buffer).setUint16(2, length);
+  } else {
+    frame[1] = 0x80 | 127;
+    new DataView(frame.buffer).setBigUint64(2, BigInt(length));
+  }
+  frame.set(mask, header);
+  for (let i = 0; i < length; i++) {
+    frame[header + 4 + i] = payload[i]! ^ mask[i & 3]!;
+  }
+  return frame;
+}
+
+/**
+ * A connection speaking RFC 6455 itself over `Deno.connect`, with
+ * `TCP_NODELAY` and one write per frame. Deno's built-in client cannot be
+ * used for large messages: it turns `TCP_NODELAY` off and writes a masked
+ * frame's header (8 bytes) and payload in two `send` calls, so Nagle's
+ * algorithm holds the payload until the server's delayed ACK (~40 ms): at 16
+ * KiB it measures that timer, not the server.
+ */
+class TcpConn extends LoadConn {
+  #conn: Deno.TcpConn | undefined;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #writing = false;
+  #queue: Uint8Array[] = [];
+  #fragments: Uint8Array[] = [];
+  #fragmentOpcode = 0;
+  #gotClose = false;
+  #closeSent = false;
+
+  constructor(index: number, load: Load, readonly frames: Frames) {
+    super(index, load);
+    const largest = frames.frames.reduce(
+      (max, f) => Math.max(max, f.length),
+      0,
+    );
+    this.#buffer = new Uint8Array(Math.max(65536, 2 * largest));
+  }
+
+  async open(url: URL): Promise<boolean> {
+    try {
+      const conn = await Deno.connect({
+        hostname: url.hostname,
+        port: Number(url.port),
+      });
+      this.#conn = conn;
+      conn.setNoDelay(true);
+      const keyBytes = crypto.getRandomValues(new Uint8Array(16));
+      const key = btoa(String.fromCharCode(...keyBytes));
+      const request = `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+        `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+      await this.#writeAll(new TextEncoder().encode(request));
+      const head = await this.#readHead();
+      const accept = btoa(String.fromCharCode(
+        ...new Uint8Array(
+          await crypto.subtle.digest(
+            "SHA-1",
+            new TextEncoder().encode(key + WEBSOCKET_GUID),
+          ),
+        ),
+      ));
+      const lines = head.split("\r\n");
+      const ok = /^HTTP\/1\.1 101\b/.test(lines[0] ?? "") &&
+        lines.some((line) =>
+          line.toLowerCase().startsWith("sec-websocket-accept:") &&
+          line.slice(line.indexOf(":") + 1).trim() === accept
+        );
+      if (!ok) {
+        throw new Error(`handshake refused: ${lines[0]}`);
+      }
+      this.#readLoop();
+      return true;
+    } catch (error) {
+      this.load.fail("socket", `socket ${this.index}: ${error}`);
+      this.#conn?.close();
+      this.#conn = undefined;
+      return false;
+    }
+  }
+
+  protected transmit(variant: number): void {
+    this.#send(this.frames.frames[variant]!);
+  }
+
+  close(): void {
+    if (this.#conn === undefined || this.#closeSent || this.#gotClose) return;
+    this.#closeSent = true;
+    const payload = new Uint8Array([0x03, 0xe8]); // 1000
+    this.#send(encodeClientFrame(0x8, payload, [1, 2, 3, 4]));
+  }
+
+  #send(frame: Uint8Array): void {
+    if (this.#writing) {
+      this.#queue.push(frame);
+      return;
+    }
+    this.#writeQueue(frame);
+  }
+
+  async #writeQueue(first: Uint8Array): Promise<void> {
+    this.#writing = true;
+    try {
+      let frame: Uint8Array | undefined = first;
+      while (frame !== undefined) {
+        await this.#writeAll(frame);
+        frame = this.#queue.shift();
+      }
+    } catch (error) {
+      if (!this.load.closing) {
+        this.load.fail("socket", `socket ${this.index}: write: ${error}`);
+      }
+      this.#queue = [];
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      offset += await this.#conn!.write(bytes.subarray(offset));
+    }
+  }
+
+  /** Reads the HTTP response head; what follows it stays in the buffer. */
+  async #readHead(): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const n = await this.#conn!.read(this.#buffer.subarray(this.#end));
+      if (n === null) throw new Error("connection closed during handshake");
+      this.#end += n;
+      const text = new TextDecoder().decode(
+        this.#buffer.subarray(0, this.#end),
+      );
+      const at = text.indexOf("\r\n\r\n");
+      if (at !== -1) {
+        // The head is ASCII, so characters are bytes.
+        this.#start = at + 4;
+        this.#compact();
+        return text.slice(0, at);
+      }
+      if (this.#end === this.#buffer.length) break;
+    }
+    throw new Error("no complete handshake response");
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn!;
+    let how = "the server ended the connection";
+    try {
+      while (!this.#gotClose) {
+        const n = await conn.read(this.#buffer.subarray(this.#end));
+        if (n === null) break;
+        this.#end += n;
+        this.#parse();
+      }
+      if (this.#gotClose) how = "close frame";
+    } catch (error) {
+      how = String(error);
+      if (!this.load.closing) {
+        this.load.fail("socket", `socket ${this.index}: read: ${error}`);
+      }
+    }
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.ended(how);
+  }
+
+  #parse(): void {
+    const buffer = this.#buffer;
+    while (true) {
+      const start = this.#start;
+      const available = this.#end - start;
+      if (available < 2) break;
+      const b0 = buffer[start]!;
+      const b1 = buffer[start + 1]!;
+      let length = b1 & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        if (available < 4) break;
+        length = (buffer[start + 2]! << 8) | buffer[start + 3]!;
+        header = 4;
+      } else if (length === 127) {
+        if (available < 10) break;
+        length = Number(
+          new DataView(buffer.buffer, buffer.byteOffset + start + 2, 8)
+            .getBigUint64(0),
+        );
+        header = 10;
+      }
+      if (b1 & 0x80) header += 4; // A masked server frame: an error below.
+      const total = header + length;
+      if (available < total) {
+        if (total > buffer.length) this.#grow(total);
+        break;
+      }
+      this.#start = start + total;
+      this.#frame(b0, b1, buffer.subarray(start + header, start + total));
+      if (this.#gotClose) return;
+    }
+    this.#compact();
+  }
+
+  #frame(b0: number, b1: number, payload: Uint8Array): void {
+    const fin = (b0 & 0x80) !== 0;
+    const opcode = b0 & 0x0f;
+    if (b1 & 0x80) {
+      this.echoed(false, "the server masked its frame");
+      return;
+    }
+    if (opcode === 0x8) {
+      this.#gotClose = true;
+      if (!this.load.closing) {
+        const code = payload.byteLength >= 2
+          ? (payload[0]! << 8) | payload[1]!
+          : 1005;
+        this.load.fail(
+          "closedEarly",
+          `socket ${this.index}: the server closed with ${code}`,
+        );
+      }
+      if (!this.#closeSent) {
+        this.#closeSent = true;
+        this.#send(encodeClientFrame(0x8, payload.slice(), [1, 2, 3, 4]));
+      }
+      return;
+    }
+    if (opcode === 0x9) {
+      this.#send(encodeClientFrame(0xa, payload.slice(), [4, 3, 2, 1]));
+      return;
+    }
+    if (opcode === 0xa) return;
+    if (!fin || opcode === 0x0) {
+      // Fragmented echo: join it (servers here never fragment, but may).
+      if (opcode !== 0x0) this.#fragmentOpcode = opcode;
+      this.#fragments.push(payload.slice());
+      if (!fin) return;
+      const parts = this.#fragments;
+      this.#fragments = [];
+      const whole = new Uint8Array(
+        parts.reduce((sum, part) => sum + part.byteLength, 0),
+      );
+      let offset = 0;
+      for (const part of parts) {
+        whole.set(part, offset);
+        offset += part.byteLength;
+      }
+      this.#message(this.#fragmentOpcode, whole);
+      return;
+    }
+    this.#message(opcode, payload);
+  }
+
+  #message(opcode: number, payload: Uint8Array): void {
+    if (opcode !== 0x1) {
+      this.echoed(false, `opcode ${opcode} instead of text`);
+      return;
+    }
+    this.echoed(
+      this.frames.matches(payload, this.expected),
+      `${payload.byteLength} bytes`,
+    );
+  }
+
+  #compact(): void {
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+    } else if (this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+  }
+
+  #grow(size: number): void {
+    const bigger = new Uint8Array(Math.max(size, 2 * this.#buffer.length));
+    bigger.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = bigger;
+  }
+}
+
+async function runClient(): Promise<never> {
+  const url = new URL(values.url!);
+  const size = positive("size", values.size ?? "");
+  const serverPid = values["server-pid"] === undefined
+    ? undefined
+    : Number(values["server-pid"]);
+  const load = new Load(makeMessages(size));
+  const frames = values.client === "tcp" ? new Frames(load.texts) : undefined;
+
+  const opened = await Promise.all(
+    Array.from({ length: connections }, async (_, index) => {
+      const conn = frames === undefined
+        ? new BuiltinConn(index, load)
+        : new TcpConn(index, load, frames);
+      const ok = conn instanceof BuiltinConn
+        ? await conn.open(url.href)
+        : await within((conn as TcpConn).open(url), 10_000, false);
+      return ok ? conn as LoadConn : null;
+    }),
+  );
+  const conns = opened.filter((conn): conn is LoadConn => conn !== null);
+  if (conns.length < connections) {
+    const missing = connections - conns.length;
+    load.fail("connect", `${missing} socket(s) did not open`, missing);
+    load.running = false;
+  }
+
+  let counted = 0;
+  let elapsed = 0;
+  let clientCpu: number | null = null;
+  let serverCpu: number | null = null;
+  if (load.running) {
+    for (const conn of conns) {
+      for (let k = 0; k < inflight; k++) conn.sendNext();
+    }
+    await delay(warmup * 1000);
+    const startCount = load.roundTrips;
+    const startTime = performance.now();
+    const startClientCpu = cpuSeconds("self");
+    const startServerCpu = serverPid === undefined
+      ? null
+      : cpuSeconds(serverPid);
+    await delay(seconds * 1000);
+    counted = load.roundTrips - startCount;
+    elapsed = (performance.now() - startTime) / 1000;
+    const endClientCpu = cpuSeconds("self");
+    const endServerCpu = serverPid === undefined ? null : cpuSeconds(serverPid);
+    load.running = false;
+    if (startClientCpu !== null && endClientCpu !== null) {
+      clientCpu = endClientCpu - startClientCpu;
+    }
+    if (startServerCpu !== null && endServerCpu !== null) {
+      serverCpu = endServerCpu - startServerCpu;
+    }
+    for (const conn of conns) {
+      if (conn.received >= conn.sent) conn.idle.resolve();
+    }
+    await within(
+      Promise.all(conns.map((conn) => conn.idle.promise)),
+      10_000,
+      0,
+    );
+    let missing = 0;
+    for (const conn of conns) missing += Math.max(0, conn.sent - conn.received);
+    if (missing > 0) {
+      load.fail("unanswered", `${missing} message(s) never echoed`, missing);
+    }
+  }
+
+  load.closing = true;
+  for (const conn of conns) conn.close();
+  const closed = await within(
+    Promise.all(conns.map((conn) => conn.closed.promise)),
+    5_000,
+    "timeout",
+  );
+  if (closed === "timeout") {
+    load.fail("closeTimeout", "a close handshake did not finish within 5 s");
+  }
+
+  const report: ClientReport = {
+    roundTrips: counted,
+    seconds: elapsed,
+    clientCpuSeconds: clientCpu,
+    serverCpuSeconds: serverCpu,
+    errors: load.errors,
+    firstError: load.firstError,
+  };
+  console.log(JSON.stringify(report));
+  Deno.exit(0);
+}
+
+// ---- controller ---------------------------------------------------------------
+
+interface ServerSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+interface RunningServer {
+  readonly spec: ServerSpec;
+  readonly child: Deno.ChildProcess;
+  url: string;
+  readonly output: string[];
+  exited: boolean;
+}
+
+interface Measurement {
+  size: number;
+  round: number;
+  position: number;
+  server: string;
+  roundTripsPerSecond: number;
+  serverCpuPercent: number | null;
+  serverCpuMicrosPerRoundTrip: number | null;
+  clientCpuPercent: number | null;
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+const ALL_SERVERS: readonly ServerSpec[] = [
+  {
+    key: "raw",
+    label: "raw Deno.upgradeWebSocket",
+    script: here("./servers/raw_deno_echo.ts"),
+    args: ["--hostname", "127.0.0.1"],
+  },
+  {
+    key: "events",
+    label: "socketry examples/echo (events)",
+    script: here("../examples/echo/main.ts"),
+    args: ["--hostname", "127.0.0.1"],
+  },
+  {
+    key: "iter",
+    label: "socketry for-await (iter)",
+    script: here("./servers/socketry_iter_echo.ts"),
+    args: ["--hostname", "127.0.0.1"],
+  },
+];
+
+const children = new Set<Deno.ChildProcess>();
+
+function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function stopAll(): Promise<void> {
+  const pending = [...children];
+  for (const child of pending) killChild(child, "SIGTERM");
+  const done = await within(
+    Promise.all(pending.map((child) => child.status)),
+    5_000,
+    "timeout",
+  );
+  if (done === "timeout") {
+    for (const child of pending) killChild(child, "SIGKILL");
+    await within(Promise.all(pending.map((child) => child.status)), 2_000, 0);
+  }
+  children.clear();
+}
+
+/** Keeps the last lines of a child's output, and calls `onLine` per line. */
+async function collectLines(
+  stream: ReadableStream<Uint8Array>,
+  tail: string[],
+  onLine?: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    onLine?.(line);
+  };
+  try {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      pending += text;
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        keep(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+  } catch {
+    // The child went away.
+  }
+  if (pending !== "") keep(pending);
+}
+
+async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--no-prompt",
+      spec.script,
+      "--port",
+      "0",
+      ...spec.args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  const output: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  collectLines(child.stdout, output, (line) => {
+    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
+    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
+  });
+  collectLines(child.stderr, output);
+  const server: RunningServer = {
+    spec,
+    child,
+    url: "",
+    output,
+    exited: false,
+  };
+  child.status.then(() => {
+    server.exited = true;
+    listening.reject(new Error(`${spec.key} server exited before listening`));
+  });
+  const url = await within(listening.promise, 20_000, null);
+  if (url === null) {
+    throw new Error(
+      `${spec.key} server printed no Listening line within 20 s:\n${
+        output.join("\n")
+      }`,
+    );
+  }
+  server.url = url;
+  return server;
+}
+
+async function measure(
+  server: RunningServer,
+  size: number,
+): Promise<ClientReport> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      // Deno grants /proc files only with all permissions.
+      "--allow-all",
+      "--no-prompt",
+      fileURLToPath(import.meta.url),
+      "--as-client",
+      "--client",
+      values.client,
+      "--url",
+      server.url,
+      "--size",
+      String(size),
+      "--server-pid",
+      String(server.child.pid),
+      "--connections",
+      String(connections),
+      "--seconds",
+      String(seconds),
+      "--warmup",
+      String(warmup),
+      "--inflight",
+      String(inflight),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  const output: string[] = [];
+  const reading = Promise.all([
+    collectLines(child.stdout, output),
+    collectLines(child.stderr, output),
+  ]);
+  const limit = (warmup + seconds) * 1000 + 45_000;
+  const status = await within(child.status, limit, null);
+  if (status === null) killChild(child, "SIGKILL");
+  await within(reading, 2_000, 0);
+  children.delete(child);
+  if (status === null) {
+    throw new Error(
+      `the client against ${server.spec.key} did not finish within ${
+        limit / 1000
+      } s:\n${output.join("\n")}`,
+    );
+  }
+  const line = output.findLast((text) => text.startsWith("{"));
+  if (!status.success || line === undefined) {
+    throw new Error(
+      `the client against ${server.spec.key} failed (exit ${status.code}):\n${
+        output.join("\n")
+      }`,
+    );
+  }
+  return JSON.parse(line) as ClientReport;
+}
+
+function median(numbers: readonly number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function formatSize(size: number): string {
+  if (size >= 1024 && size % 1024 === 0) return `${size / 1024} KiB`;
+  return `${size} B`;
+}
+
+function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => row[column]!.length))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) =>
+      rightAligned.has(column)
+        ? cell.padStart(widths[column]!)
+        : cell.padEnd(widths[column]!)
+    ).join("  ").trimEnd()
+  ).join("\n");
+}
+
+async function runController(): Promise<void> {
+  const sizes = values.sizes.split(",").map((text) =>
+    positive("sizes", text.trim())
+  );
+  const keys = values.servers.split(",").map((text) => text.trim());
+  const specs = keys.map((key) => {
+    const spec = ALL_SERVERS.find((candidate) => candidate.key === key);
+    if (spec === undefined) {
+      console.error(
+        `--servers: unknown server ${key} (use ${
+          ALL_SERVERS.map((s) => s.key).join(", ")
+        })`,
+      );
+      Deno.exit(2);
+    }
+    return spec;
+  });
+  // Experiments: any server script that takes --port and --hostname, prints
+  // the Listening line and echoes on /ws, such as a patched copy of socketry.
+  for (const extra of values.extra) {
+    const at = extra.indexOf("=");
+    if (at <= 0 || at === extra.length - 1) {
+      console.error(`--extra must be NAME=SCRIPT, got ${extra}`);
+      Deno.exit(2);
+    }
+    const key = extra.slice(0, at);
+    specs.push({
+      key,
+      label: key,
+      script: extra.slice(at + 1),
+      args: ["--hostname", "127.0.0.1"],
+    });
+  }
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error("Interrupted: stopping the servers");
+    stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  const measurements: Measurement[] = [];
+  const problems: string[] = [];
+  const totalErrors: ClientErrors = {
+    connect: 0,
+    mismatch: 0,
+    closedEarly: 0,
+    socket: 0,
+    unanswered: 0,
+    closeTimeout: 0,
+  };
+  try {
+    const servers: RunningServer[] = [];
+    for (const spec of specs) servers.push(await startServer(spec));
+
+    console.log(
+      `Echo load: ${connections} connections, ${inflight} in flight each, ` +
+        `${rounds} round(s) of ${seconds} s after ${warmup} s warm-up; ` +
+        `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPU(s)`,
+    );
+    for (const server of servers) {
+      console.log(
+        `  ${
+          server.spec.key.padEnd(6)
+        } ${server.spec.label} on ${server.url} (pid ${server.child.pid})`,
+      );
+    }
+
+    for (const size of sizes) {
+      for (let round = 0; round < rounds; round++) {
+        const order = servers.map((_, i) =>
+          servers[(i + round) % servers.length]!
+        );
+        for (const [position, server] of order.entries()) {
+          if (server.exited) {
+            throw new Error(
+              `the ${server.spec.key} server exited:\n${
+                server.output.join("\n")
+              }`,
+            );
+          }
+          const report = await measure(server, size);
+          const rate = report.seconds > 0
+            ? report.roundTrips / report.seconds
+            : 0;
+          for (const [kind, count] of Object.entries(report.errors)) {
+            totalErrors[kind as keyof ClientErrors] += count;
+          }
+          if (report.firstError !== null) {
+            problems.push(
+              `${server.spec.key}, ${formatSize(size)}, round ${
+                round + 1
+              }: ${report.firstError}`,
+            );
+          }
+          measurements.push({
+            size,
+            round,
+            position,
+            server: server.spec.key,
+            roundTripsPerSecond: rate,
+            serverCpuPercent: report.serverCpuSeconds === null
+              ? null
+              : (100 * report.serverCpuSeconds) / report.seconds,
+            serverCpuMicrosPerRoundTrip:
+              report.serverCpuSeconds === null || report.roundTrips === 0
+                ? null
+                : (1e6 * report.serverCpuSeconds) / report.roundTrips,
+            clientCpuPercent: report.clientCpuSeconds === null
+              ? null
+              : (100 * report.clientCpuSeconds) / report.seconds,
+          });
+          console.log(
+            `  ${formatSize(size).padStart(8)}  round ${round + 1}  ${
+              server.spec.key.padEnd(6)
+            } ${Math.round(rate).toLocaleString("en-US").padStart(9)} rt/s${
+              report.serverCpuSeconds === null
+                ? ""
+                : `  server CPU ${
+                  Math.round((100 * report.serverCpuSeconds) / report.seconds)
+                }%`
+            }${
+              report.firstError === null ? "" : `  ERROR ${report.firstError}`
+            }`,
+          );
+          await delay(250);
+        }
+      }
+    }
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await stopAll();
+  }
+
+  // ---- report -----------------------------------------------------------------
+  const summary: Record<string, unknown>[] = [];
+  for (const size of sizes) {
+    const rows: string[][] = [[
+      "server",
+      "rt/s median",
+      "rt/s per round",
+      "ratio",
+      "paired",
+      "srv CPU",
+      "srv µs/rt",
+      "cli CPU",
+    ]];
+    const ofServer = (key: string) =>
+      measurements.filter((m) => m.size === size && m.server === key);
+    const raw = ofServer("raw");
+    const rawMedian = raw.length > 0
+      ? median(raw.map((m) => m.roundTripsPerSecond))
+      : undefined;
+    for (const spec of specs) {
+      const mine = ofServer(spec.key);
+      if (mine.length === 0) continue;
+      const rates = mine.map((m) => m.roundTripsPerSecond);
+      const middle = median(rates);
+      const ratio = rawMedian === undefined ? null : middle / rawMedian;
+      // Paired: this server's rate over raw's in the same round, medianed.
+      const pairs = mine.flatMap((m) => {
+        const other = raw.find((r) => r.round === m.round);
+        return other === undefined || other.roundTripsPerSecond === 0
+          ? []
+          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
+      });
+      const paired = pairs.length > 0 ? median(pairs) : null;
+      const cpu = mine.map((m) => m.serverCpuPercent).filter((v) => v !== null);
+      const micros = mine.map((m) => m.serverCpuMicrosPerRoundTrip).filter((
+        v,
+      ) => v !== null);
+      const client = mine.map((m) => m.clientCpuPercent).filter((v) =>
+        v !== null
+      );
+      rows.push([
+        spec.label,
+        Math.round(middle).toLocaleString("en-US"),
+        rates.map((r) => Math.round(r).toLocaleString("en-US")).join(" / "),
+        ratio === null ? "-" : ratio.toFixed(3),
+        paired === null ? "-" : paired.toFixed(3),
+        cpu.length === 0 ? "-" : `${Math.round(median(cpu))}%`,
+        micros.length === 0 ? "-" : median(micros).toFixed(1),
+        client.length === 0 ? "-" : `${Math.round(median(client))}%`,
+      ]);
+      summary.push({
+        size,
+        server: spec.key,
+        roundTripsPerSecond: rates.map(Math.round),
+        median: Math.round(middle),
+        ratio: ratio === null ? null : Number(ratio.toFixed(4)),
+        pairedRatio: paired === null ? null : Number(paired.toFixed(4)),
+        serverCpuPercent: cpu.length === 0 ? null : Math.round(median(cpu)),
+        serverMicrosPerRoundTrip: micros.length === 0
+          ? null
+          : Number(median(micros).toFixed(2)),
+        serverCpuRatio: null,
+        clientCpuPercent: client.length === 0
+          ? null
+          : Math.round(median(client)),
+      });
+    }
+    if (rows.length > 1) {
+      console.log(
+        `\n${formatSize(size)} messages, ${connections} connections ` +
+          `(ratio = median / raw median; paired = median of per-round ratios; ` +
+          `srv µs/rt = server CPU per round trip)`,
+      );
+      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7])));
+    }
+  }
+  const rawMicros = (size: number) =>
+    summary.find((s) => s.size === size && s.server === "raw")
+      ?.serverMicrosPerRoundTrip as number | null | undefined;
+  for (const entry of summary) {
+    const base = rawMicros(entry.size as number);
+    const mine = entry.serverMicrosPerRoundTrip as number | null;
+    entry.serverCpuRatio = base === undefined || base === null || !mine
+      ? null
+      : Number((mine / base).toFixed(4));
+  }
+
+  const goal = 0.95;
+  const verdicts = summary.filter((s) => s.server !== "raw" && s.ratio !== null)
+    .map((s) =>
+      `${s.server} ${formatSize(s.size as number)}: ${
+        (s.ratio as number).toFixed(3)
+      }× ${(s.ratio as number) >= goal ? "meets" : "MISSES"} the ${goal}× goal`
+    );
+  if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
+
+  const errorCount = Object.values(totalErrors).reduce((a, b) => a + b, 0);
+  const failed = errorCount > 0 || problems.length > 0;
+  if (failed) {
+    console.error(
+      `\nFAILED: ${JSON.stringify(totalErrors)}\n${problems.join("\n")}`,
+    );
+  }
+  console.log(JSON.stringify({
+    bench: "echo_load",
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    connections,
+    inflight,
+    seconds,
+    warmup,
+    rounds,
+    sizes,
+    goal,
+    results: summary,
+    errors: totalErrors,
+    ok: !failed,
+  }));
+  Deno.exit(failed ? 1 : 0);
+}
+
+// Last, so that every module-level constant above is initialised.
+if (values["as-client"]) await runClient();
+else await runController();

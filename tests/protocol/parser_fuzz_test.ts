@@ -26,7 +26,7 @@ const TIME_BUDGET_MS = 4000;
 const STATUS_OF_CODE: Record<number, WebSocketStatus> = {
   1002: WebSocketStatus.ProtocolError,
   1007: WebSocketStatus.InvalidPayload,
-  1008: WebSocketStatus.Unknown,
+  1008: WebSocketStatus.PolicyViolation,
   1009: WebSocketStatus.MessageTooBig,
 };
 

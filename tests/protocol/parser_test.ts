@@ -62,7 +62,7 @@ function assertFails(
   const status = {
     1002: WebSocketStatus.ProtocolError,
     1007: WebSocketStatus.InvalidPayload,
-    1008: WebSocketStatus.Unknown,
+    1008: WebSocketStatus.PolicyViolation,
     1009: WebSocketStatus.MessageTooBig,
   }[code];
   let caught: unknown;

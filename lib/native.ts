@@ -121,7 +121,12 @@ export class NativeSocket extends Socket {
 
   protected terminate(): void {
     this.#fragments = [];
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close();
+    const ws = this.#ws;
+    if (ws.readyState === WebSocket.OPEN) ws.close();
+    else if (ws.readyState === WebSocket.CONNECTING) {
+      // Deno cannot cancel an upgrade in flight: close as soon as it opens.
+      ws.addEventListener("open", () => ws.close(), { once: true });
+    }
   }
 
   protected transportBufferedAmount(): number {

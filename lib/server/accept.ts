@@ -73,10 +73,25 @@ export function acceptResolved(
   }
   const protocol = selectSubprotocol(check.protocols, options.protocols);
   const keepAlive = nativeKeepAlive(options);
-  const upgrade = Deno.upgradeWebSocket(request, {
-    idleTimeout: keepAlive.idleTimeout,
-    ...(protocol === undefined ? {} : { protocol }),
-  });
+  let upgrade: Deno.WebSocketUpgrade;
+  try {
+    upgrade = Deno.upgradeWebSocket(request, {
+      idleTimeout: keepAlive.idleTimeout,
+    });
+  } catch (error) {
+    return {
+      socket: null,
+      response: refuse(
+        400,
+        `Deno refused the upgrade: ${(error as Error).message}`,
+      ),
+    };
+  }
+  // Deno only parses protocol lists separated by ", " (ws sends "a,b"), so
+  // the selected protocol is answered here rather than through Deno.
+  if (protocol !== undefined) {
+    upgrade.response.headers.set("sec-websocket-protocol", protocol);
+  }
   return {
     socket: new NativeSocket(
       upgrade.socket,

@@ -27,6 +27,7 @@ export { getStatus, WebSocketError, WebSocketStatus } from "./lib/errors.ts";
 export type { WebSocketErrorOptions } from "./lib/errors.ts";
 export { CloseCode, isValidCloseCode } from "./lib/protocol/close_codes.ts";
 export { isWebSocketRequest } from "./lib/server/detect.ts";
+export type { HandshakeRequest } from "./lib/protocol/handshake.ts";
 export {
   type MessageData,
   type MessageType,
@@ -34,6 +35,7 @@ export {
   type ReceivedData,
   type ReceiveOptions,
   type ReceiveResult,
+  type ResolvedSocketOptions,
   type SendData,
   type SendOptions,
   Socket,

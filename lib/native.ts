@@ -81,6 +81,7 @@ export class NativeSocket extends Socket {
     return this.#ws.extensions;
   }
 
+  /** Sends a message; fragments are held until the last one. */
   protected transmit(
     data: string | Uint8Array,
     type: MessageType,
@@ -114,11 +115,13 @@ export class NativeSocket extends Socket {
     this.#ws.send(message);
   }
 
+  /** Sends a close frame through Deno's `close()`. */
   protected transmitClose(code: number, reason: string): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     this.#ws.close(code, reason);
   }
 
+  /** Ends Deno's socket; Deno itself sends a close frame without a code. */
   protected terminate(): void {
     this.#fragments = [];
     const ws = this.#ws;
@@ -129,10 +132,12 @@ export class NativeSocket extends Socket {
     }
   }
 
+  /** Deno's `bufferedAmount`. */
   protected transportBufferedAmount(): number {
     return this.#ws.bufferedAmount;
   }
 
+  /** Deno has no drain event: poll `bufferedAmount` every 2 ms. */
   protected waitForDrain(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, 2));
   }

@@ -347,6 +347,7 @@ export abstract class Socket extends EventTarget {
     listener: (this: Socket, event: SocketEventMap[K]) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Adds a listener for any event type. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

@@ -57,17 +57,36 @@ export interface WebSocketServerOptions extends SocketOptions {
 
 /** Server options with defaults filled in and checked. */
 export interface ResolvedServerOptions {
+  /** Options of each socket. */
   readonly socket: ResolvedSocketOptions;
+  /** The WebSocket routes, or `undefined` for every path. */
   readonly paths: ReadonlySet<string> | undefined;
+  /** Milliseconds; 0 or `Infinity` when off. */
   readonly keepAliveInterval: number;
+  /** Milliseconds; `Infinity` when off. */
   readonly keepAliveTimeout: number;
+  /** Milliseconds; `Infinity` when not set. */
   readonly clientPingInterval: number;
+  /** Normalised allowed origins, or `undefined` for every origin. */
   readonly allowedOrigins: ReadonlySet<string> | undefined;
+  /** The server's subprotocols in order of preference. */
   readonly protocols: readonly string[];
+  /** Receives failures of socket handlers. */
   readonly onError: (error: unknown, request: Request) => void;
 }
 
-/** Fills in defaults and checks every option, throwing `TypeError` or `RangeError`. */
+/**
+ * Fills in defaults and checks every option, throwing `TypeError` or
+ * `RangeError` naming the option at fault.
+ *
+ * @example
+ * ```ts
+ * import { resolveServerOptions } from "@socketry/socketry";
+ *
+ * const options = resolveServerOptions({ path: "/ws" });
+ * console.log(options.socket.receiveBufferSize); // 4096
+ * ```
+ */
 export function resolveServerOptions(
   options: WebSocketServerOptions = {},
 ): ResolvedServerOptions {

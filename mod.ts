@@ -58,6 +58,17 @@ export {
 export { type AcceptResult, acceptWebSocket } from "./lib/server/accept.ts";
 export { type SocketHandler, webSockets } from "./lib/server/middleware.ts";
 export {
+  EngineSocket,
+  type EngineSocketOptions,
+} from "./lib/engine/engine_socket.ts";
+export type { Transport, TransportSink } from "./lib/engine/transport.ts";
+export {
+  type EngineServer,
+  type EngineServerOptions,
+  type RequestHandler,
+  serveEngine,
+} from "./lib/server/engine_listener.ts";
+export {
   type BroadcastResult,
   type ShutdownOptions,
   type SlowConsumerPolicy,

@@ -72,6 +72,8 @@ interface ClientReport {
   seconds: number;
   clientCpuSeconds: number | null;
   serverCpuSeconds: number | null;
+  /** CPU time used by the whole machine (all processes, all cores). */
+  machineCpuSeconds: number | null;
   errors: ClientErrors;
   firstError: string | null;
 }
@@ -124,6 +126,22 @@ function cpuSeconds(pid: number | "self"): number | null {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
     return Number.isFinite(ticks) ? ticks / 100 : null; // USER_HZ is 100.
+  } catch {
+    return null;
+  }
+}
+
+/** Busy CPU seconds of the whole machine since boot, or null off Linux. */
+function machineCpuSeconds(): number | null {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal ...
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const busy = ticks.reduce(
+      (sum, value, i) => i === 3 || i === 4 ? sum : sum + value,
+      0,
+    );
+    return Number.isFinite(busy) ? busy / 100 : null;
   } catch {
     return null;
   }
@@ -710,6 +728,7 @@ async function runClient(): Promise<never> {
   let elapsed = 0;
   let clientCpu: number | null = null;
   let serverCpu: number | null = null;
+  let machineCpu: number | null = null;
   if (load.running) {
     for (const conn of conns) {
       for (let k = 0; k < inflight; k++) conn.sendNext();
@@ -721,12 +740,17 @@ async function runClient(): Promise<never> {
     const startServerCpu = serverPid === undefined
       ? null
       : cpuSeconds(serverPid);
+    const startMachineCpu = machineCpuSeconds();
     await delay(seconds * 1000);
     counted = load.roundTrips - startCount;
     elapsed = (performance.now() - startTime) / 1000;
     const endClientCpu = cpuSeconds("self");
     const endServerCpu = serverPid === undefined ? null : cpuSeconds(serverPid);
+    const endMachineCpu = machineCpuSeconds();
     load.running = false;
+    if (startMachineCpu !== null && endMachineCpu !== null) {
+      machineCpu = endMachineCpu - startMachineCpu;
+    }
     if (startClientCpu !== null && endClientCpu !== null) {
       clientCpu = endClientCpu - startClientCpu;
     }
@@ -764,6 +788,7 @@ async function runClient(): Promise<never> {
     seconds: elapsed,
     clientCpuSeconds: clientCpu,
     serverCpuSeconds: serverCpu,
+    machineCpuSeconds: machineCpu,
     errors: load.errors,
     firstError: load.firstError,
   };
@@ -797,6 +822,7 @@ interface Measurement {
   serverCpuPercent: number | null;
   serverCpuMicrosPerRoundTrip: number | null;
   clientCpuPercent: number | null;
+  otherCpuPercent: number | null;
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -908,12 +934,16 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
     server.exited = true;
     listening.reject(new Error(`${spec.key} server exited before listening`));
   });
-  const url = await within(listening.promise, 20_000, null);
-  if (url === null) {
+  const url = await within(listening.promise, 20_000, null).catch(
+    () => "exited" as const,
+  );
+  if (url === null || url === "exited") {
+    // Let the last output arrive before quoting it.
+    await within(child.status, 1_000, null);
     throw new Error(
-      `${spec.key} server printed no Listening line within 20 s:\n${
-        output.join("\n")
-      }`,
+      `the ${spec.key} server (${spec.script}) ${
+        url === null ? "printed no Listening line within 20 s" : "exited"
+      }:\n${output.join("\n")}`,
     );
   }
   server.url = url;
@@ -1122,19 +1152,29 @@ async function runController(): Promise<void> {
             clientCpuPercent: report.clientCpuSeconds === null
               ? null
               : (100 * report.clientCpuSeconds) / report.seconds,
+            otherCpuPercent: report.machineCpuSeconds === null ||
+                report.serverCpuSeconds === null ||
+                report.clientCpuSeconds === null
+              ? null
+              : Math.max(
+                0,
+                (100 * (report.machineCpuSeconds - report.serverCpuSeconds -
+                  report.clientCpuSeconds)) / report.seconds,
+              ),
           });
+          const last = measurements[measurements.length - 1]!;
+          const cpu = (label: string, value: number | null) =>
+            value === null ? "" : `  ${label} ${Math.round(value)}%`;
           console.log(
             `  ${formatSize(size).padStart(8)}  round ${round + 1}  ${
-              server.spec.key.padEnd(6)
-            } ${Math.round(rate).toLocaleString("en-US").padStart(9)} rt/s${
-              report.serverCpuSeconds === null
+              server.spec.key.padEnd(8)
+            } ${Math.round(rate).toLocaleString("en-US").padStart(9)} rt/s` +
+              cpu("server CPU", last.serverCpuPercent) +
+              cpu("client", last.clientCpuPercent) +
+              cpu("other", last.otherCpuPercent) +
+              (report.firstError === null
                 ? ""
-                : `  server CPU ${
-                  Math.round((100 * report.serverCpuSeconds) / report.seconds)
-                }%`
-            }${
-              report.firstError === null ? "" : `  ERROR ${report.firstError}`
-            }`,
+                : `  ERROR ${report.firstError}`),
           );
           await delay(250);
         }
@@ -1147,7 +1187,13 @@ async function runController(): Promise<void> {
   }
 
   // ---- report -----------------------------------------------------------------
+  const goal = 0.95;
   const summary: Record<string, unknown>[] = [];
+  const verdicts: string[] = [];
+  const percent = (values: (number | null)[]) => {
+    const known = values.filter((v) => v !== null);
+    return known.length === 0 ? null : Math.round(median(known));
+  };
   for (const size of sizes) {
     const rows: string[][] = [[
       "server",
@@ -1155,9 +1201,11 @@ async function runController(): Promise<void> {
       "rt/s per round",
       "ratio",
       "paired",
-      "srv CPU",
       "srv µs/rt",
+      "µs ratio",
+      "srv CPU",
       "cli CPU",
+      "other CPU",
     ]];
     const ofServer = (key: string) =>
       measurements.filter((m) => m.size === size && m.server === key);
@@ -1165,12 +1213,21 @@ async function runController(): Promise<void> {
     const rawMedian = raw.length > 0
       ? median(raw.map((m) => m.roundTripsPerSecond))
       : undefined;
+    const microsOf = (list: Measurement[]) => {
+      const known = list.map((m) => m.serverCpuMicrosPerRoundTrip).filter((
+        v,
+      ) => v !== null);
+      return known.length === 0 ? null : median(known);
+    };
+    const rawMicros = microsOf(raw);
     for (const spec of specs) {
       const mine = ofServer(spec.key);
       if (mine.length === 0) continue;
       const rates = mine.map((m) => m.roundTripsPerSecond);
       const middle = median(rates);
-      const ratio = rawMedian === undefined ? null : middle / rawMedian;
+      const ratio = rawMedian === undefined || rawMedian === 0
+        ? null
+        : middle / rawMedian;
       // Paired: this server's rate over raw's in the same round, medianed.
       const pairs = mine.flatMap((m) => {
         const other = raw.find((r) => r.round === m.round);
@@ -1179,22 +1236,24 @@ async function runController(): Promise<void> {
           : [m.roundTripsPerSecond / other.roundTripsPerSecond];
       });
       const paired = pairs.length > 0 ? median(pairs) : null;
-      const cpu = mine.map((m) => m.serverCpuPercent).filter((v) => v !== null);
-      const micros = mine.map((m) => m.serverCpuMicrosPerRoundTrip).filter((
-        v,
-      ) => v !== null);
-      const client = mine.map((m) => m.clientCpuPercent).filter((v) =>
-        v !== null
-      );
+      const micros = microsOf(mine);
+      const cpuRatio = micros === null || rawMicros === null
+        ? null
+        : micros / rawMicros;
+      const serverCpu = percent(mine.map((m) => m.serverCpuPercent));
+      const clientCpu = percent(mine.map((m) => m.clientCpuPercent));
+      const otherCpu = percent(mine.map((m) => m.otherCpuPercent));
       rows.push([
         spec.label,
         Math.round(middle).toLocaleString("en-US"),
         rates.map((r) => Math.round(r).toLocaleString("en-US")).join(" / "),
         ratio === null ? "-" : ratio.toFixed(3),
         paired === null ? "-" : paired.toFixed(3),
-        cpu.length === 0 ? "-" : `${Math.round(median(cpu))}%`,
-        micros.length === 0 ? "-" : median(micros).toFixed(1),
-        client.length === 0 ? "-" : `${Math.round(median(client))}%`,
+        micros === null ? "-" : micros.toFixed(1),
+        cpuRatio === null ? "-" : cpuRatio.toFixed(3),
+        serverCpu === null ? "-" : `${serverCpu}%`,
+        clientCpu === null ? "-" : `${clientCpu}%`,
+        otherCpu === null ? "-" : `${otherCpu}%`,
       ]);
       summary.push({
         size,
@@ -1203,43 +1262,43 @@ async function runController(): Promise<void> {
         median: Math.round(middle),
         ratio: ratio === null ? null : Number(ratio.toFixed(4)),
         pairedRatio: paired === null ? null : Number(paired.toFixed(4)),
-        serverCpuPercent: cpu.length === 0 ? null : Math.round(median(cpu)),
-        serverMicrosPerRoundTrip: micros.length === 0
+        serverMicrosPerRoundTrip: micros === null
           ? null
-          : Number(median(micros).toFixed(2)),
-        serverCpuRatio: null,
-        clientCpuPercent: client.length === 0
+          : Number(micros.toFixed(2)),
+        serverMicrosRatio: cpuRatio === null
           ? null
-          : Math.round(median(client)),
+          : Number(cpuRatio.toFixed(4)),
+        serverCpuPercent: serverCpu,
+        clientCpuPercent: clientCpu,
+        otherCpuPercent: otherCpu,
       });
+      if (spec.key !== "raw" && ratio !== null) {
+        verdicts.push(
+          `${spec.key} ${formatSize(size)}: ${ratio.toFixed(3)}× raw (paired ${
+            paired?.toFixed(3) ?? "-"
+          }×${
+            cpuRatio === null
+              ? ""
+              : `, server CPU per round trip ${cpuRatio.toFixed(2)}× raw's`
+          }): ${ratio >= goal ? "meets" : "MISSES"} the ${goal}× goal`,
+        );
+      }
     }
     if (rows.length > 1) {
       console.log(
-        `\n${formatSize(size)} messages, ${connections} connections ` +
-          `(ratio = median / raw median; paired = median of per-round ratios; ` +
-          `srv µs/rt = server CPU per round trip)`,
+        `\n${formatSize(size)} messages, ${connections} connections, ` +
+          `${inflight} in flight each`,
       );
-      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7])));
+      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9])));
     }
   }
-  const rawMicros = (size: number) =>
-    summary.find((s) => s.size === size && s.server === "raw")
-      ?.serverMicrosPerRoundTrip as number | null | undefined;
-  for (const entry of summary) {
-    const base = rawMicros(entry.size as number);
-    const mine = entry.serverMicrosPerRoundTrip as number | null;
-    entry.serverCpuRatio = base === undefined || base === null || !mine
-      ? null
-      : Number((mine / base).toFixed(4));
-  }
-
-  const goal = 0.95;
-  const verdicts = summary.filter((s) => s.server !== "raw" && s.ratio !== null)
-    .map((s) =>
-      `${s.server} ${formatSize(s.size as number)}: ${
-        (s.ratio as number).toFixed(3)
-      }× ${(s.ratio as number) >= goal ? "meets" : "MISSES"} the ${goal}× goal`
-    );
+  console.log(
+    "\nratio: median rt/s over raw's median. paired: median over rounds of " +
+      "rt/s over raw's in the same round.\nsrv µs/rt: server CPU time per " +
+      "round trip (µs ratio: over raw's; the steadier figure when the " +
+      "machine is busy).\nCPU columns: % of one core during the window; " +
+      "other = the rest of the machine.",
+  );
   if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
 
   const errorCount = Object.values(totalErrors).reduce((a, b) => a + b, 0);

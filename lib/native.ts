@@ -34,7 +34,24 @@ export type NativeSilenceEnding = Extract<
   "disconnect" | "timeout"
 >;
 
-/** A {@linkcode Socket} on Deno's built-in WebSocket. */
+/**
+ * A {@linkcode Socket} on Deno's built-in WebSocket. The middleware and
+ * {@linkcode acceptWebSocket} create these; wrap one yourself only when you
+ * call `Deno.upgradeWebSocket` yourself.
+ *
+ * @example Wrap an upgrade made by hand
+ * ```ts
+ * import { NativeSocket, resolveServerOptions } from "@socketry/socketry";
+ *
+ * const handler = (request: Request): Response => {
+ *   const { socket: ws, response } = Deno.upgradeWebSocket(request);
+ *   const socket = new NativeSocket(ws, resolveServerOptions().socket);
+ *   socket.addEventListener("message", ({ data }) => socket.send(data));
+ *   return response;
+ * };
+ * // Deno.serve(handler);
+ * ```
+ */
 export class NativeSocket extends Socket {
   readonly #ws: WebSocket;
   readonly #silenceEnding: NativeSilenceEnding;

@@ -149,7 +149,23 @@ export interface SocketOptions {
   closeTimeout?: number;
 }
 
-/** A `close` event: a `CloseEvent` that also says how the socket ended. */
+/**
+ * A `close` event: a `CloseEvent` that also says how the socket ended.
+ *
+ * @example
+ * ```ts
+ * import { SocketCloseEvent } from "@socketry/socketry";
+ *
+ * const event = new SocketCloseEvent({
+ *   code: 1000,
+ *   reason: "bye",
+ *   wasClean: true,
+ *   initiator: "remote",
+ *   ending: "close",
+ * });
+ * console.log(event.code, event.detail.ending); // 1000 "close"
+ * ```
+ */
 export class SocketCloseEvent extends CloseEvent {
   /** The full outcome, as the `closed` promise gives it. */
   readonly detail: SocketClosed;
@@ -180,6 +196,7 @@ export interface SocketEventMap {
 interface Incoming {
   readonly type: MessageType;
   payload: string | Uint8Array;
+  readonly size: number;
   readonly final: boolean;
   offset: number;
 }
@@ -259,6 +276,7 @@ export abstract class Socket extends EventTarget {
   protected readonly options: ResolvedSocketOptions;
   #state: SocketState = "connecting";
   #incoming: Incoming[] = [];
+  #incomingBytes = 0;
   #incomingMessageSize = 0;
   #reader: PromiseWithResolvers<ReceiveResult> | undefined;
   #readerMaxBytes = 0;
@@ -532,7 +550,7 @@ export abstract class Socket extends EventTarget {
   abort(): void {
     if (this.#ended !== undefined) return;
     this.#state = "aborted";
-    this.terminate();
+    this.terminate(false);
     this.finish({
       code: 1006,
       reason: "Aborted",
@@ -558,8 +576,12 @@ export abstract class Socket extends EventTarget {
   /** Sends a close frame. */
   protected abstract transmitClose(code: number, reason: string): void;
 
-  /** Drops the transport without a close handshake. */
-  protected abstract terminate(): void;
+  /**
+   * Ends the transport without completing a close handshake. With
+   * `graceful`, bytes already written (a close frame that fails the
+   * connection) are flushed first; otherwise the connection drops at once.
+   */
+  protected abstract terminate(graceful: boolean): void;
 
   /** Bytes the transport holds that are not yet on the network. */
   protected abstract transportBufferedAmount(): number;
@@ -616,7 +638,8 @@ export abstract class Socket extends EventTarget {
       );
       return;
     }
-    this.#incoming.push({ type, payload, final, offset: 0 });
+    this.#incoming.push({ type, payload, size, final, offset: 0 });
+    this.#incomingBytes += size;
     if (this.#eventMode) {
       this.#dispatchQueuedMessages();
     } else if (this.#reader !== undefined) {
@@ -664,7 +687,7 @@ export abstract class Socket extends EventTarget {
   protected failConnection(error: WebSocketError): void {
     if (this.#ended !== undefined) return;
     this.transmitClose(error.code ?? 1011, closeReasonFor(error));
-    this.terminate();
+    this.terminate(true);
     this.finish({
       code: error.code ?? 1006,
       reason: error.message,
@@ -702,6 +725,28 @@ export abstract class Socket extends EventTarget {
     this.#closed.resolve(outcome);
   }
 
+  /** Bytes received and queued that the application has not taken yet. */
+  protected get bufferedIncoming(): number {
+    return this.#incomingBytes;
+  }
+
+  /**
+   * Called after the application took queued data: a backend that paused
+   * reading because `bufferedIncoming` grew may resume.
+   */
+  protected onIncomingTaken(): void {}
+
+  /** Messages or pieces received and not taken by the application yet. */
+  protected get queuedIncoming(): number {
+    return this.#incoming.length;
+  }
+
+  /**
+   * Called when `receive()` hands the peer's close to the application: a
+   * backend that waits for the application before answering may answer now.
+   */
+  protected onCloseDelivered(): void {}
+
   /** The close frame the peer sent, if one arrived. */
   protected get peerClose(): ReceivedClose | undefined {
     return this.#peerClose;
@@ -718,7 +763,7 @@ export abstract class Socket extends EventTarget {
     const sent = Promise.withResolvers<void>();
     const deadline = setTimeout(() => {
       if (this.#ended !== undefined) return;
-      this.terminate();
+      this.terminate(false);
       const error = new WebSocketError(
         `The peer did not complete the close handshake within ${this.options.closeTimeout} ms`,
         { status: WebSocketStatus.Timeout, code: 1006 },
@@ -809,6 +854,7 @@ export abstract class Socket extends EventTarget {
     if (head === undefined) {
       if (this.#peerClose !== undefined && !this.#closeDelivered) {
         this.#closeDelivered = true;
+        this.onCloseDelivered();
         return this.#peerClose;
       }
       return undefined;
@@ -822,6 +868,8 @@ export abstract class Socket extends EventTarget {
     head.offset = end;
     const done = end === bytes.byteLength;
     if (done) this.#incoming.shift();
+    this.#incomingBytes -= data.byteLength;
+    this.onIncomingTaken();
     return { type: head.type, data, endOfMessage: done && head.final };
   }
 
@@ -831,6 +879,8 @@ export abstract class Socket extends EventTarget {
       return undefined;
     }
     this.#incoming.shift();
+    this.#incomingBytes -= head.size;
+    this.onIncomingTaken();
     if (head.type === "binary" || typeof head.payload === "string") {
       return head.payload;
     }
@@ -866,6 +916,7 @@ export abstract class Socket extends EventTarget {
       let end = this.#incoming.findIndex((item) => item.final);
       if (end === -1) return;
       const items = this.#incoming.splice(0, end + 1);
+      for (const item of items) this.#incomingBytes -= item.size - item.offset;
       const first = items[0]!;
       let data: MessageData;
       if (items.length === 1 && first.offset === 0) {

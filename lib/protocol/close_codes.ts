@@ -6,7 +6,16 @@
  * @module
  */
 
-/** Close codes with a name in RFC 6455 and the IANA registry. */
+/**
+ * Close codes with a name in RFC 6455 and the IANA registry.
+ *
+ * @example
+ * ```ts
+ * import { CloseCode } from "@socketry/socketry";
+ *
+ * console.log(CloseCode.GoingAway); // 1001
+ * ```
+ */
 export const CloseCode = {
   /** The purpose for which the connection was established has been fulfilled. */
   Normal: 1000,
@@ -44,6 +53,13 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 /**
  * Whether `code` may appear in a close frame on the wire: 1000–1003,
  * 1007–1014 and 3000–4999. 1004–1006 and 1015 are reserved and never sent.
+ *
+ * @example
+ * ```ts
+ * import { isValidCloseCode } from "@socketry/socketry";
+ *
+ * console.log(isValidCloseCode(4000), isValidCloseCode(1005)); // true false
+ * ```
  */
 export function isValidCloseCode(code: number): boolean {
   return Number.isInteger(code) &&

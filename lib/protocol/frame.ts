@@ -67,7 +67,7 @@ export function encodeFrameHeader(
   const header = new Uint8Array(
     frameHeaderLength(payloadLength, mask !== undefined),
   );
-  writeHeader(header, options, payloadLength);
+  writeFrameHeader(header, options, payloadLength);
   return header;
 }
 
@@ -82,7 +82,7 @@ export function encodeFrame(options: FrameOptions): Uint8Array<ArrayBuffer> {
   checkHeader(options.opcode, payload.length, mask);
   const headerLength = frameHeaderLength(payload.length, mask !== undefined);
   const frame = new Uint8Array(headerLength + payload.length);
-  writeHeader(frame, options, payload.length);
+  writeFrameHeader(frame, options, payload.length);
   frame.set(payload, headerLength);
   if (mask !== undefined) applyMask(frame.subarray(headerLength), mask);
   return frame;
@@ -106,9 +106,14 @@ function checkHeader(
   }
 }
 
-function writeHeader(
+/**
+ * Writes a frame header at the start of `target`, which must have room for
+ * {@linkcode frameHeaderLength} bytes; the payload goes right after it. No
+ * checks and no allocation: for hot paths that build a frame in one buffer.
+ */
+export function writeFrameHeader(
   target: Uint8Array,
-  options: FrameOptions | FrameHeaderOptions,
+  options: Omit<FrameHeaderOptions, "payloadLength">,
   payloadLength: number,
 ): void {
   const { mask } = options;

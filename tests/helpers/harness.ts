@@ -4,6 +4,7 @@
  */
 
 import {
+  serveEngine,
   type Socket,
   webSockets,
   type WebSocketServerOptions,
@@ -46,4 +47,21 @@ export const nativeHarness: Harness = {
   },
 };
 
-export const HARNESSES: readonly Harness[] = [nativeHarness];
+/** The engine backend: socketry's own RFC 6455 on the `node:http` listener. */
+export const engineHarness: Harness = {
+  name: "engine",
+  async serve(options, onSocket) {
+    const server = serveEngine(
+      { port: 0, hostname: "127.0.0.1", path: "/ws", ...options },
+      onSocket,
+    );
+    const { port } = await server.listening;
+    return {
+      url: `ws://127.0.0.1:${port}/ws`,
+      port,
+      close: () => server.shutdown(),
+    };
+  },
+};
+
+export const HARNESSES: readonly Harness[] = [nativeHarness, engineHarness];

@@ -1,0 +1,440 @@
+/**
+ * The engine backend: socketry's own RFC 6455 connection over any byte
+ * {@linkcode Transport}, in either role. It drives the pure protocol core
+ * and owns what needs I/O and time: writing frames, the keep-alive timer,
+ * the close handshake, read backpressure.
+ *
+ * Unlike the native backend it sends real fragments (`endOfMessage: false`
+ * puts a frame on the wire at once), hands out message parts as they arrive,
+ * answers pings whether or not the application reads, and lets the
+ * application answer messages that arrived before the peer's close frame.
+ *
+ * @module
+ */
+
+import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import {
+  encodeClosePayload,
+  frameHeaderLength,
+  writeFrameHeader,
+} from "../protocol/frame.ts";
+import { applyMask } from "../protocol/mask.ts";
+import { Opcode } from "../protocol/opcodes.ts";
+import {
+  FrameParser,
+  type ParserEvent,
+  type Role,
+} from "../protocol/parser.ts";
+import { Utf8Validator } from "../protocol/utf8.ts";
+import {
+  type MessageType,
+  resolveSocketOptions,
+  Socket,
+  type SocketClosed,
+  type SocketOptions,
+} from "../socket.ts";
+import { utf8ByteLength } from "../utf8_length.ts";
+import { KeepAlive } from "./keep_alive.ts";
+import type { Transport } from "./transport.ts";
+
+/** Options of an engine socket. Times are in milliseconds. */
+export interface EngineSocketOptions extends SocketOptions {
+  /**
+   * Keep-alive cadence (SPEC C6). 0 or `Infinity`: off. With
+   * `keepAliveTimeout` unset, an unsolicited PONG every interval; with it
+   * set, a PING once the interval passes without traffic. Default: off.
+   */
+  keepAliveInterval?: number;
+  /** How long a keep-alive PING may go unanswered. Default `Infinity`. */
+  keepAliveTimeout?: number;
+  /** No frame at all for this long ends the socket as a disconnect. Default: off. */
+  silenceLimit?: number;
+  /** The most frames one message may span (floods of tiny fragments close with 1008). Default 65536. */
+  maxFragments?: number;
+  /** Reading pauses while more than this many received bytes wait for the application. Default 1 MiB. */
+  receiveHighWaterMark?: number;
+  /** The subprotocol agreed in the handshake. */
+  protocol?: string;
+  /** The extensions agreed in the handshake. */
+  extensions?: string;
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+const RANDOM_POOL = 4096;
+
+/** A {@linkcode Socket} speaking RFC 6455 itself over a byte transport. */
+export class EngineSocket extends Socket {
+  readonly #transport: Transport;
+  readonly #role: Role;
+  readonly #masked: boolean;
+  readonly #parser: FrameParser;
+  readonly #keepAlive: KeepAlive;
+  readonly #receiveHighWaterMark: number;
+  readonly #protocol: string;
+  readonly #extensions: string;
+  #sendingFragments = false;
+  #sendValidator: Utf8Validator | undefined;
+  #closeFrameSent = false;
+  #awaitingCloseReply = false;
+  #paused = false;
+  #finished = false;
+  #random = new Uint8Array(0);
+  #randomOffset = 0;
+
+  /**
+   * Runs a connection whose opening handshake is done. `role` is `"server"`
+   * for a connection accepted by a server and `"client"` for one this side
+   * opened; the socket opens on the next microtask, so listeners added right
+   * after construction see `open`.
+   */
+  constructor(
+    transport: Transport,
+    role: Role,
+    options: EngineSocketOptions = {},
+  ) {
+    const {
+      keepAliveInterval = 0,
+      keepAliveTimeout = Infinity,
+      silenceLimit = Infinity,
+      maxFragments,
+      receiveHighWaterMark = 1024 * 1024,
+      protocol = "",
+      extensions = "",
+      ...socketOptions
+    } = options;
+    const resolved = resolveSocketOptions(socketOptions);
+    super(resolved);
+    this.#transport = transport;
+    this.#role = role;
+    this.#masked = role === "client";
+    this.#protocol = protocol;
+    this.#extensions = extensions;
+    this.#receiveHighWaterMark = receiveHighWaterMark;
+    this.#parser = new FrameParser({
+      role,
+      maxMessageSize: resolved.maxMessageSize,
+      ...(maxFragments === undefined ? {} : { maxFragments }),
+    });
+    this.#keepAlive = new KeepAlive({
+      interval: keepAliveInterval,
+      timeout: keepAliveTimeout,
+      silenceLimit,
+    }, {
+      ping: (payload) => this.#writeControl(Opcode.Ping, payload),
+      pong: () => this.#writeControl(Opcode.Pong, EMPTY),
+      timedOut: () => this.#endWith("timeout", keepAliveTimeout),
+      silent: () => this.#endWith("disconnect", silenceLimit),
+    });
+    queueMicrotask(() => {
+      this.handleOpen();
+      transport.start({
+        data: (chunk) => this.#onData(chunk),
+        end: (error) => this.#onTransportEnd(error),
+      });
+    });
+  }
+
+  /** The subprotocol agreed in the handshake, or an empty string. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** The extensions agreed in the handshake, or an empty string. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** Which side of the connection this socket is. */
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** The local address of the transport, when it has one. */
+  get localAddress(): string | undefined {
+    return this.#transport.localAddress;
+  }
+
+  /** The remote address of the transport, when it has one. */
+  get remoteAddress(): string | undefined {
+    return this.#transport.remoteAddress;
+  }
+
+  /**
+   * Sends a PING carrying up to 125 bytes. Throws `RangeError` for a longer
+   * payload and a `WebSocketError` once the socket can no longer send.
+   */
+  ping(payload: Uint8Array | string = EMPTY): void {
+    this.#writeControl(Opcode.Ping, this.#controlPayload(payload, "ping"));
+  }
+
+  /** Sends an unsolicited PONG carrying up to 125 bytes (a one-way heartbeat). */
+  pong(payload: Uint8Array | string = EMPTY): void {
+    this.#writeControl(Opcode.Pong, this.#controlPayload(payload, "pong"));
+  }
+
+  /** Writes one data frame. */
+  protected transmit(
+    data: string | Uint8Array,
+    type: MessageType,
+    final: boolean,
+  ): void {
+    if (this.#closeFrameSent) {
+      throw new WebSocketError(
+        "Cannot send: the close frame was already sent",
+        {
+          status: WebSocketStatus.InvalidState,
+        },
+      );
+    }
+    if (type === "text" && typeof data !== "string") {
+      this.#checkText(data, final);
+    }
+    const opcode = this.#sendingFragments
+      ? Opcode.Continuation
+      : type === "text"
+      ? Opcode.Text
+      : Opcode.Binary;
+    this.#sendingFragments = !final;
+    this.#writeFrame(opcode, final, data);
+  }
+
+  /** Writes a close frame; nothing may follow it. */
+  protected transmitClose(code: number, reason: string): void {
+    if (this.#closeFrameSent) return;
+    this.#writeControl(Opcode.Close, encodeClosePayload(code, reason));
+    this.#closeFrameSent = true;
+  }
+
+  /** Ends the transport: flushing first when `graceful`, at once otherwise. */
+  protected terminate(graceful: boolean): void {
+    if (graceful) this.#transport.end();
+    else this.#transport.destroy();
+  }
+
+  /** Bytes the transport has not written yet. */
+  protected transportBufferedAmount(): number {
+    return this.#transport.bufferedAmount;
+  }
+
+  /** Resolves when the transport's write queue drained. */
+  protected waitForDrain(): Promise<void> {
+    return this.#transport.drained();
+  }
+
+  /** Resumes reading once the application caught up. */
+  protected override onIncomingTaken(): void {
+    if (
+      this.#paused && this.bufferedIncoming <= this.#receiveHighWaterMark / 2
+    ) {
+      this.#paused = false;
+      this.#transport.resume();
+    }
+  }
+
+  /** The application read the peer's close: answer it now. */
+  protected override onCloseDelivered(): void {
+    if (this.#awaitingCloseReply) this.#replyToClose();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.state === "closed" || this.state === "aborted") return;
+    this.#keepAlive.received();
+    try {
+      this.#parser.push(chunk, this.#onEvent);
+    } catch (error) {
+      this.failConnection(
+        error instanceof WebSocketError ? error : new WebSocketError(
+          `Internal error while reading: ${error}`,
+          { status: WebSocketStatus.Unknown, code: 1011, cause: error },
+        ),
+      );
+      return;
+    }
+    if (!this.#paused && this.bufferedIncoming > this.#receiveHighWaterMark) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+  }
+
+  readonly #onEvent = (event: ParserEvent): void => {
+    if (this.state === "closed" || this.state === "aborted") return;
+    switch (event.kind) {
+      case "data":
+        this.handleData(event.type, event.data, event.messageEnd);
+        return;
+      case "ping":
+        if (!this.#closeFrameSent) this.#writeControl(Opcode.Pong, event.data);
+        this.dispatchEvent(new MessageEvent("ping", { data: event.data }));
+        return;
+      case "pong":
+        this.#keepAlive.ponged(event.data);
+        this.dispatchEvent(new MessageEvent("pong", { data: event.data }));
+        return;
+      case "close":
+        this.#onCloseFrame(event.code, event.reason);
+    }
+  };
+
+  #onCloseFrame(code: number, reason: string): void {
+    const localFirst = this.state === "closeSent";
+    this.handleCloseFrame(code, reason, false);
+    if (localFirst) return;
+    // Answer at once unless messages that came before the close still wait
+    // for the application, which may want to reply to them first.
+    if (this.queuedIncoming === 0) this.#replyToClose();
+    else {
+      this.#awaitingCloseReply = true;
+      setTimeout(() => {
+        if (this.#awaitingCloseReply) this.#replyToClose();
+      }, this.options.closeTimeout);
+    }
+  }
+
+  #replyToClose(): void {
+    this.#awaitingCloseReply = false;
+    const peer = this.peerClose;
+    if (peer === undefined || this.state === "closed") return;
+    if (peer.code === 1005) {
+      this.#writeControl(Opcode.Close, EMPTY);
+      this.#closeFrameSent = true;
+    } else this.transmitClose(peer.code, peer.reason);
+    this.finish({
+      code: peer.code,
+      reason: peer.reason,
+      wasClean: true,
+      initiator: "remote",
+      ending: "close",
+    });
+  }
+
+  /** Stops the timers; after a close handshake, closes the transport too. */
+  protected override finish(outcome: SocketClosed): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#keepAlive.stop();
+    this.#awaitingCloseReply = false;
+    super.finish(outcome);
+    if (outcome.ending === "close") this.#closeTransportAfterHandshake();
+  }
+
+  /** The server closes TCP first; a client waits for it, then gives up. */
+  #closeTransportAfterHandshake(): void {
+    if (this.#role === "server") this.#transport.end();
+    else {
+      const timer = setTimeout(
+        () => this.#transport.destroy(),
+        this.options.closeTimeout,
+      );
+      Deno.unrefTimer(timer as unknown as number);
+    }
+  }
+
+  #onTransportEnd(error: unknown): void {
+    if (this.#finished) {
+      this.#transport.destroy();
+      return;
+    }
+    const failure = new WebSocketError(
+      `The peer disconnected without a close frame${
+        error === undefined ? "" : ` (${error})`
+      }`,
+      { status: WebSocketStatus.Disconnected, code: 1006, cause: error },
+    );
+    this.finish({
+      code: 1006,
+      reason: failure.message,
+      wasClean: false,
+      initiator: this.state === "closeSent" ? "local" : "none",
+      ending: "disconnect",
+      error: failure,
+    });
+    this.#transport.destroy();
+  }
+
+  #endWith(ending: "timeout" | "disconnect", after: number): void {
+    if (this.state === "closed" || this.state === "aborted") return;
+    const failure = ending === "timeout"
+      ? new WebSocketError(
+        `Keep-alive timeout: no PONG answered the PING within ${after} ms`,
+        { status: WebSocketStatus.KeepAliveTimeout, code: 1006 },
+      )
+      : new WebSocketError(
+        `The peer went silent: no frame for ${after} ms`,
+        { status: WebSocketStatus.Disconnected, code: 1006 },
+      );
+    this.#transport.destroy();
+    this.finish({
+      code: 1006,
+      reason: failure.message,
+      wasClean: false,
+      initiator: ending === "timeout" ? "local" : "none",
+      ending,
+      error: failure,
+    });
+  }
+
+  #checkText(data: Uint8Array, final: boolean): void {
+    const validator = this.#sendValidator ??= new Utf8Validator();
+    const valid = validator.push(data) && (!final || validator.finish());
+    if (final || !valid) this.#sendValidator = undefined;
+    if (!valid) {
+      validator.reset();
+      throw new TypeError("A text message must be valid UTF-8");
+    }
+  }
+
+  #controlPayload(payload: Uint8Array | string, what: string): Uint8Array {
+    const bytes = typeof payload === "string"
+      ? encoder.encode(payload)
+      : payload;
+    if (bytes.byteLength > 125) {
+      throw new RangeError(
+        `A ${what} payload is at most 125 bytes, got ${bytes.byteLength}`,
+      );
+    }
+    return bytes;
+  }
+
+  #writeControl(opcode: number, payload: Uint8Array): void {
+    if (this.#closeFrameSent) {
+      if (opcode === Opcode.Close) return;
+      throw new WebSocketError(
+        "Cannot send: the close frame was already sent",
+        {
+          status: WebSocketStatus.InvalidState,
+        },
+      );
+    }
+    this.#writeFrame(opcode, true, payload);
+  }
+
+  /** Builds header and payload in one buffer: one allocation, one write. */
+  #writeFrame(opcode: number, fin: boolean, data: string | Uint8Array): void {
+    const length = typeof data === "string"
+      ? utf8ByteLength(data)
+      : data.byteLength;
+    const headerLength = frameHeaderLength(length, this.#masked);
+    const frame = new Uint8Array(headerLength + length);
+    const mask = this.#masked ? this.#maskKey() : undefined;
+    writeFrameHeader(frame, { fin, opcode, mask }, length);
+    const payload = frame.subarray(headerLength);
+    if (typeof data === "string") encoder.encodeInto(data, payload);
+    else payload.set(data);
+    if (mask !== undefined && length > 0) applyMask(payload, mask);
+    this.#transport.write(frame);
+  }
+
+  #maskKey(): Uint8Array {
+    if (this.#randomOffset + 4 > this.#random.byteLength) {
+      this.#random = crypto.getRandomValues(new Uint8Array(RANDOM_POOL));
+      this.#randomOffset = 0;
+    }
+    const key = this.#random.subarray(
+      this.#randomOffset,
+      this.#randomOffset + 4,
+    );
+    this.#randomOffset += 4;
+    return key;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The keep-alive strategies of SPEC C6 and the silence limit of S6, as one
+ * timer per connection:
+ * - interval 0 or `Infinity`: off;
+ * - interval set, timeout `Infinity`: an unsolicited PONG every interval;
+ * - both set: once the interval passes without traffic, a PING carrying a
+ *   token; no PONG with that token within the timeout is a keep-alive timeout;
+ * - silence limit set: no frame at all for that long is a disconnect.
+ *
+ * @module
+ */
+
+/** What the keep-alive timer does to its connection. */
+export interface KeepAliveActions {
+  /** Sends a PING with this payload. */
+  ping(payload: Uint8Array): void;
+  /** Sends an unsolicited PONG. */
+  pong(): void;
+  /** No matching PONG arrived in time. */
+  timedOut(): void;
+  /** Nothing arrived for the silence limit. */
+  silent(): void;
+}
+
+/** Keep-alive settings in milliseconds; 0 or `Infinity` turns one off. */
+export interface KeepAliveSettings {
+  readonly interval: number;
+  readonly timeout: number;
+  readonly silenceLimit: number;
+}
+
+const on = (ms: number) => ms > 0 && Number.isFinite(ms);
+
+/** A connection's keep-alive timer. Call `received()` for every frame that arrives. */
+export class KeepAlive {
+  readonly #settings: KeepAliveSettings;
+  readonly #actions: KeepAliveActions;
+  #lastReceived = Date.now();
+  #lastPong = Date.now();
+  #pending: { token: number; sentAt: number } | undefined;
+  #nextToken = 1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  /** Starts the timer, if any strategy is on. */
+  constructor(settings: KeepAliveSettings, actions: KeepAliveActions) {
+    this.#settings = settings;
+    this.#actions = actions;
+    this.#schedule();
+  }
+
+  /** Whether any strategy is on. */
+  get active(): boolean {
+    const { interval, silenceLimit } = this.#settings;
+    return !this.#stopped && (on(interval) || on(silenceLimit));
+  }
+
+  /** A frame arrived: traffic resets the idle clock. */
+  received(): void {
+    this.#lastReceived = Date.now();
+  }
+
+  /** A PONG arrived with `payload`: it answers the pending PING if the token matches. */
+  ponged(payload: Uint8Array): void {
+    const pending = this.#pending;
+    if (pending === undefined || payload.byteLength !== 4) return;
+    const token = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(
+      0,
+    );
+    if (token === pending.token) this.#pending = undefined;
+  }
+
+  /** Stops the timer for good. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #schedule(): void {
+    if (!this.active) return;
+    const next = this.#nextDeadline();
+    this.#timer = setTimeout(
+      () => this.#check(),
+      Math.max(0, next - Date.now()),
+    );
+    // A keep-alive timer alone must not keep a process alive.
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  #nextDeadline(): number {
+    const { interval, timeout, silenceLimit } = this.#settings;
+    const deadlines: number[] = [];
+    if (on(silenceLimit)) deadlines.push(this.#lastReceived + silenceLimit);
+    if (on(interval)) {
+      if (!on(timeout)) deadlines.push(this.#lastPong + interval);
+      else if (this.#pending !== undefined) {
+        deadlines.push(this.#pending.sentAt + timeout);
+      } else deadlines.push(this.#lastReceived + interval);
+    }
+    return Math.min(...deadlines);
+  }
+
+  #check(): void {
+    if (this.#stopped) return;
+    const now = Date.now();
+    const { interval, timeout, silenceLimit } = this.#settings;
+    if (on(silenceLimit) && now - this.#lastReceived >= silenceLimit) {
+      this.stop();
+      this.#actions.silent();
+      return;
+    }
+    if (on(interval)) {
+      if (!on(timeout)) {
+        if (now - this.#lastPong >= interval) {
+          this.#lastPong = now;
+          this.#actions.pong();
+        }
+      } else if (this.#pending !== undefined) {
+        if (now - this.#pending.sentAt >= timeout) {
+          this.stop();
+          this.#actions.timedOut();
+          return;
+        }
+      } else if (now - this.#lastReceived >= interval) {
+        const token = this.#nextToken++ >>> 0;
+        this.#pending = { token, sentAt: now };
+        const payload = new Uint8Array(4);
+        new DataView(payload.buffer).setUint32(0, token);
+        this.#actions.ping(payload);
+      }
+    }
+    this.#schedule();
+  }
+}

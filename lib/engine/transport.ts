@@ -1,0 +1,129 @@
+/**
+ * The byte duplex the engine runs over, and its adapter for `node:net`
+ * sockets (what `node:http`'s `upgrade` event hands over under Deno).
+ *
+ * @module
+ */
+
+import type { Socket as NetSocket } from "node:net";
+
+/** Where a transport delivers what it reads. */
+export interface TransportSink {
+  /** Bytes arrived. The engine may keep the chunk: transports never reuse it. */
+  data(chunk: Uint8Array): void;
+  /** The transport ended: at EOF without `error`, or because of it. */
+  end(error?: unknown): void;
+}
+
+/** A byte duplex the engine can drive. */
+export interface Transport {
+  /** Starts reading into `sink`; called once. */
+  start(sink: TransportSink): void;
+  /** Queues bytes for writing, in order. */
+  write(chunk: Uint8Array): void;
+  /** Bytes queued and not yet handed to the operating system. */
+  readonly bufferedAmount: number;
+  /** Resolves when the write queue drained (or the transport ended). */
+  drained(): Promise<void>;
+  /** Stops reading until `resume()`: backpressure towards the peer. */
+  pause(): void;
+  /** Reads again after `pause()`. */
+  resume(): void;
+  /** Flushes what is queued, then closes the write side (TCP FIN). */
+  end(): void;
+  /** Drops the connection at once. */
+  destroy(): void;
+  /** Local and remote addresses, when the transport has them. */
+  readonly localAddress?: string | undefined;
+  /** The remote address, when the transport has one. */
+  readonly remoteAddress?: string | undefined;
+}
+
+/** Adapts a `node:net` socket. `head` holds bytes already read past the handshake. */
+export class NetSocketTransport implements Transport {
+  readonly #socket: NetSocket;
+  readonly #head: Uint8Array | undefined;
+  #ended = false;
+
+  /** Wraps `socket`; `head` is delivered before anything read later. */
+  constructor(socket: NetSocket, head?: Uint8Array) {
+    this.#socket = socket;
+    this.#head = head !== undefined && head.byteLength > 0
+      ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength)
+      : undefined;
+    socket.setNoDelay(true);
+  }
+
+  start(sink: TransportSink): void {
+    const socket = this.#socket;
+    const finish = (error?: unknown) => {
+      if (this.#ended) return;
+      this.#ended = true;
+      sink.end(error);
+    };
+    if (this.#head !== undefined) sink.data(this.#head);
+    // Plain Uint8Array views, so that applications never see Node's Buffer.
+    socket.on(
+      "data",
+      (chunk: Uint8Array) =>
+        sink.data(
+          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        ),
+    );
+    socket.on("end", () => finish());
+    socket.on("error", (error: Error) => finish(error));
+    socket.on("close", () => finish());
+  }
+
+  write(chunk: Uint8Array): void {
+    if (!this.#socket.destroyed) this.#socket.write(chunk);
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+
+  drained(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.writableLength === 0 || socket.destroyed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        resolve();
+      };
+      socket.on("drain", done);
+      socket.on("close", done);
+    });
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  end(): void {
+    if (this.#socket.destroyed) return;
+    this.#socket.end();
+    // A peer that never reads would hold the socket open: drop it after a while.
+    const timer = setTimeout(() => this.#socket.destroy(), 2000);
+    this.#socket.once("close", () => clearTimeout(timer));
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  get localAddress(): string | undefined {
+    return this.#socket.localAddress;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+}

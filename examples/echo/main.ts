@@ -2,7 +2,11 @@
  * The echo sample (SPEC S4): a WebSocket echo at `/ws` and a page at `/`.
  *
  *     deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname H]
- *         [--allowed-origin URL]...
+ *         [--allowed-origin URL]... [--backend native|engine]
+ *
+ * `--backend native` (the default) runs on `Deno.serve` and Deno's own
+ * WebSocket; `--backend engine` runs on socketry's RFC 6455 engine and its
+ * `node:http` listener.
  *
  * Every message comes back with its type until the client closes; the close
  * handshake is completed with the client's status and description. SIGINT
@@ -13,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { SocketProcessor, webSockets } from "../../mod.ts";
+import { serveEngine, SocketProcessor, webSockets } from "../../mod.ts";
 import { ECHO_PAGE } from "./page.ts";
 
 const { values } = parseArgs({
@@ -22,18 +26,24 @@ const { values } = parseArgs({
     port: { type: "string", default: "8080" },
     hostname: { type: "string", default: "0.0.0.0" },
     "allowed-origin": { type: "string", multiple: true },
+    backend: { type: "string", default: "native" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]...",
+    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]... [--backend native|engine]",
   );
   Deno.exit(0);
 }
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got ${values.port}`);
+  Deno.exit(2);
+}
+const backend = values.backend;
+if (backend !== "native" && backend !== "engine") {
+  console.error(`--backend must be native or engine, got ${backend}`);
   Deno.exit(2);
 }
 const allowedOrigins = values["allowed-origin"];
@@ -50,36 +60,43 @@ const processor = new SocketProcessor({
   },
 });
 
-const handler = webSockets(
-  {
-    path: "/ws",
-    maxMessageSize: 64 * 1024 * 1024,
-    ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
-  },
-  (socket) => processor.add(socket),
-  (request) => {
-    const { pathname } = new URL(request.url);
-    if (pathname === "/" || pathname === "/index.html") {
-      return new Response(ECHO_PAGE, {
-        headers: { "content-type": "text/html; charset=utf-8" },
-      });
-    }
-    return new Response("Not Found\n", { status: 404 });
-  },
-);
+const options = {
+  path: "/ws",
+  maxMessageSize: 64 * 1024 * 1024,
+  ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+};
+const page = (request: Request) => {
+  const { pathname } = new URL(request.url);
+  if (pathname === "/" || pathname === "/index.html") {
+    return new Response(ECHO_PAGE, {
+      headers: { "content-type": "text/html; charset=utf-8" },
+    });
+  }
+  if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
+  return new Response("Not Found\n", { status: 404 });
+};
+const announce = ({ hostname, port }: { hostname: string; port: number }) => {
+  const shown = hostname === "0.0.0.0" || hostname === "::"
+    ? "localhost"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  console.log(`Listening on http://${shown}:${port}/ (${backend} backend)`);
+};
 
-const server = Deno.serve({
-  port,
-  hostname: values.hostname,
-  onListen({ hostname, port }) {
-    const shown = hostname === "0.0.0.0" || hostname === "::"
-      ? "localhost"
-      : hostname.includes(":")
-      ? `[${hostname}]`
-      : hostname;
-    console.log(`Listening on http://${shown}:${port}/`);
-  },
-}, handler);
+let server: { shutdown(): Promise<void> };
+if (backend === "engine") {
+  server = serveEngine(
+    { ...options, port, hostname: values.hostname, onListen: announce },
+    (socket) => processor.add(socket),
+    page,
+  );
+} else {
+  server = Deno.serve(
+    { port, hostname: values.hostname, onListen: announce },
+    webSockets(options, (socket) => processor.add(socket), page),
+  );
+}
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

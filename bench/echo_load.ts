@@ -825,6 +825,9 @@ interface Measurement {
   otherCpuPercent: number | null;
 }
 
+/** Other processes above this share of a core disturb a measurement. */
+const BUSY_PERCENT = 25;
+
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const ALL_SERVERS: readonly ServerSpec[] = [
@@ -1246,7 +1249,10 @@ async function runController(): Promise<void> {
       rows.push([
         spec.label,
         Math.round(middle).toLocaleString("en-US"),
-        rates.map((r) => Math.round(r).toLocaleString("en-US")).join(" / "),
+        mine.map((m) =>
+          Math.round(m.roundTripsPerSecond).toLocaleString("en-US") +
+          ((m.otherCpuPercent ?? 0) > BUSY_PERCENT ? "*" : "")
+        ).join(" / "),
         ratio === null ? "-" : ratio.toFixed(3),
         paired === null ? "-" : paired.toFixed(3),
         micros === null ? "-" : micros.toFixed(1),
@@ -1297,7 +1303,8 @@ async function runController(): Promise<void> {
       "rt/s over raw's in the same round.\nsrv µs/rt: server CPU time per " +
       "round trip (µs ratio: over raw's; the steadier figure when the " +
       "machine is busy).\nCPU columns: % of one core during the window; " +
-      "other = the rest of the machine.",
+      `other = the rest of the machine (*: over ${BUSY_PERCENT}%, a ` +
+      "disturbed measurement).",
   );
   if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
 

@@ -725,6 +725,18 @@ export abstract class Socket extends EventTarget {
     this.#closed.resolve(outcome);
   }
 
+  /**
+   * Answers the peer's close frame, echoing its code and reason, once the
+   * sends already queued were written: replies to messages that came before
+   * the close still go out.
+   */
+  protected answerClose(): void {
+    const peer = this.#peerClose;
+    if (peer !== undefined && this.#state === "closeReceived") {
+      this.#startClose(peer.code, peer.reason);
+    }
+  }
+
   /** Bytes received and queued that the application has not taken yet. */
   protected get bufferedIncoming(): number {
     return this.#incomingBytes;
@@ -974,14 +986,6 @@ export abstract class Socket extends EventTarget {
       return new WebSocketError(
         "Cannot send: close() or closeOutput() was already called on this socket",
         { status: WebSocketStatus.InvalidState },
-      );
-    }
-    if (this.#peerClose !== undefined) {
-      return new WebSocketError(
-        `Cannot send: the peer closed the socket (${
-          describeClose(this.#peerClose.code, this.#peerClose.reason)
-        })`,
-        { status: WebSocketStatus.Closed, code: this.#peerClose.code },
       );
     }
     return undefined;

@@ -202,7 +202,11 @@ export class EngineSocket extends Socket {
   /** Writes a close frame; nothing may follow it. */
   protected transmitClose(code: number, reason: string): void {
     if (this.#closeFrameSent) return;
-    this.#writeControl(Opcode.Close, encodeClosePayload(code, reason));
+    // 1005 means the peer's close had no code: answer with none either.
+    this.#writeControl(
+      Opcode.Close,
+      code === 1005 ? EMPTY : encodeClosePayload(code, reason),
+    );
     this.#closeFrameSent = true;
   }
 
@@ -293,19 +297,7 @@ export class EngineSocket extends Socket {
 
   #replyToClose(): void {
     this.#awaitingCloseReply = false;
-    const peer = this.peerClose;
-    if (peer === undefined || this.state === "closed") return;
-    if (peer.code === 1005) {
-      this.#writeControl(Opcode.Close, EMPTY);
-      this.#closeFrameSent = true;
-    } else this.transmitClose(peer.code, peer.reason);
-    this.finish({
-      code: peer.code,
-      reason: peer.reason,
-      wasClean: true,
-      initiator: "remote",
-      ending: "close",
-    });
+    this.answerClose();
   }
 
   /** Stops the timers; after a close handshake, closes the transport too. */

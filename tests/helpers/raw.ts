@@ -1,5 +1,7 @@
 /** A raw TCP WebSocket client for tests that need to misbehave on purpose. */
 
+import { FrameParser, type ParserEvent } from "../../lib/protocol/parser.ts";
+
 const encoder = new TextEncoder();
 
 /** Builds a client frame, masked with a fixed key. */
@@ -98,4 +100,44 @@ export async function rawWebSocket(
     throw new Error(`handshake refused: ${head.split("\r\n")[0]}`);
   }
   return conn;
+}
+
+/** Reads server frames from a raw connection, with a timeout per wait. */
+export class FrameReader {
+  readonly #conn: Deno.Conn;
+  readonly #parser = new FrameParser({ role: "client" });
+  readonly #events: ParserEvent[] = [];
+  #eof = false;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Whether the server closed the connection. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** The next frame event, waiting up to `ms`; `undefined` at EOF. */
+  async next(ms = 5000): Promise<ParserEvent | undefined> {
+    const deadline = Date.now() + ms;
+    const buffer = new Uint8Array(65536);
+    while (this.#events.length === 0 && !this.#eof) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${ms} ms`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const n = await Promise.race([
+        this.#conn.read(buffer),
+        new Promise<"timeout">((resolve) =>
+          timer = setTimeout(() => resolve("timeout"), left)
+        ),
+      ]);
+      clearTimeout(timer);
+      if (n === "timeout") throw new Error(`no frame within ${ms} ms`);
+      if (n === null) this.#eof = true;
+      else {this.#parser.push(buffer.slice(0, n), (event) =>
+          this.#events.push(event));}
+    }
+    return this.#events.shift();
+  }
 }

@@ -1,0 +1,335 @@
+/**
+ * The echo sample on the engine backend, in Chromium: runs
+ * `examples/echo/main.ts --backend engine` as a child process, drives its
+ * page through playwright-core (Connect, Send, Close Socket), checks the
+ * Communication Log row by row, sends a 1 MiB text and a 1 MiB binary
+ * message through the page's own `WebSocket`, then stops the server with
+ * SIGTERM.
+ *
+ * Needs Debian's `chromium` (ignored without it unless SOCKETRY_REQUIRE_PEERS=1).
+ * Leaves a screenshot in `tests/artifacts/echo_engine_page.png`.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
+const SCREENSHOT = `${ARTIFACTS}echo_engine_page.png`;
+
+const STARTUP_TIMEOUT = 10_000;
+const PAGE_TIMEOUT = 10_000;
+const EXIT_TIMEOUT = 10_000;
+
+/** A port that was free a moment ago. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Reads a child's stream to its end into `sink.text`, calling `onText`. */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  sink: { text: string },
+  onText: () => void = () => {},
+): Promise<void> {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    sink.text += chunk;
+    onText();
+  }
+}
+
+/**
+ * Settles like `promise`, or rejects with `message()` after `ms` if it is
+ * slower; the timer never outlives the race.
+ */
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: () => string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Row = string[];
+
+/** The Communication Log, one `[From, To, Data]` per row. */
+async function logRows(page: Page): Promise<Row[]> {
+  const rows = await page.locator("#log tr").all();
+  return await Promise.all(
+    rows.map((row) => row.locator("td").allTextContents()),
+  );
+}
+
+/**
+ * Waits until the state reads `state` and the log has a row whose Data is
+ * each of `data`; on timeout, fails with what the page shows instead.
+ */
+async function waitForPage(
+  page: Page,
+  state: string,
+  data: string[],
+): Promise<void> {
+  const deadline = Date.now() + PAGE_TIMEOUT;
+  let shown: string | null = null;
+  let cells: string[] = [];
+  while (Date.now() < deadline) {
+    shown = await page.locator("#state").textContent();
+    cells = await page.locator("#log td.data").allTextContents();
+    if (shown === state && data.every((text) => cells.includes(text))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(
+    `Page did not reach state ${JSON.stringify(state)} with log ${
+      JSON.stringify(data)
+    } within ${PAGE_TIMEOUT} ms: state is ${JSON.stringify(shown)}, log is ${
+      JSON.stringify(await logRows(page), null, 1)
+    }`,
+  );
+}
+
+/**
+ * Runs in the page (passed as a string, so no DOM typings are needed): opens
+ * a second `WebSocket` to the sample, sends 1 MiB of text (1-, 3- and 4-byte
+ * UTF-8 characters) and 1 MiB of bytes, compares the echoes, closes, and
+ * returns a JSON summary.
+ */
+const BIG_ROUND_TRIP = `(async () => {
+  const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws");
+  ws.binaryType = "arraybuffer";
+  const messages = [];
+  let waiting = null;
+  ws.onmessage = (event) => {
+    if (waiting) { const resolve = waiting; waiting = null; resolve(event.data); }
+    else messages.push(event.data);
+  };
+  const next = () => messages.length > 0
+    ? Promise.resolve(messages.shift())
+    : new Promise((resolve, reject) => {
+      waiting = resolve;
+      setTimeout(() => reject(new Error("no echo within 5 s")), 5000);
+    });
+  const closed = new Promise((resolve) => { ws.onclose = resolve; });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("the big-message socket failed"));
+  });
+  const result = { protocol: ws.protocol, extensions: ws.extensions };
+
+  const text = "\\u20ac\\u{1F600}a".repeat(131072);
+  ws.send(text);
+  const textEcho = await next();
+  result.text = {
+    type: typeof textEcho,
+    bytes: new TextEncoder().encode(textEcho).byteLength,
+    same: textEcho === text,
+  };
+
+  const bytes = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 251;
+  ws.send(bytes);
+  const binaryEcho = await next();
+  const echoed = new Uint8Array(binaryEcho);
+  result.binary = {
+    type: binaryEcho instanceof ArrayBuffer ? "arraybuffer" : typeof binaryEcho,
+    bytes: echoed.byteLength,
+    same: echoed.length === bytes.length && echoed.every((b, i) => b === bytes[i]),
+  };
+
+  ws.close(1000, "big done");
+  const event = await closed;
+  result.close = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+  return JSON.stringify(result);
+})()`;
+
+const runChromium = peerAvailable("chromium", fileExists(chromiumPath));
+
+Deno.test({
+  name:
+    "echo sample, engine backend: the page echoes, closes and round-trips 1 MiB in Chromium",
+  ignore: !runChromium,
+  fn: async () => {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "examples/echo/main.ts",
+        "--port",
+        String(port),
+        "--hostname",
+        "127.0.0.1",
+        "--backend",
+        "engine",
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" }, // Plain error messages in the captured output.
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let exit: Deno.CommandStatus | undefined;
+    const status = child.status.then((status) => exit = status);
+    const out = { text: "" };
+    const err = { text: "" };
+    const output = () =>
+      `--- stdout ---\n${out.text}--- stderr ---\n${err.text}`;
+
+    const listening = Promise.withResolvers<string>();
+    const listenLine = /^Listening on (http:\/\/\S+\/) \(engine backend\)$/m;
+    const pumps = Promise.all([
+      drain(child.stdout, out, () => {
+        const match = out.text.match(listenLine);
+        if (match) listening.resolve(match[1]!);
+      }),
+      drain(child.stderr, err),
+    ]);
+    // Fails the wait as soon as the server dies before listening, with all
+    // it printed.
+    status.then(() => pumps).catch(() => {}).then(() =>
+      listening.reject(
+        new Error(
+          `Echo server exited (${
+            JSON.stringify(exit)
+          }) before listening:\n${output()}`,
+        ),
+      )
+    );
+    listening.promise.catch(() => {});
+
+    let browser: Browser | undefined;
+    try {
+      const shownUrl = await withTimeout(
+        listening.promise,
+        STARTUP_TIMEOUT,
+        () =>
+          `Echo server did not listen within ${STARTUP_TIMEOUT} ms:\n${output()}`,
+      );
+      assert.equal(shownUrl, `http://127.0.0.1:${port}/`);
+
+      browser = await chromium.launch({
+        executablePath: chromiumPath,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+          "--disable-quic",
+        ],
+      });
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(String(error)));
+      page.on("console", (message) => {
+        const { url } = message.location();
+        if (message.type() === "error" && !url.endsWith("/favicon.ico")) {
+          pageErrors.push(`${message.text()} (${url})`);
+        }
+      });
+
+      const origin = `http://127.0.0.1:${port}`;
+      const response = await page.goto(`${origin}/`);
+      assert.equal(response?.status(), 200);
+      assert.equal(
+        response?.headers()["content-type"],
+        "text/html; charset=utf-8",
+      );
+      assert.equal(await page.title(), "socketry echo");
+      assert.equal(await page.locator("#state").textContent(), "Not connected");
+      assert.equal(await page.inputValue("#url"), `ws://127.0.0.1:${port}/ws`);
+      assert.deepEqual(await logRows(page), []);
+      assert.equal(await page.isDisabled("#send"), true);
+
+      await page.click("#connect");
+      await waitForPage(page, "Open", ["Connection opened"]);
+
+      const message = `héllo from chromium ${crypto.randomUUID().slice(0, 8)}`;
+      await page.fill("#message", message);
+      await page.click("#send");
+      await waitForPage(page, "Open", [
+        `Sent: ${message}`,
+        `Received: ${message}`,
+      ]);
+
+      await page.click("#close");
+      const closed =
+        "Connection closed. Code: 1000, Reason: Closing from client";
+      await waitForPage(page, "Closed", [closed]);
+
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      assert.deepEqual(await logRows(page), [
+        ["Client", "Server", `Connecting to ws://127.0.0.1:${port}/ws`],
+        ["Server", "Client", "Connection opened"],
+        ["Client", "Server", `Sent: ${message}`],
+        ["Server", "Client", `Received: ${message}`],
+        ["Client", "Server", "Closing the socket (1000, Closing from client)"],
+        ["Server", "Client", closed],
+      ]);
+      assert.equal(await page.isDisabled("#send"), true);
+      assert.equal(await page.isDisabled("#close"), true);
+      assert.equal(await page.isDisabled("#connect"), false);
+
+      const big = JSON.parse(
+        String(await page.evaluate<string>(BIG_ROUND_TRIP)),
+      );
+      assert.deepEqual(big, {
+        protocol: "",
+        // Chromium offers permessage-deflate; the engine declines it.
+        extensions: "",
+        text: { type: "string", bytes: 1024 * 1024, same: true },
+        binary: { type: "arraybuffer", bytes: 1024 * 1024, same: true },
+        close: { code: 1000, reason: "big done", wasClean: true },
+      });
+      assert.deepEqual(pageErrors, []);
+
+      child.kill("SIGTERM");
+      const { code, signal } = await withTimeout(
+        status,
+        EXIT_TIMEOUT,
+        () =>
+          `Echo server did not exit within ${EXIT_TIMEOUT} ms of SIGTERM:\n${output()}`,
+      );
+      await pumps;
+      assert.equal(
+        code,
+        0,
+        `exit code ${code} (signal ${signal}):\n${output()}`,
+      );
+      assert.match(out.text, /^SIGTERM: closing 0 socket\(s\)$/m, output());
+      assert.match(
+        out.text,
+        /^Shut down after \d+ socket\(s\) completed$/m,
+        output(),
+      );
+      assert.equal(err.text, "", output());
+    } finally {
+      await browser?.close().catch(() => {}); // Keep the test's own error.
+      if (exit === undefined) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Exited in the meantime.
+        }
+      }
+      await status;
+      await pumps.catch(() => {});
+    }
+  },
+});

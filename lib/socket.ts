@@ -279,6 +279,7 @@ export abstract class Socket extends EventTarget {
   #incomingBytes = 0;
   #incomingMessageSize = 0;
   #reader: PromiseWithResolvers<ReceiveResult> | undefined;
+  #arrival: PromiseWithResolvers<void> | undefined;
   #readerMaxBytes = 0;
   #peerClose: ReceivedClose | undefined;
   #closeDelivered = false;
@@ -442,28 +443,21 @@ export abstract class Socket extends EventTarget {
   async *[Symbol.asyncIterator](): AsyncGenerator<MessageData, void, void> {
     if (this.#eventMode) throw this.#eventModeError("iteration");
     while (true) {
-      const whole = this.#takeWholeMessage();
-      if (whole !== undefined) {
-        yield whole;
+      const message = this.#takeMessage();
+      if (message !== undefined) {
+        yield message;
         continue;
       }
-      let result: ReceiveResult;
-      try {
-        result = await this.receive({
-          maxBytes: this.options.receiveBufferSize,
-        });
-      } catch (error) {
-        if (this.#ended !== undefined) return;
-        throw error;
+      if (this.#peerClose !== undefined) {
+        if (!this.#closeDelivered && this.#incoming.length === 0) {
+          this.#closeDelivered = true;
+          this.onCloseDelivered();
+        }
+        return;
       }
-      if (result.type === "close") return;
-      if (result.endOfMessage) {
-        yield result.type === "text"
-          ? decoder.decode(result.data)
-          : result.data;
-        continue;
-      }
-      yield await this.#readRestOfMessage(result);
+      if (this.#ended !== undefined) return;
+      this.#arrival ??= Promise.withResolvers<void>();
+      await this.#arrival.promise;
     }
   }
 
@@ -484,10 +478,12 @@ export abstract class Socket extends EventTarget {
     }
     const unusable = this.#sendFailure();
     if (unusable !== undefined) return Promise.reject(unusable);
-    if (this.bufferedAmount + size > this.options.maxBufferedAmount) {
+    const transportBuffered = this.transportBufferedAmount();
+    const buffered = this.#outgoingBytes + transportBuffered;
+    if (buffered + size > this.options.maxBufferedAmount) {
       return Promise.reject(
         new WebSocketError(
-          `Send queue full: ${this.bufferedAmount} bytes wait to be written and ${size} more would pass maxBufferedAmount (${this.options.maxBufferedAmount}); the peer reads too slowly`,
+          `Send queue full: ${buffered} bytes wait to be written and ${size} more would pass maxBufferedAmount (${this.options.maxBufferedAmount}); the peer reads too slowly`,
           { status: WebSocketStatus.SendQueueFull },
         ),
       );
@@ -496,7 +492,7 @@ export abstract class Socket extends EventTarget {
     const compress = options.compress ?? true;
     if (
       this.#state === "open" && this.#outgoing.length === 0 &&
-      this.transportBufferedAmount() < this.options.sendHighWaterMark
+      transportBuffered < this.options.sendHighWaterMark
     ) {
       let written: Promise<void> | void;
       try {
@@ -640,13 +636,8 @@ export abstract class Socket extends EventTarget {
     }
     this.#incoming.push({ type, payload, size, final, offset: 0 });
     this.#incomingBytes += size;
-    if (this.#eventMode) {
-      this.#dispatchQueuedMessages();
-    } else if (this.#reader !== undefined) {
-      const reader = this.#reader;
-      this.#reader = undefined;
-      reader.resolve(this.#takeReady(this.#readerMaxBytes)!);
-    }
+    if (this.#eventMode) this.#dispatchQueuedMessages();
+    else this.#wakeReader();
   }
 
   /**
@@ -885,73 +876,46 @@ export abstract class Socket extends EventTarget {
     return { type: head.type, data, endOfMessage: done && head.final };
   }
 
-  #takeWholeMessage(): MessageData | undefined {
+  /** Takes the next complete message from the queue, joining its parts. */
+  #takeMessage(): MessageData | undefined {
     const head = this.#incoming[0];
-    if (head === undefined || !head.final || head.offset !== 0) {
-      return undefined;
+    if (head === undefined) return undefined;
+    if (head.final && head.offset === 0) {
+      this.#incoming.shift();
+      this.#incomingBytes -= head.size;
+      this.onIncomingTaken();
+      return head.type === "binary" || typeof head.payload === "string"
+        ? head.payload
+        : decoder.decode(head.payload);
     }
-    this.#incoming.shift();
-    this.#incomingBytes -= head.size;
-    this.onIncomingTaken();
-    if (head.type === "binary" || typeof head.payload === "string") {
-      return head.payload;
-    }
-    return decoder.decode(head.payload);
-  }
-
-  async #readRestOfMessage(first: ReceivedData): Promise<MessageData> {
-    const parts: Uint8Array[] = [first.data.slice()];
-    let total = first.data.byteLength;
-    while (true) {
-      const next = await this.receive();
-      if (next.type === "close") {
-        throw new WebSocketError("The peer closed in the middle of a message", {
-          status: WebSocketStatus.ProtocolError,
-          code: 1002,
-        });
-      }
-      parts.push(next.endOfMessage ? next.data : next.data.slice());
-      total += next.data.byteLength;
-      if (next.endOfMessage) break;
-    }
+    const end = this.#incoming.findIndex((item) => item.final);
+    if (end === -1) return undefined;
+    const items = this.#incoming.splice(0, end + 1);
+    const parts = items.map((item) =>
+      (typeof item.payload === "string"
+        ? encoder.encode(item.payload)
+        : item.payload).subarray(item.offset)
+    );
+    let total = 0;
+    for (const part of parts) total += part.byteLength;
     const whole = new Uint8Array(total);
     let offset = 0;
     for (const part of parts) {
       whole.set(part, offset);
       offset += part.byteLength;
     }
-    return first.type === "text" ? decoder.decode(whole) : whole;
+    this.#incomingBytes -= total;
+    this.onIncomingTaken();
+    return head.type === "text" ? decoder.decode(whole) : whole;
   }
 
   #dispatchQueuedMessages(): void {
-    while (this.#incoming.length > 0) {
-      let end = this.#incoming.findIndex((item) => item.final);
-      if (end === -1) return;
-      const items = this.#incoming.splice(0, end + 1);
-      for (const item of items) this.#incomingBytes -= item.size - item.offset;
-      const first = items[0]!;
-      let data: MessageData;
-      if (items.length === 1 && first.offset === 0) {
-        data = first.type === "binary" || typeof first.payload === "string"
-          ? first.payload
-          : decoder.decode(first.payload);
-      } else {
-        const bytes = items.map((item) =>
-          (typeof item.payload === "string"
-            ? encoder.encode(item.payload)
-            : item.payload).subarray(item.offset)
-        );
-        const whole = new Uint8Array(
-          bytes.reduce((sum, part) => sum + part.byteLength, 0),
-        );
-        end = 0;
-        for (const part of bytes) {
-          whole.set(part, end);
-          end += part.byteLength;
-        }
-        data = first.type === "text" ? decoder.decode(whole) : whole;
-      }
-      this.#dispatchMessage(data);
+    for (
+      let message = this.#takeMessage();
+      message !== undefined;
+      message = this.#takeMessage()
+    ) {
+      this.#dispatchMessage(message);
     }
   }
 
@@ -960,6 +924,11 @@ export abstract class Socket extends EventTarget {
   }
 
   #wakeReader(): void {
+    const arrival = this.#arrival;
+    if (arrival !== undefined) {
+      this.#arrival = undefined;
+      arrival.resolve();
+    }
     const reader = this.#reader;
     if (reader === undefined) return;
     const ready = this.#takeReady(this.#readerMaxBytes);

@@ -472,6 +472,14 @@ class RawPeer {
     return !await this.#fill();
   }
 
+  /** Writes `head` and `frame` in one write, so they may share a segment. */
+  async writeAll(head: string, frame: Uint8Array): Promise<void> {
+    const bytes = new Uint8Array(encoder.encode(head).length + frame.length);
+    bytes.set(encoder.encode(head));
+    bytes.set(frame, bytes.length - frame.length);
+    await this.write(bytes);
+  }
+
   write(bytes: Uint8Array | string): Promise<number> {
     return this.conn.write(
       typeof bytes === "string" ? encoder.encode(bytes) : bytes,
@@ -485,22 +493,27 @@ async function withRawServer(
   client: (port: number) => Promise<void>,
 ): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const played = listener.accept().then(async (conn) => {
-    const peer = new RawPeer(conn);
+  let accepted: Deno.Conn | undefined;
+  const close = () => {
     try {
-      await script(peer);
+      accepted?.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  const played = listener.accept().then(async (conn) => {
+    accepted = conn;
+    try {
+      await script(new RawPeer(conn));
     } finally {
-      try {
-        conn.close();
-      } catch {
-        // The script closed it.
-      }
+      close();
     }
   });
   try {
     await client(listener.addr.port);
     await played;
   } finally {
+    close(); // A failed client must not leave the script reading forever.
     listener.close();
     await played.catch(() => {});
   }
@@ -548,7 +561,7 @@ Deno.test("connect() sends an RFC 6455 request and reads a frame sent with the 1
     const head = await peer.head();
     request = head;
     const key = /^sec-websocket-key: (.*)$/im.exec(head)![1]!;
-    await peer.write(
+    await peer.writeAll(
       [
         "HTTP/1.1 101 Switching Protocols",
         "upgrade: WebSocket",
@@ -557,7 +570,8 @@ Deno.test("connect() sends an RFC 6455 request and reads a frame sent with the 1
         "sec-websocket-protocol: v1",
         "",
         "",
-      ].join("\r\n") + "\x81\x07welcome",
+      ].join("\r\n"),
+      serverFrame(0x1, "welcome"),
     );
     // The client's close, masked, then the server closes TCP.
     const close = await peer.frame();
@@ -605,12 +619,7 @@ Deno.test("connect() sends an RFC 6455 request and reads a frame sent with the 1
 
 Deno.test("connect(): the client masks its frames and answers a server PING with its payload", async () => {
   await withRawServer(async (peer) => {
-    await answer101(peer, [], serverFrame(0x9, "ping payload"));
-    const pong = await peer.frame();
-    assert.deepEqual(
-      { ...pong, payload: new TextDecoder().decode(pong.payload) },
-      { fin: true, opcode: 0xa, masked: true, payload: "ping payload" },
-    );
+    await answer101(peer);
     const text = await peer.frame();
     assert.deepEqual(
       { ...text, payload: new TextDecoder().decode(text.payload) },
@@ -621,8 +630,16 @@ Deno.test("connect(): the client masks its frames and answers a server PING with
       { ...rest, payload: new TextDecoder().decode(rest.payload) },
       { fin: true, opcode: 0x0, masked: true, payload: "b" },
     );
+    await peer.write(serverFrame(0x9, "ping payload"));
+    const pong = await peer.frame();
+    assert.deepEqual(
+      { ...pong, payload: new TextDecoder().decode(pong.payload) },
+      { fin: true, opcode: 0xa, masked: true, payload: "ping payload" },
+    );
     // The server starts the close: the client echoes the code and reason.
-    await peer.write(serverFrame(0x8, "\x0f\xa0bye"));
+    await peer.write(
+      serverFrame(0x8, new Uint8Array([0x0f, 0xa0, ...encoder.encode("bye")])),
+    );
     const close = await peer.frame();
     assert.deepEqual(
       { ...close, payload: [...close.payload] },
@@ -642,9 +659,9 @@ Deno.test("connect(): the client masks its frames and answers a server PING with
         new TextDecoder().decode((event as MessageEvent<Uint8Array>).data),
       );
     });
-    assert.equal(await pings.next(), "ping payload");
     await socket.send("a", { endOfMessage: false });
     await socket.send("b");
+    assert.equal(await pings.next(), "ping payload");
     assert.deepEqual(
       outcome(await socket.closed),
       closedBy("remote", 4000, "bye"),
@@ -677,7 +694,12 @@ Deno.test("connect(): a 101 the client cannot accept is handshakeRejected", asyn
   const cases: [string, (key: string) => Promise<string[]>, RegExp][] = [
     [
       "a wrong accept value",
-      () => Promise.resolve(["Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ=="]),
+      () =>
+        Promise.resolve([
+          "Upgrade: websocket",
+          // The accept value of RFC 6455's sample key, not of the one sent.
+          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        ]),
       /Sec-WebSocket-Accept/,
     ],
     [

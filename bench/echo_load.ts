@@ -1,15 +1,25 @@
 /**
- * Echo load benchmark: round trips per second of socketry's native backend
- * against raw `Deno.upgradeWebSocket`, measured in one run with the servers
- * interleaved, so that the ratio holds even when the machine's speed drifts.
+ * Echo load benchmark: round trips per second (and MB/s) of socketry's
+ * backends against a baseline (raw `Deno.upgradeWebSocket` by default, or
+ * Node's `ws`), measured in one run with the servers interleaved, so that
+ * the ratio holds even when the machine's speed drifts.
  *
  *     deno run -A bench/echo_load.ts [--connections 50] [--seconds 5]
  *         [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1]
  *         [--servers raw,events,iter] [--extra NAME=SCRIPT]...
- *         [--client tcp|websocket]
+ *         [--client tcp|websocket] [--binary] [--baseline NAME]
+ *         [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]
+ *
+ * The issue 3 comparisons (engine against `ws`):
+ *
+ *     deno run -A bench/echo_load.ts --servers engine,ws --connections 100 \
+ *         --inflight 8 --sizes 64
+ *     deno run -A bench/echo_load.ts --servers engine,ws --connections 10 \
+ *         --inflight 1 --sizes 1048576 --binary
  *
  * The servers, each its own child process started once, on a port the
- * system picks (`--port 0`, read back from its `Listening on` line):
+ * system picks (`--port 0`, read back from its `Listening on` line); Deno
+ * servers run with `deno run --allow-net`, Node ones with `node`:
  *
  * - `raw`: `bench/servers/raw_deno_echo.ts`, `Deno.upgradeWebSocket` with
  *   `socket.onmessage = (e) => socket.send(e.data)`;
@@ -18,17 +28,30 @@
  * - `iter`: `bench/servers/socketry_iter_echo.ts` (socketry middleware,
  *   `for await (const m of socket) await socket.send(m)`);
  * - `engine` (only when named in `--servers`): the sample with
- *   `--backend engine`, socketry's own RFC 6455 engine.
+ *   `--backend engine`, socketry's own RFC 6455 engine;
+ * - `ws` (only when named in `--servers`): `bench/servers/ws_echo.mjs`,
+ *   Node's `ws` package (`perMessageDeflate: false`), run with `node`;
+ * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`,
+ *   printing the `Listening on` line and echoing on `/ws` (a patched copy of
+ *   socketry, say); `.mjs`, `.cjs` and `.js` scripts run with `node`, the
+ *   rest with Deno.
  *
  * For each message size and each round, every server gets one measurement,
  * in an order rotated by one each round (ABC, BCA, CAB, ...). A measurement
  * is a fresh client child process (this file with `--as-client`) that opens
- * `--connections` sockets; each socket sends a text message of the given
- * size, waits for its echo, checks that it is exactly what it sent (text,
- * same bytes), and sends the next (`--inflight` messages outstanding per
- * socket). Round trips are counted over `--seconds` after `--warmup`
- * seconds. A socket cycles through 8 fixed messages, so a stale or reordered
- * echo is caught too; every server gets the very same bytes.
+ * `--connections` sockets; each socket sends a text message (a binary one
+ * with `--binary`) of the given size, waits for its echo, checks that it is
+ * exactly what it sent (same type, same bytes), and sends the next
+ * (`--inflight` messages outstanding per socket: each echo sends one more,
+ * and echoes must come back in order). Round trips are counted over
+ * `--seconds` after `--warmup` seconds. A socket cycles through 8 fixed
+ * messages, so a stale or reordered echo is caught too; every server gets
+ * the very same bytes (printable ASCII, so text and binary carry the same
+ * payload).
+ *
+ * Throughput: MB/s is payload bytes echoed per second, 10^6 bytes a MB,
+ * each round trip counted once (round trips/s × message size): the bytes
+ * that crossed the wire in each direction, not the sum of both directions.
  *
  * The client (`--client`):
  *
@@ -55,10 +78,20 @@
  * machine, a slow client), round trips/s understate a difference that CPU
  * time per round trip still shows.
  *
- * Prints a table per size (median round trips/s over rounds, ratio to raw)
- * and a JSON summary line. Exits 1 when an echo mismatched, a connection
- * failed or closed early, or a server or client misbehaved. The servers are
- * killed by PID at the end, also on failure or Ctrl-C.
+ * `--baseline NAME` picks the server the ratios are taken over: by default
+ * `raw` when it runs, else `ws` when it runs, else the first server.
+ * `--goal` is the ratio a server must reach (default 0.95 over `raw`, 1.0
+ * over anything else). `--cpu-prof NAME,...` runs those servers with V8's
+ * sampling profiler (`--cpu-prof`, Deno and Node alike), writing a
+ * `.cpuprofile` into `--cpu-prof-dir` when the server exits at the end (the
+ * server must exit on SIGTERM through `Deno.exit`/`process.exit`, as the
+ * sample and `ws_echo.mjs` do).
+ *
+ * Prints a table per size (median round trips/s and MB/s over rounds, ratio
+ * to the baseline) and a JSON summary line. Exits 1 when an echo
+ * mismatched, a connection failed or closed early, or a server or client
+ * misbehaved. The servers are killed by PID at the end, also on failure or
+ * Ctrl-C.
  *
  * @module
  */
@@ -191,6 +224,11 @@ const { values } = parseArgs({
     servers: { type: "string", default: "raw,events,iter" },
     extra: { type: "string", multiple: true, default: [] },
     client: { type: "string", default: "tcp" },
+    binary: { type: "boolean", default: false },
+    baseline: { type: "string" },
+    goal: { type: "string" },
+    "cpu-prof": { type: "string", default: "" },
+    "cpu-prof-dir": { type: "string", default: "/tmp/echo_load_profiles" },
     help: { type: "boolean", short: "h", default: false },
     // Internal: run as the client of one measurement.
     "as-client": { type: "boolean", default: false },
@@ -202,7 +240,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter] [--extra NAME=SCRIPT]... [--client tcp|websocket]",
+    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter,engine,ws] [--extra NAME=SCRIPT]... [--client tcp|websocket] [--binary] [--baseline NAME] [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]",
   );
   Deno.exit(0);
 }
@@ -215,6 +253,7 @@ const connections = positive("connections", values.connections);
 const seconds = positive("seconds", values.seconds, false);
 const rounds = positive("rounds", values.rounds);
 const inflight = positive("inflight", values.inflight);
+const binary = values.binary;
 const warmup = Number(values.warmup);
 if (!(warmup >= 0)) {
   console.error(`--warmup must be a number >= 0, got ${values.warmup}`);
@@ -238,7 +277,7 @@ class Load {
     closeTimeout: 0,
   };
 
-  constructor(readonly texts: readonly string[]) {}
+  constructor(readonly texts: readonly string[], readonly frames: Frames) {}
 
   fail(kind: keyof ClientErrors, message: string, count = 1): void {
     this.errors[kind] += count;
@@ -307,6 +346,7 @@ class BuiltinConn extends LoadConn {
 
   open(url: string): Promise<boolean> {
     const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
     this.#ws = ws;
     const opened = Promise.withResolvers<boolean>();
     ws.onopen = () => opened.resolve(true);
@@ -322,6 +362,15 @@ class BuiltinConn extends LoadConn {
     };
     ws.onmessage = (event: MessageEvent) => {
       const data = event.data;
+      if (binary) {
+        const ok = data instanceof ArrayBuffer &&
+          this.load.frames.matches(new Uint8Array(data), this.expected);
+        this.echoed(
+          ok,
+          data instanceof ArrayBuffer ? `${data.byteLength} bytes` : "text",
+        );
+        return;
+      }
       this.echoed(
         data === this.load.texts[this.expected],
         typeof data === "string" ? `${data.length} chars` : "not text",
@@ -331,7 +380,9 @@ class BuiltinConn extends LoadConn {
   }
 
   protected transmit(variant: number): void {
-    this.#ws!.send(this.load.texts[variant]!);
+    this.#ws!.send(
+      binary ? this.load.frames.payloads[variant]! : this.load.texts[variant]!,
+    );
   }
 
   close(): void {
@@ -353,13 +404,14 @@ class Frames {
   readonly scratch: Uint8Array;
   readonly scratchWords: Int32Array;
 
-  constructor(texts: readonly string[]) {
+  /** `opcode`: 0x1 (text) or 0x2 (binary), for every frame. */
+  constructor(texts: readonly string[], readonly opcode: number) {
     const encoder = new TextEncoder();
     let longest = 0;
     for (const [variant, text] of texts.entries()) {
       const payload = encoder.encode(text);
       const mask = [0x5a, 0x3c + variant, 0xa5, 0xc3 - variant];
-      const frame = encodeClientFrame(0x1, payload, mask);
+      const frame = encodeClientFrame(opcode, payload, mask);
       this.frames.push(frame);
       const padded = new Uint8Array((payload.byteLength + 3) & ~3);
       padded.set(payload);
@@ -670,8 +722,13 @@ class TcpConn extends LoadConn {
   }
 
   #message(opcode: number, payload: Uint8Array): void {
-    if (opcode !== 0x1) {
-      this.echoed(false, `opcode ${opcode} instead of text`);
+    if (opcode !== this.frames.opcode) {
+      this.echoed(
+        false,
+        `opcode ${opcode} instead of ${
+          this.frames.opcode === 0x1 ? "text" : "binary"
+        }`,
+      );
       return;
     }
     this.echoed(
@@ -705,8 +762,9 @@ async function runClient(): Promise<never> {
   const serverPid = values["server-pid"] === undefined
     ? undefined
     : Number(values["server-pid"]);
-  const load = new Load(makeMessages(size));
-  const frames = values.client === "tcp" ? new Frames(load.texts) : undefined;
+  const texts = makeMessages(size);
+  const load = new Load(texts, new Frames(texts, binary ? 0x2 : 0x1));
+  const frames = values.client === "tcp" ? load.frames : undefined;
 
   const opened = await Promise.all(
     Array.from({ length: connections }, async (_, index) => {
@@ -803,6 +861,8 @@ async function runClient(): Promise<never> {
 interface ServerSpec {
   readonly key: string;
   readonly label: string;
+  /** `deno` runs the script with `deno run --allow-net`, `node` with `node`. */
+  readonly runtime: "deno" | "node";
   readonly script: string;
   readonly args: readonly string[];
 }
@@ -821,6 +881,7 @@ interface Measurement {
   position: number;
   server: string;
   roundTripsPerSecond: number;
+  megabytesPerSecond: number;
   serverCpuPercent: number | null;
   serverCpuMicrosPerRoundTrip: number | null;
   clientCpuPercent: number | null;
@@ -836,18 +897,21 @@ const ALL_SERVERS: readonly ServerSpec[] = [
   {
     key: "raw",
     label: "raw Deno.upgradeWebSocket",
+    runtime: "deno",
     script: here("./servers/raw_deno_echo.ts"),
     args: ["--hostname", "127.0.0.1"],
   },
   {
     key: "events",
     label: "socketry examples/echo (events)",
+    runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1"],
   },
   {
     key: "iter",
     label: "socketry for-await (iter)",
+    runtime: "deno",
     script: here("./servers/socketry_iter_echo.ts"),
     args: ["--hostname", "127.0.0.1"],
   },
@@ -855,10 +919,26 @@ const ALL_SERVERS: readonly ServerSpec[] = [
   {
     key: "engine",
     label: "socketry examples/echo --backend engine",
+    runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1", "--backend", "engine"],
   },
+  // Not in the default set: Node's ws package, the reference of issue 3.
+  {
+    key: "ws",
+    label: "Node ws (bench/servers/ws_echo.mjs)",
+    runtime: "node",
+    script: here("./servers/ws_echo.mjs"),
+    args: ["--hostname", "127.0.0.1"],
+  },
 ];
+
+/** The servers to run under V8's CPU profiler (`--cpu-prof`). */
+const profiled = new Set(
+  values["cpu-prof"].split(",").map((key) => key.trim()).filter((key) =>
+    key !== ""
+  ),
+);
 
 const children = new Set<Deno.ChildProcess>();
 
@@ -913,16 +993,24 @@ async function collectLines(
 }
 
 async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  const profile = profiled.has(spec.key)
+    ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
+    : [];
+  const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const args = spec.runtime === "node"
+    ? [...profile, spec.script, "--port", "0", ...spec.args]
+    : [
       "run",
       "--allow-net",
       "--no-prompt",
+      ...profile,
       spec.script,
       "--port",
       "0",
       ...spec.args,
-    ],
+    ];
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -990,6 +1078,7 @@ async function measure(
       String(warmup),
       "--inflight",
       String(inflight),
+      ...(binary ? ["--binary"] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -1032,7 +1121,29 @@ function median(numbers: readonly number[]): number {
     : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+function formatMegabytes(megabytes: number): string {
+  return megabytes >= 100
+    ? megabytes.toFixed(0)
+    : megabytes >= 10
+    ? megabytes.toFixed(1)
+    : megabytes.toFixed(2);
+}
+
+function nodeVersion(): string {
+  try {
+    const output = new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "-";
+  }
+}
+
 function formatSize(size: number): string {
+  if (size >= 1048576 && size % 1048576 === 0) return `${size / 1048576} MiB`;
   if (size >= 1024 && size % 1024 === 0) return `${size / 1024} KiB`;
   return `${size} B`;
 }
@@ -1076,12 +1187,40 @@ async function runController(): Promise<void> {
       Deno.exit(2);
     }
     const key = extra.slice(0, at);
+    const script = extra.slice(at + 1);
     specs.push({
       key,
-      label: key,
-      script: extra.slice(at + 1),
+      label: `${key} (${script})`,
+      runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
+      script,
       args: ["--hostname", "127.0.0.1"],
     });
+  }
+  const keysSeen = new Set<string>();
+  for (const spec of specs) {
+    if (keysSeen.has(spec.key)) {
+      console.error(`server ${spec.key} named twice`);
+      Deno.exit(2);
+    }
+    keysSeen.add(spec.key);
+  }
+  const baseline = values.baseline ??
+    (keysSeen.has("raw") ? "raw" : keysSeen.has("ws") ? "ws" : specs[0]!.key);
+  if (!keysSeen.has(baseline)) {
+    console.error(`--baseline ${baseline} is not among the servers`);
+    Deno.exit(2);
+  }
+  const goal = values.goal === undefined
+    ? (baseline === "raw" ? 0.95 : 1.0)
+    : positive("goal", values.goal, false);
+  for (const key of profiled) {
+    if (!keysSeen.has(key)) {
+      console.error(`--cpu-prof ${key} is not among the servers`);
+      Deno.exit(2);
+    }
+  }
+  if (profiled.size > 0) {
+    Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
   }
 
   let interrupted = false;
@@ -1110,14 +1249,19 @@ async function runController(): Promise<void> {
 
     console.log(
       `Echo load: ${connections} connections, ${inflight} in flight each, ` +
+        `${binary ? "binary" : "text"} messages, ` +
         `${rounds} round(s) of ${seconds} s after ${warmup} s warm-up; ` +
-        `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPU(s)`,
+        `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ` +
+        `${navigator.hardwareConcurrency} CPU(s)`,
     );
     for (const server of servers) {
       console.log(
         `  ${
           server.spec.key.padEnd(6)
-        } ${server.spec.label} on ${server.url} (pid ${server.child.pid})`,
+        } ${server.spec.label} on ${server.url} ` +
+          `(pid ${server.child.pid}${
+            profiled.has(server.spec.key) ? ", profiled" : ""
+          })`,
       );
     }
 
@@ -1154,6 +1298,7 @@ async function runController(): Promise<void> {
             position,
             server: server.spec.key,
             roundTripsPerSecond: rate,
+            megabytesPerSecond: (rate * size) / 1e6,
             serverCpuPercent: report.serverCpuSeconds === null
               ? null
               : (100 * report.serverCpuSeconds) / report.seconds,
@@ -1181,6 +1326,7 @@ async function runController(): Promise<void> {
             `  ${formatSize(size).padStart(8)}  round ${round + 1}  ${
               server.spec.key.padEnd(8)
             } ${Math.round(rate).toLocaleString("en-US").padStart(9)} rt/s` +
+              ` ${formatMegabytes(last.megabytesPerSecond).padStart(7)} MB/s` +
               cpu("server CPU", last.serverCpuPercent) +
               cpu("client", last.clientCpuPercent) +
               cpu("other", last.otherCpuPercent) +
@@ -1199,7 +1345,6 @@ async function runController(): Promise<void> {
   }
 
   // ---- report -----------------------------------------------------------------
-  const goal = 0.95;
   const summary: Record<string, unknown>[] = [];
   const verdicts: string[] = [];
   const percent = (values: (number | null)[]) => {
@@ -1211,6 +1356,7 @@ async function runController(): Promise<void> {
       "server",
       "rt/s median",
       "rt/s per round",
+      "MB/s",
       "ratio",
       "paired",
       "srv µs/rt",
@@ -1221,7 +1367,7 @@ async function runController(): Promise<void> {
     ]];
     const ofServer = (key: string) =>
       measurements.filter((m) => m.size === size && m.server === key);
-    const raw = ofServer("raw");
+    const raw = ofServer(baseline);
     const rawMedian = raw.length > 0
       ? median(raw.map((m) => m.roundTripsPerSecond))
       : undefined;
@@ -1237,6 +1383,7 @@ async function runController(): Promise<void> {
       if (mine.length === 0) continue;
       const rates = mine.map((m) => m.roundTripsPerSecond);
       const middle = median(rates);
+      const megabytes = median(mine.map((m) => m.megabytesPerSecond));
       const ratio = rawMedian === undefined || rawMedian === 0
         ? null
         : middle / rawMedian;
@@ -1262,6 +1409,7 @@ async function runController(): Promise<void> {
           Math.round(m.roundTripsPerSecond).toLocaleString("en-US") +
           ((m.otherCpuPercent ?? 0) > BUSY_PERCENT ? "*" : "")
         ).join(" / "),
+        formatMegabytes(megabytes),
         ratio === null ? "-" : ratio.toFixed(3),
         paired === null ? "-" : paired.toFixed(3),
         micros === null ? "-" : micros.toFixed(1),
@@ -1275,6 +1423,7 @@ async function runController(): Promise<void> {
         server: spec.key,
         roundTripsPerSecond: rates.map(Math.round),
         median: Math.round(middle),
+        megabytesPerSecond: Number(megabytes.toFixed(3)),
         ratio: ratio === null ? null : Number(ratio.toFixed(4)),
         pairedRatio: paired === null ? null : Number(paired.toFixed(4)),
         serverMicrosPerRoundTrip: micros === null
@@ -1287,14 +1436,18 @@ async function runController(): Promise<void> {
         clientCpuPercent: clientCpu,
         otherCpuPercent: otherCpu,
       });
-      if (spec.key !== "raw" && ratio !== null) {
+      if (spec.key !== baseline && ratio !== null) {
         verdicts.push(
-          `${spec.key} ${formatSize(size)}: ${ratio.toFixed(3)}× raw (paired ${
+          `${spec.key} ${formatSize(size)}: ${
+            ratio.toFixed(3)
+          }× ${baseline} in messages/s and MB/s (paired ${
             paired?.toFixed(3) ?? "-"
           }×${
             cpuRatio === null
               ? ""
-              : `, server CPU per round trip ${cpuRatio.toFixed(2)}× raw's`
+              : `, server CPU per round trip ${
+                cpuRatio.toFixed(2)
+              }× ${baseline}'s`
           }): ${ratio >= goal ? "meets" : "MISSES"} the ${goal}× goal${
             [...mine, ...raw].some((m) =>
                 (m.otherCpuPercent ?? 0) > BUSY_PERCENT
@@ -1307,17 +1460,21 @@ async function runController(): Promise<void> {
     }
     if (rows.length > 1) {
       console.log(
-        `\n${formatSize(size)} messages, ${connections} connections, ` +
-          `${inflight} in flight each`,
+        `\n${formatSize(size)} ${
+          binary ? "binary" : "text"
+        } messages, ${connections} connections, ` +
+          `${inflight} in flight each; ratios over ${baseline}`,
       );
-      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9])));
+      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10])));
     }
   }
   console.log(
-    "\nratio: median rt/s over raw's median. paired: median over rounds of " +
-      "rt/s over raw's in the same round.\nsrv µs/rt: server CPU time per " +
-      "round trip (µs ratio: over raw's; the steadier figure when the " +
-      "machine is busy).\nCPU columns: % of one core during the window; " +
+    `\nMB/s: median payload bytes echoed per second (rt/s × size, 10^6 B a ` +
+      `MB; each direction carries this much).\nratio: median rt/s over ` +
+      `${baseline}'s median (the same for MB/s). paired: median over rounds ` +
+      `of rt/s over ${baseline}'s in the same round.\nsrv µs/rt: server CPU ` +
+      `time per round trip (µs ratio: over ${baseline}'s; the steadier ` +
+      "figure when the machine is busy).\nCPU columns: % of one core during the window; " +
       `other = the rest of the machine (*: over ${BUSY_PERCENT}%, a ` +
       "disturbed measurement).",
   );
@@ -1336,6 +1493,8 @@ async function runController(): Promise<void> {
     cpus: navigator.hardwareConcurrency,
     connections,
     inflight,
+    binary,
+    baseline,
     seconds,
     warmup,
     rounds,

@@ -632,6 +632,7 @@ export class Peer {
       0,
       `bytes after the last whole frame: ${toHex(rest)}`,
     );
+    assertServerFrames(frames);
     const closes = frames.filter((frame) => frame.opcode === Op.Close);
     if (closes.length > 0) {
       assert.equal(
@@ -799,6 +800,27 @@ export class Peer {
       }
     }
   };
+}
+
+/**
+ * Checks what the client-role parser does not: every server frame uses the
+ * shortest length encoding (RFC 6455 section 5.2: "the minimal number of
+ * bytes MUST be used"). The parser already rejects masked frames, RSV bits,
+ * reserved opcodes and long or fragmented control frames.
+ */
+export function assertServerFrames(frames: readonly RawFrame[]): void {
+  for (const [index, frame] of frames.entries()) {
+    const length = frame.payload.length;
+    const header = frame.wire.length - length;
+    const minimal = 2 + (length < 126 ? 0 : length < 0x10000 ? 2 : 8);
+    assert.equal(
+      header,
+      minimal,
+      `server frame ${index} (opcode ${frame.opcode}, ${length} bytes) has a ${header}-byte header, not the minimal ${minimal}`,
+    );
+    assert.equal(frame.masked, false, `server frame ${index} is masked`);
+    assert.equal(frame.rsv, 0, `server frame ${index} has RSV bits`);
+  }
 }
 
 /** A one-line description of an event. */

@@ -109,7 +109,11 @@ export const UTF8_CATEGORIES: readonly Utf8Category[] = [
   },
   {
     title: "Last possible sequence length 4/5/6 (invalid code points)",
-    vectors: [invalid("f7bfbfbf"), invalid("fbbfbfbfbf"), invalid("fdbfbfbfbfbf")],
+    vectors: [
+      invalid("f7bfbfbf"),
+      invalid("fbbfbfbfbf"),
+      invalid("fdbfbfbfbfbf"),
+    ],
   },
   {
     title: "Other boundary conditions",

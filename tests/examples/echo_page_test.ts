@@ -130,7 +130,8 @@ Deno.test({
       `--- stdout ---\n${out.text}--- stderr ---\n${err.text}`;
 
     const listening = Promise.withResolvers<string>();
-    const listenLine = /^Listening on (http:\/\/\S+\/)(?: \((?:native|engine) backend\))?$/m;
+    const listenLine =
+      /^Listening on (http:\/\/\S+\/)(?: \((?:native|engine) backend\))?$/m;
     const pumps = Promise.all([
       drain(child.stdout, out, () => {
         const match = out.text.match(listenLine);

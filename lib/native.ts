@@ -25,7 +25,7 @@ import {
 } from "./socket.ts";
 
 const DENO_PING_TIMEOUT = "No response from ping frame.";
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** How a native socket reports Deno's unanswered-ping close. */

@@ -221,7 +221,8 @@ const DEFAULTS = {
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the message, not a marker to drop.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Resolved options of a socket. */
 export type ResolvedSocketOptions = Required<SocketOptions>;
@@ -277,6 +278,7 @@ export abstract class Socket extends EventTarget {
   #state: SocketState = "connecting";
   #incoming: Incoming[] = [];
   #incomingBytes = 0;
+  #queuedFinals = 0;
   #incomingMessageSize = 0;
   #reader: PromiseWithResolvers<ReceiveResult> | undefined;
   #arrival: PromiseWithResolvers<void> | undefined;
@@ -636,8 +638,9 @@ export abstract class Socket extends EventTarget {
     }
     this.#incoming.push({ type, payload, size, final, offset: 0 });
     this.#incomingBytes += size;
-    if (this.#eventMode) this.#dispatchQueuedMessages();
-    else this.#wakeReader();
+    if (final) this.#queuedFinals++;
+    if (!this.#eventMode) this.#wakeReader();
+    else if (final) this.#dispatchQueuedMessages();
   }
 
   /**
@@ -739,9 +742,9 @@ export abstract class Socket extends EventTarget {
    */
   protected onIncomingTaken(): void {}
 
-  /** Messages or pieces received and not taken by the application yet. */
-  protected get queuedIncoming(): number {
-    return this.#incoming.length;
+  /** Complete messages received and not taken by the application yet. */
+  protected get completeMessagesQueued(): number {
+    return this.#queuedFinals;
   }
 
   /**
@@ -870,7 +873,10 @@ export abstract class Socket extends EventTarget {
     const data = bytes.subarray(head.offset, end);
     head.offset = end;
     const done = end === bytes.byteLength;
-    if (done) this.#incoming.shift();
+    if (done) {
+      this.#incoming.shift();
+      if (head.final) this.#queuedFinals--;
+    }
     this.#incomingBytes -= data.byteLength;
     this.onIncomingTaken();
     return { type: head.type, data, endOfMessage: done && head.final };
@@ -879,7 +885,8 @@ export abstract class Socket extends EventTarget {
   /** Takes the next complete message from the queue, joining its parts. */
   #takeMessage(): MessageData | undefined {
     const head = this.#incoming[0];
-    if (head === undefined) return undefined;
+    if (head === undefined || this.#queuedFinals === 0) return undefined;
+    this.#queuedFinals--;
     if (head.final && head.offset === 0) {
       this.#incoming.shift();
       this.#incomingBytes -= head.size;
@@ -889,7 +896,6 @@ export abstract class Socket extends EventTarget {
         : decoder.decode(head.payload);
     }
     const end = this.#incoming.findIndex((item) => item.final);
-    if (end === -1) return undefined;
     const items = this.#incoming.splice(0, end + 1);
     const parts = items.map((item) =>
       (typeof item.payload === "string"

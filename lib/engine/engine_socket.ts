@@ -255,7 +255,12 @@ export class EngineSocket extends Socket {
       );
       return;
     }
-    if (!this.#paused && this.bufferedIncoming > this.#receiveHighWaterMark) {
+    // Pause only while a whole message waits to be taken: the parts of an
+    // unfinished message cannot be delivered until the rest is read.
+    if (
+      !this.#paused && this.completeMessagesQueued > 0 &&
+      this.bufferedIncoming > this.#receiveHighWaterMark
+    ) {
       this.#paused = true;
       this.#transport.pause();
     }
@@ -286,7 +291,7 @@ export class EngineSocket extends Socket {
     if (localFirst) return;
     // Answer at once unless messages that came before the close still wait
     // for the application, which may want to reply to them first.
-    if (this.queuedIncoming === 0) this.#replyToClose();
+    if (this.completeMessagesQueued === 0) this.#replyToClose();
     else {
       this.#awaitingCloseReply = true;
       setTimeout(() => {

@@ -75,8 +75,6 @@ export async function startEchoServer(
 
 /** Options of one conformance case. */
 export interface CaseOptions {
-  /** Skip the case (for a known bug: say which in a `// BUG:` comment). */
-  ignore?: boolean;
   /** Options for the listener, over the example's. */
   server?: Partial<EngineServerOptions>;
   /** Options for the peer's handshake. */
@@ -94,7 +92,6 @@ export function conformance(
 ): void {
   Deno.test({
     name,
-    ignore: options.ignore ?? false,
     async fn() {
       const server = await startEchoServer(options.server);
       let peer: Peer | undefined;

@@ -62,6 +62,7 @@ export {
   type EngineSocketOptions,
 } from "./lib/engine/engine_socket.ts";
 export type { Transport, TransportSink } from "./lib/engine/transport.ts";
+export type { Role } from "./lib/protocol/parser.ts";
 export { connect, type ConnectOptions } from "./lib/client/connect.ts";
 export {
   type EngineServer,

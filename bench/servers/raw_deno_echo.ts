@@ -3,6 +3,11 @@
  * `Deno.serve` + `Deno.upgradeWebSocket`, with no socketry code at all.
  *
  *     deno run --allow-net bench/servers/raw_deno_echo.ts [--port 8080] [--hostname 127.0.0.1]
+ *         [--idle-timeout SECONDS]
+ *
+ * `--idle-timeout 240` gives Deno the keep-alive that socketry derives from
+ * its 2-minute default `keepAliveInterval`, to compare keep-alive cost like
+ * for like.
  *
  * Prints `Listening on http://HOST:PORT/` once it accepts connections (with
  * `--port 0` the port is the one the system picked).
@@ -17,6 +22,7 @@ const { values } = parseArgs({
   options: {
     port: { type: "string", default: "8080" },
     hostname: { type: "string", default: "127.0.0.1" },
+    "idle-timeout": { type: "string", default: "0" },
   },
 });
 const port = Number(values.port);
@@ -35,7 +41,9 @@ Deno.serve({
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("WebSocket only\n", { status: 400 });
   }
-  const { socket, response } = Deno.upgradeWebSocket(request);
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: Number(values["idle-timeout"]),
+  });
   socket.onmessage = (e) => socket.send(e.data);
   return response;
 });

@@ -10,93 +10,22 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium } from "playwright-core";
 import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  drain,
+  freePort,
+  logRows,
+  waitForPage,
+  withTimeout,
+} from "../helpers/page.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 const SCREENSHOT = `${ARTIFACTS}echo_page.png`;
 
 const STARTUP_TIMEOUT = 20_000;
-const PAGE_TIMEOUT = 10_000;
 const EXIT_TIMEOUT = 10_000;
-
-/** A port that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
-/** Reads a child's stream to its end into `sink.text`, calling `onText`. */
-async function drain(
-  stream: ReadableStream<Uint8Array>,
-  sink: { text: string },
-  onText: () => void = () => {},
-): Promise<void> {
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    sink.text += chunk;
-    onText();
-  }
-}
-
-/**
- * Settles like `promise`, or rejects with `message()` after `ms` if it is
- * slower; the timer never outlives the race.
- */
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  message: () => string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message())), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-type Row = string[];
-
-/** The Communication Log, one `[From, To, Data]` per row. */
-async function logRows(page: Page): Promise<Row[]> {
-  const rows = await page.locator("#log tr").all();
-  return await Promise.all(
-    rows.map((row) => row.locator("td").allTextContents()),
-  );
-}
-
-/**
- * Waits until the state reads `state` and the log has a row whose Data is
- * each of `data`; on timeout, fails with what the page shows instead.
- */
-async function waitForPage(
-  page: Page,
-  state: string,
-  data: string[],
-): Promise<void> {
-  const deadline = Date.now() + PAGE_TIMEOUT;
-  let shown: string | null = null;
-  let cells: string[] = [];
-  while (Date.now() < deadline) {
-    shown = await page.locator("#state").textContent();
-    cells = await page.locator("#log td.data").allTextContents();
-    if (shown === state && data.every((text) => cells.includes(text))) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(
-    `Page did not reach state ${JSON.stringify(state)} with log ${
-      JSON.stringify(data)
-    } within ${PAGE_TIMEOUT} ms: state is ${JSON.stringify(shown)}, log is ${
-      JSON.stringify(await logRows(page), null, 1)
-    }`,
-  );
-}
 
 const runChromium = peerAvailable("chromium", fileExists(chromiumPath));
 

@@ -2,11 +2,12 @@
  * The echo sample (SPEC S4): a WebSocket echo at `/ws` and a page at `/`.
  *
  *     deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname H]
- *         [--allowed-origin URL]... [--backend native|engine]
+ *         [--allowed-origin URL]... [--backend native|engine] [--compression]
  *
  * `--backend native` (the default) runs on `Deno.serve` and Deno's own
  * WebSocket; `--backend engine` runs on socketry's RFC 6455 engine and its
- * `node:http` listener.
+ * `node:http` listener. `--compression` (engine only) accepts
+ * permessage-deflate when the client offers it.
  *
  * Every message comes back with its type until the client closes; the close
  * handshake is completed with the client's status and description. SIGINT
@@ -27,12 +28,13 @@ const { values } = parseArgs({
     hostname: { type: "string", default: "0.0.0.0" },
     "allowed-origin": { type: "string", multiple: true },
     backend: { type: "string", default: "native" },
+    compression: { type: "boolean", default: false },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]... [--backend native|engine]",
+    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]... [--backend native|engine] [--compression]",
   );
   Deno.exit(0);
 }
@@ -44,6 +46,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const backend = values.backend;
 if (backend !== "native" && backend !== "engine") {
   console.error(`--backend must be native or engine, got ${backend}`);
+  Deno.exit(2);
+}
+if (values.compression && backend !== "engine") {
+  console.error(
+    "--compression needs --backend engine: Deno's own socket cannot compress",
+  );
   Deno.exit(2);
 }
 const allowedOrigins = values["allowed-origin"];
@@ -87,7 +95,13 @@ const announce = ({ hostname, port }: { hostname: string; port: number }) => {
 let server: { shutdown(): Promise<void> };
 if (backend === "engine") {
   server = serveEngine(
-    { ...options, port, hostname: values.hostname, onListen: announce },
+    {
+      ...options,
+      port,
+      hostname: values.hostname,
+      onListen: announce,
+      dangerouslyEnableCompression: values.compression,
+    },
     (socket) => processor.add(socket),
     page,
   );

@@ -21,6 +21,7 @@ import {
 import { applyMask } from "../protocol/mask.ts";
 import { Opcode } from "../protocol/opcodes.ts";
 import {
+  type DataEvent,
   FrameParser,
   type ParserEvent,
   type Role,
@@ -34,6 +35,8 @@ import {
   type SocketOptions,
 } from "../socket.ts";
 import { utf8ByteLength } from "../utf8_length.ts";
+import type { DeflateParams } from "../protocol/deflate_negotiation.ts";
+import { PerMessageDeflate } from "./deflate.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import type { Transport } from "./transport.ts";
 
@@ -57,6 +60,14 @@ export interface EngineSocketOptions extends SocketOptions {
   protocol?: string;
   /** The extensions agreed in the handshake. */
   extensions?: string;
+  /**
+   * permessage-deflate parameters agreed in the handshake: messages are then
+   * compressed (unless a send says `compress: false`) and inflated, the
+   * inflated size bounded by `maxMessageSize`.
+   */
+  deflate?: DeflateParams;
+  /** With `deflate`, messages smaller than this many bytes go uncompressed. Default 0. */
+  compressionThreshold?: number;
 }
 
 const encoder = new TextEncoder();
@@ -79,6 +90,13 @@ export class EngineSocket extends Socket {
   #awaitingCloseReply = false;
   #paused = false;
   #finished = false;
+  #deflate: PerMessageDeflate | undefined;
+  // With compression, work that must stay in order runs on these chains.
+  #inbound: Promise<void> | undefined;
+  #inboundJobs = 0;
+  #outbound: Promise<void> | undefined;
+  #sendingCompressed = false;
+  #inflatedText: Utf8Validator | undefined;
   #random = new Uint8Array(0);
   #randomOffset = 0;
 
@@ -101,6 +119,8 @@ export class EngineSocket extends Socket {
       receiveHighWaterMark = 1024 * 1024,
       protocol = "",
       extensions = "",
+      deflate,
+      compressionThreshold,
       ...socketOptions
     } = options;
     const resolved = resolveSocketOptions(socketOptions);
@@ -111,8 +131,17 @@ export class EngineSocket extends Socket {
     this.#protocol = protocol;
     this.#extensions = extensions;
     this.#receiveHighWaterMark = receiveHighWaterMark;
+    if (deflate !== undefined) {
+      this.#deflate = new PerMessageDeflate(deflate, role, {
+        maxDecompressedSize: resolved.maxMessageSize,
+        ...(compressionThreshold === undefined
+          ? {}
+          : { threshold: compressionThreshold }),
+      });
+    }
     this.#parser = new FrameParser({
       role,
+      allowRsv1: deflate !== undefined,
       maxMessageSize: resolved.maxMessageSize,
       ...(maxFragments === undefined ? {} : { maxFragments }),
     });
@@ -178,7 +207,8 @@ export class EngineSocket extends Socket {
     data: string | Uint8Array,
     type: MessageType,
     final: boolean,
-  ): void {
+    compress: boolean,
+  ): void | Promise<void> {
     if (this.#closeFrameSent) {
       throw new WebSocketError(
         "Cannot send: the close frame was already sent",
@@ -190,29 +220,43 @@ export class EngineSocket extends Socket {
     if (type === "text" && typeof data !== "string") {
       this.#checkText(data, final);
     }
-    const opcode = this.#sendingFragments
-      ? Opcode.Continuation
-      : type === "text"
-      ? Opcode.Text
-      : Opcode.Binary;
+    const first = !this.#sendingFragments;
+    const opcode = first
+      ? type === "text" ? Opcode.Text : Opcode.Binary
+      : Opcode.Continuation;
     this.#sendingFragments = !final;
-    this.#writeFrame(opcode, final, data);
+    const deflate = this.#deflate;
+    if (deflate === undefined) {
+      this.#writeFrame(opcode, final, data);
+      return;
+    }
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (first) {
+      this.#sendingCompressed = compress &&
+        deflate.shouldCompress(bytes.byteLength);
+    }
+    if (!this.#sendingCompressed) {
+      return this.#afterOutbound(() => this.#writeFrame(opcode, final, bytes));
+    }
+    // Compress now (the codec keeps call order), write in order after it.
+    const compressed = deflate.compress(bytes, final);
+    return this.#afterOutbound(async () => {
+      this.#writeFrame(opcode, final, await compressed, first);
+    });
   }
 
   /** Writes a close frame; nothing may follow it. */
   protected transmitClose(code: number, reason: string): void {
     if (this.#closeFrameSent) return;
     // 1005 means the peer's close had no code: answer with none either.
-    this.#writeControl(
-      Opcode.Close,
-      code === 1005 ? EMPTY : encodeClosePayload(code, reason),
-    );
+    const payload = code === 1005 ? EMPTY : encodeClosePayload(code, reason);
     this.#closeFrameSent = true;
+    this.#afterOutbound(() => this.#writeFrame(Opcode.Close, true, payload));
   }
 
   /** Ends the transport: flushing first when `graceful`, at once otherwise. */
   protected terminate(graceful: boolean): void {
-    if (graceful) this.#transport.end();
+    if (graceful) this.#afterOutbound(() => this.#transport.end());
     else this.#transport.destroy();
   }
 
@@ -270,7 +314,9 @@ export class EngineSocket extends Socket {
     if (this.state === "closed" || this.state === "aborted") return;
     switch (event.kind) {
       case "data":
-        this.handleData(event.type, event.data, event.messageEnd);
+        if (event.compressed || this.#inbound !== undefined) {
+          this.#afterInbound(() => this.#deliver(event));
+        } else this.handleData(event.type, event.data, event.messageEnd);
         return;
       case "ping":
         if (!this.#closeFrameSent) this.#writeControl(Opcode.Pong, event.data);
@@ -281,9 +327,82 @@ export class EngineSocket extends Socket {
         this.dispatchEvent(new MessageEvent("pong", { data: event.data }));
         return;
       case "close":
-        this.#onCloseFrame(event.code, event.reason);
+        if (this.#inbound !== undefined) {
+          this.#afterInbound(() =>
+            this.#onCloseFrame(event.code, event.reason)
+          );
+        } else this.#onCloseFrame(event.code, event.reason);
     }
   };
+
+  async #deliver(event: DataEvent): Promise<void> {
+    if (!event.compressed) {
+      this.handleData(event.type, event.data, event.messageEnd);
+      return;
+    }
+    const data = await this.#deflate!.decompress(event.data, event.messageEnd);
+    if (event.type === "text") {
+      const validator = this.#inflatedText ??= new Utf8Validator();
+      if (!validator.push(data) || (event.messageEnd && !validator.finish())) {
+        throw new WebSocketError("Text message is not valid UTF-8", {
+          status: WebSocketStatus.InvalidPayload,
+          code: 1007,
+        });
+      }
+      if (event.messageEnd) this.#inflatedText = undefined;
+    }
+    this.handleData(event.type, data, event.messageEnd);
+  }
+
+  /** Runs `job` after earlier inbound work; a failure fails the connection. */
+  #afterInbound(job: () => void | Promise<void>): void {
+    this.#inboundJobs++;
+    if (this.#inboundJobs > 64 && !this.#paused) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+    const run = async () => {
+      if (this.#finished) return;
+      try {
+        await job();
+      } catch (error) {
+        this.failConnection(
+          error instanceof WebSocketError ? error : new WebSocketError(
+            `Internal error while reading: ${error}`,
+            { status: WebSocketStatus.Unknown, code: 1011, cause: error },
+          ),
+        );
+      }
+    };
+    const next = (this.#inbound ?? Promise.resolve()).then(run).finally(() => {
+      this.#inboundJobs--;
+      if (this.#inboundJobs === 0 && this.#inbound === next) {
+        this.#inbound = undefined;
+      }
+      if (
+        this.#paused && this.#inboundJobs <= 16 &&
+        this.completeMessagesQueued === 0
+      ) {
+        this.#paused = false;
+        this.#transport.resume();
+      }
+    });
+    this.#inbound = next;
+  }
+
+  /**
+   * Runs `job` after the frames already on their way: with compression a
+   * frame may wait for zlib, and nothing may overtake it.
+   */
+  #afterOutbound(job: () => void | Promise<void>): Promise<void> | undefined {
+    if (this.#deflate === undefined) {
+      job();
+      return undefined;
+    }
+    const next = (this.#outbound ?? Promise.resolve()).then(job);
+    this.#outbound = next.catch(() => {});
+    return next;
+  }
 
   #onCloseFrame(code: number, reason: string): void {
     const localFirst = this.state === "closeSent";
@@ -312,13 +431,19 @@ export class EngineSocket extends Socket {
     this.#keepAlive.stop();
     this.#awaitingCloseReply = false;
     super.finish(outcome);
+    const deflate = this.#deflate;
+    if (deflate !== undefined) {
+      // Free zlib once what is queued has been written.
+      this.#afterOutbound(() => deflate.close());
+    }
     if (outcome.ending === "close") this.#closeTransportAfterHandshake();
   }
 
   /** The server closes TCP first; a client waits for it, then gives up. */
   #closeTransportAfterHandshake(): void {
-    if (this.#role === "server") this.#transport.end();
-    else {
+    if (this.#role === "server") {
+      this.#afterOutbound(() => this.#transport.end());
+    } else {
       const timer = setTimeout(
         () => this.#transport.destroy(),
         this.options.closeTimeout,
@@ -407,14 +532,19 @@ export class EngineSocket extends Socket {
   }
 
   /** Builds header and payload in one buffer: one allocation, one write. */
-  #writeFrame(opcode: number, fin: boolean, data: string | Uint8Array): void {
+  #writeFrame(
+    opcode: number,
+    fin: boolean,
+    data: string | Uint8Array,
+    rsv1 = false,
+  ): void {
     const length = typeof data === "string"
       ? utf8ByteLength(data)
       : data.byteLength;
     const headerLength = frameHeaderLength(length, this.#masked);
     const frame = new Uint8Array(headerLength + length);
     const mask = this.#masked ? this.#maskKey() : undefined;
-    writeFrameHeader(frame, { fin, opcode, mask }, length);
+    writeFrameHeader(frame, { fin, rsv1, opcode, mask }, length);
     const payload = frame.subarray(headerLength);
     if (typeof data === "string") encoder.encodeInto(data, payload);
     else payload.set(data);

@@ -22,6 +22,10 @@ import {
   selectSubprotocol,
 } from "../protocol/handshake.ts";
 import { computeAcceptKey } from "../protocol/handshake_key.ts";
+import {
+  type DeflateServerOptions,
+  negotiateServer,
+} from "../protocol/deflate_negotiation.ts";
 import { refuse } from "./accept.ts";
 import type { SocketHandler } from "./middleware.ts";
 import {
@@ -49,6 +53,19 @@ export interface EngineServerOptions extends WebSocketServerOptions {
   onListen?: (address: { hostname: string; port: number }) => void;
   /** Stops the server when aborted, as `shutdown()` does. */
   signal?: AbortSignal;
+  /**
+   * Accepts permessage-deflate (RFC 7692) when a client offers it. Off by
+   * default, and named to say why: compressing secrets next to data an
+   * attacker controls leaks them through the compressed size (CRIME,
+   * BREACH). Send such messages with `send(data, { compress: false })`.
+   * `true` takes the defaults; an object sets `serverMaxWindowBits` (8–15),
+   * `disableServerContextTakeover` (less memory, worse ratio),
+   * `clientMaxWindowBits` and `threshold` (smaller messages go uncompressed).
+   * A client whose offer cannot be honoured still connects, uncompressed.
+   */
+  dangerouslyEnableCompression?:
+    | boolean
+    | (DeflateServerOptions & { threshold?: number });
 }
 
 /** A fetch-style handler for the requests that are not WebSocket routes. */
@@ -100,8 +117,14 @@ export function serveEngine(
     maxHeaderSize = 16_384,
     onListen,
     signal,
+    dangerouslyEnableCompression = false,
     ...serverOptions
   } = options;
+  const compression = dangerouslyEnableCompression === true
+    ? {}
+    : dangerouslyEnableCompression === false
+    ? undefined
+    : dangerouslyEnableCompression;
   const resolved = resolveServerOptions(serverOptions);
   const scheme = tls === undefined ? "http" : "https";
   const server: Server = tls === undefined
@@ -129,7 +152,7 @@ export function serveEngine(
     "upgrade",
     (incoming: IncomingMessage, socket: NetSocket, head: Uint8Array) => {
       socket.setTimeout(0);
-      upgrade(incoming, socket, head, resolved, onSocket, scheme);
+      upgrade(incoming, socket, head, resolved, onSocket, scheme, compression);
     },
   );
 
@@ -193,6 +216,7 @@ function upgrade(
   options: ResolvedServerOptions,
   onSocket: SocketHandler,
   scheme: string,
+  compression: (DeflateServerOptions & { threshold?: number }) | undefined,
 ): void {
   socket.on("error", () => socket.destroy());
   const request = toRequest(incoming, scheme);
@@ -221,6 +245,13 @@ function upgrade(
     `Sec-WebSocket-Accept: ${computeAcceptKey(check.key!)}`,
   ];
   if (protocol !== undefined) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+  const { threshold, ...deflateOptions } = compression ?? {};
+  const deflate = compression === undefined || check.extensions === ""
+    ? undefined
+    : negotiateServer(check.extensions, deflateOptions);
+  if (deflate !== undefined) {
+    lines.push(`Sec-WebSocket-Extensions: ${deflate.response}`);
+  }
   socket.write(lines.join("\r\n") + "\r\n\r\n");
   const interval = options.keepAliveInterval;
   const engineSocket = new EngineSocket(
@@ -232,6 +263,11 @@ function upgrade(
       keepAliveTimeout: options.keepAliveTimeout,
       silenceLimit: 2 * options.clientPingInterval,
       ...(protocol === undefined ? {} : { protocol }),
+      ...(deflate === undefined ? {} : {
+        deflate: deflate.params,
+        extensions: deflate.response,
+        ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
+      }),
     },
   );
   let work: unknown;

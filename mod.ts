@@ -64,6 +64,13 @@ export {
 export type { Transport, TransportSink } from "./lib/engine/transport.ts";
 export type { Role } from "./lib/protocol/parser.ts";
 export { connect, type ConnectOptions } from "./lib/client/connect.ts";
+export type {
+  DeflateClientOptions,
+  DeflateParams,
+  DeflateServerOptions,
+  WindowBits,
+} from "./lib/protocol/deflate_negotiation.ts";
+export { PerMessageDeflate } from "./lib/engine/deflate.ts";
 export {
   type EngineServer,
   type EngineServerOptions,

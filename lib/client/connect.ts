@@ -13,11 +13,24 @@ import {
 } from "../engine/engine_socket.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { headerList, isToken } from "../protocol/handshake.ts";
+import {
+  acceptClientResponse,
+  type DeflateClientOptions,
+  type DeflateParams,
+  offerClient,
+} from "../protocol/deflate_negotiation.ts";
 import { computeAcceptKey, generateKey } from "../protocol/handshake_key.ts";
 
 /** Options of {@linkcode connect}. Times are in milliseconds. */
 export interface ConnectOptions
-  extends Omit<EngineSocketOptions, "protocol" | "extensions"> {
+  extends Omit<EngineSocketOptions, "protocol" | "extensions" | "deflate"> {
+  /**
+   * Offers permessage-deflate (RFC 7692). `true` takes the defaults; an
+   * object sets `clientMaxWindowBits`, `serverMaxWindowBits` and the context
+   * takeover flags. When the server agrees, every message is compressed
+   * unless a send says `compress: false` (do that for secrets: CRIME/BREACH).
+   */
+  deflate?: boolean | DeflateClientOptions;
   /** Subprotocols to offer, in order of preference. */
   protocols?: readonly string[];
   /** Extra request headers, such as `Authorization` or `Origin`. */
@@ -79,8 +92,12 @@ export function connect(
     caCerts,
     connectTimeout = 60_000,
     signal,
+    deflate = false,
     ...socketOptions
   } = options;
+  const offer = deflate === false ? undefined : deflate === true ? {} : deflate;
+  // Builds the offer now, so that bad window bits throw RangeError at once.
+  const offerHeader = offer === undefined ? undefined : offerClient(offer);
   for (const protocol of protocols) {
     if (!isToken(protocol)) {
       throw new TypeError(
@@ -108,7 +125,10 @@ export function connect(
   const cancel = signal === undefined
     ? deadline
     : AbortSignal.any([signal, deadline]);
-  return handshake(target, protocols, extra, caCerts, cancel, socketOptions);
+  return handshake(target, protocols, extra, caCerts, cancel, socketOptions, {
+    offer,
+    header: offerHeader,
+  });
 }
 
 function parseUrl(url: string | URL): URL {
@@ -137,7 +157,14 @@ async function handshake(
   extra: Headers,
   caCerts: string[] | undefined,
   signal: AbortSignal,
-  socketOptions: Omit<EngineSocketOptions, "protocol" | "extensions">,
+  socketOptions: Omit<
+    EngineSocketOptions,
+    "protocol" | "extensions" | "deflate"
+  >,
+  deflate: {
+    offer?: DeflateClientOptions | undefined;
+    header?: string | undefined;
+  },
 ): Promise<EngineSocket> {
   const secure = url.protocol === "wss:";
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -168,16 +195,26 @@ async function handshake(
     if (protocols.length > 0) {
       lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}`);
     }
+    if (deflate.header !== undefined) {
+      lines.push(`Sec-WebSocket-Extensions: ${deflate.header}`);
+    }
     extra.forEach((value, name) => lines.push(`${name}: ${value}`));
     await cancellable(
       conn.write(encoder.encode(lines.join("\r\n") + "\r\n\r\n")),
       signal,
     );
     const { head, rest } = await cancellable(readHead(conn), signal);
-    const protocol = checkResponse(head, key, protocols, url);
+    const { protocol, extensions, params } = checkResponse(
+      head,
+      key,
+      protocols,
+      url,
+      deflate.offer,
+    );
     return new EngineSocket(new ConnTransport(conn, rest), "client", {
       ...socketOptions,
       protocol,
+      ...(params === undefined ? {} : { deflate: params, extensions }),
     });
   } catch (error) {
     conn.close();
@@ -239,7 +276,8 @@ function checkResponse(
   key: string,
   protocols: readonly string[],
   url: URL,
-): string {
+  deflate: DeflateClientOptions | undefined,
+): { protocol: string; extensions: string; params: DeflateParams | undefined } {
   const [statusLine = "", ...lines] = head.split("\r\n");
   const status = Number(statusLine.split(" ")[1]);
   const headers = new Headers();
@@ -277,13 +315,22 @@ function checkResponse(
       `the server chose subprotocol ${protocol}, which was not offered`,
     );
   }
-  const extensions = headers.get("sec-websocket-extensions");
-  if (extensions !== null && extensions !== "") {
+  const extensions = headers.get("sec-websocket-extensions") ?? "";
+  if (extensions === "") return { protocol, extensions, params: undefined };
+  if (deflate === undefined) {
     throw rejected(
       `the server answered with extensions that were not offered: ${extensions}`,
     );
   }
-  return protocol;
+  try {
+    return {
+      protocol,
+      extensions,
+      params: acceptClientResponse(extensions, deflate),
+    };
+  } catch (error) {
+    throw rejected((error as Error).message);
+  }
 }
 
 /** Races `promise` against `signal`; a late result is cleaned up by `discard`. */

@@ -11,7 +11,8 @@ const known = ["chat", "v1"];
 const server = new WebSocketServer({
   host: "127.0.0.1",
   port: 0,
-  perMessageDeflate: false,
+  // `deflate` as argv[2] turns permessage-deflate on (JSON options or "true").
+  perMessageDeflate: process.argv[2] ? JSON.parse(process.argv[2]) : false,
   handleProtocols: (offered) => known.find((p) => offered.has(p)) ?? false,
 });
 const print = (line) => process.stdout.write(JSON.stringify(line) + "\n");

@@ -64,4 +64,17 @@ export const engineHarness: Harness = {
   },
 };
 
+/** The engine with permessage-deflate accepted. */
+export const deflateEngineHarness: Harness = {
+  name: "engine+deflate",
+  serve: (options, onSocket) =>
+    engineHarness.serve(
+      {
+        ...options,
+        dangerouslyEnableCompression: true,
+      } as WebSocketServerOptions,
+      onSocket,
+    ),
+};
+
 export const HARNESSES: readonly Harness[] = [nativeHarness, engineHarness];

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "../../mod.ts";
 import { Inbox } from "../helpers/client.ts";
-import { HARNESSES } from "../helpers/harness.ts";
+import { deflateEngineHarness, HARNESSES } from "../helpers/harness.ts";
 import { peerAvailable } from "../helpers/peers.ts";
 import {
   hasPythonWebsockets,
@@ -28,7 +28,7 @@ const runPython = peerAvailable(
   `apt-get install python3-websockets (for ${pythonPath})`,
 );
 
-for (const harness of HARNESSES) {
+for (const harness of [...HARNESSES, deflateEngineHarness]) {
   Deno.test({
     name:
       `${harness.name}: python-websockets' client round-trips against the server`,
@@ -57,8 +57,11 @@ for (const harness of HARNESSES) {
         const results = JSON.parse(stdout);
         assert.deepEqual(results, {
           protocol: "chat",
-          // The client offers permessage-deflate; neither backend takes it.
-          extensions: [],
+          // The client offers permessage-deflate; only the engine with
+          // compression enabled takes it.
+          extensions: harness === deflateEngineHarness
+            ? ["PerMessageDeflate"]
+            : [],
           text: { type: "text", data: "hello" },
           binary: { type: "binary", data: [1, 2, 3] },
           fragmented: { type: "text", data: "fragmented" },

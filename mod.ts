@@ -64,6 +64,10 @@ export {
 export type { Transport, TransportSink } from "./lib/engine/transport.ts";
 export type { Role } from "./lib/protocol/parser.ts";
 export { connect, type ConnectOptions } from "./lib/client/connect.ts";
+export {
+  fromStream,
+  type FromStreamOptions,
+} from "./lib/client/from_stream.ts";
 export type {
   DeflateClientOptions,
   DeflateParams,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, serveEngine, type Socket } from "../../mod.ts";
+import { connect, type Socket } from "../../mod.ts";
 import { Inbox } from "../helpers/client.ts";
 import { engineEcho } from "../helpers/echo.ts";
 

@@ -22,26 +22,23 @@ export function utf8ByteLength(text: string): number {
   if (text.length <= SCRATCH_UNITS) {
     length = encoder.encodeInto(text, scratch).written;
   } else {
-    length = countLoop(text);
+    length = countLong(text);
   }
   lastText = text;
   lastLength = length;
   return length;
 }
 
-function countLoop(text: string): number {
+// Longer strings: encodeInto over slices of at most SCRATCH_UNITS units
+// (substring makes a cheap sliced string), never splitting a surrogate pair.
+function countLong(text: string): number {
   let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(text.length, start + SCRATCH_UNITS);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    bytes += encoder.encodeInto(text.substring(start, end), scratch).written;
+    start = end;
   }
   return bytes;
 }

@@ -1,0 +1,861 @@
+/**
+ * Memory per idle connection: how much a server's resident memory grows for
+ * each open WebSocket that does nothing, for socketry's two backends beside
+ * Node's `ws` (issue 3).
+ *
+ *     deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2]
+ *         [--servers native,engine,ws] [--rounds 1] [--settle 3]
+ *         [--samples 5] [--message] [--extra NAME=SCRIPT]...
+ *
+ * The servers (each its own child process, on a port the system picks):
+ *
+ * - `native`: the sample, `examples/echo/main.ts` (`Deno.serve` and Deno's
+ *   own WebSocket under socketry);
+ * - `engine`: the sample with `--backend engine` (socketry's RFC 6455
+ *   engine on `node:http`);
+ * - `ws`: `bench/servers/ws_echo.mjs`, Node's `ws`, run with `node`;
+ * - `raw` (only when named): `bench/servers/raw_deno_echo.ts`, bare
+ *   `Deno.upgradeWebSocket`, to tell Deno's own share from socketry's;
+ * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`,
+ *   printing the `Listening on` line and accepting WebSockets on `/ws` (a
+ *   patched copy of socketry, say); `.mjs`, `.cjs` and `.js` scripts run with
+ *   `node`, the rest with Deno.
+ *
+ * For each round and each server (the order rotated by one each round), one
+ * server at a time:
+ *
+ * 1. start it and wait for its `Listening on` line; after `--settle`
+ *    seconds read its RSS (`startup`);
+ * 2. warm it up: 20 connections that each echo one message and close, so
+ *    that code loaded and compiled on first use (the upgrade path, `node:http`
+ *    for the engine) is not billed to the idle connections; after
+ *    `--settle` seconds read the RSS again (`before`);
+ * 3. open `--connections` sockets from `--clients` client child processes
+ *    (this file with `--as-client`; so the clients' memory is not the
+ *    server's), at most 100 handshakes at a time. Each socket completes the
+ *    opening handshake and then stays idle (with `--message` it first
+ *    echoes one 64-byte text message), answering pings with pongs;
+ * 4. check in `/proc/PID/fd` that the server holds that many more sockets,
+ *    wait `--settle` seconds, read the RSS (`after`);
+ * 5. kill the clients, then the server, by PID.
+ *
+ * An RSS reading is the median of `--samples` reads of `VmRSS` (and
+ * `RssAnon`) in `/proc/PID/status`, 400 ms apart: there is no way to make a
+ * server collect its garbage from outside, so the settle time and the median
+ * stand in for it. The result is `(after − before) / connections`, in KiB
+ * per connection; `(after − startup) / connections` is shown beside it. Linux
+ * only.
+ *
+ * The file-descriptor limit (`ulimit -n`, inherited by every child) must
+ * leave room for the server's sockets and each client's: the run refuses to
+ * start otherwise. Exits 1 when a connection failed or a server misbehaved.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    connections: { type: "string", default: "2000" },
+    clients: { type: "string", default: "2" },
+    servers: { type: "string", default: "native,engine,ws" },
+    rounds: { type: "string", default: "1" },
+    settle: { type: "string", default: "3" },
+    samples: { type: "string", default: "5" },
+    message: { type: "boolean", default: false },
+    extra: { type: "string", multiple: true, default: [] },
+    help: { type: "boolean", short: "h", default: false },
+    // Internal: run as one client process.
+    "as-client": { type: "boolean", default: false },
+    url: { type: "string" },
+    count: { type: "string" },
+  },
+});
+
+if (values.help) {
+  console.log(
+    "Usage: deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2] [--servers native,engine,ws] [--rounds 1] [--settle 3] [--samples 5] [--message] [--extra NAME=SCRIPT]...",
+  );
+  Deno.exit(0);
+}
+
+function positive(name: string, text: string, integer = true): number {
+  const value = Number(text);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    console.error(`--${name} must be a positive number, got ${text}`);
+    Deno.exit(2);
+  }
+  return value;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with `promise`, or with `fallback` after `ms`. */
+async function within<T, F>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: F,
+): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function median(numbers: readonly number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+// ---- client -------------------------------------------------------------------
+
+const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const MESSAGE = "idle-memory probe: 64 bytes of printable ASCII, echoed once.."
+  .padEnd(64, ".");
+
+/** A masked client frame. */
+function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const length = payload.byteLength; // Under 126 here.
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const frame = new Uint8Array(6 + length);
+  frame[0] = 0x80 | opcode;
+  frame[1] = 0x80 | length;
+  frame.set(mask, 2);
+  for (let i = 0; i < length; i++) frame[6 + i] = payload[i]! ^ mask[i & 3]!;
+  return frame;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    offset += await conn.write(bytes.subarray(offset));
+  }
+}
+
+/**
+ * One idle client socket: the opening handshake over `Deno.connect`, then
+ * (with `echo`) one text message and its echo, then a read loop that only
+ * answers pings, until the process is killed.
+ */
+class IdleConn {
+  #conn: Deno.TcpConn | undefined;
+  #buffer = new Uint8Array(1024);
+  #end = 0;
+  closed = false;
+
+  async open(url: URL, echo: boolean): Promise<void> {
+    const conn = await Deno.connect({
+      hostname: url.hostname,
+      port: Number(url.port),
+    });
+    this.#conn = conn;
+    try {
+      const key = btoa(
+        String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+      );
+      await writeAll(
+        conn,
+        new TextEncoder().encode(
+          `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+            `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        ),
+      );
+      const head = await this.#readUntil((bytes) => {
+        const at = findHeadEnd(bytes);
+        return at === -1 ? -1 : at + 4;
+      });
+      const text = new TextDecoder().decode(head);
+      const accept = btoa(String.fromCharCode(
+        ...new Uint8Array(
+          await crypto.subtle.digest(
+            "SHA-1",
+            new TextEncoder().encode(key + WEBSOCKET_GUID),
+          ),
+        ),
+      ));
+      if (
+        !/^HTTP\/1\.1 101\b/.test(text) ||
+        !text.toLowerCase().includes(
+          `sec-websocket-accept: ${accept.toLowerCase()}`,
+        )
+      ) {
+        throw new Error(`handshake refused: ${text.split("\r\n", 1)[0]}`);
+      }
+      if (echo) {
+        const payload = new TextEncoder().encode(MESSAGE);
+        await writeAll(conn, clientFrame(0x1, payload));
+        const frame = await this.#readUntil((bytes) =>
+          bytes.byteLength >= 2 && bytes.byteLength >= 2 + (bytes[1]! & 0x7f)
+            ? 2 + (bytes[1]! & 0x7f)
+            : -1
+        );
+        const echoed = new TextDecoder().decode(frame.subarray(2));
+        if (frame[0] !== 0x81 || echoed !== MESSAGE) {
+          throw new Error("the echo differs from the message");
+        }
+      }
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    this.#idle();
+  }
+
+  /** Reads until `complete` returns the length of a whole unit, returns it. */
+  async #readUntil(
+    complete: (bytes: Uint8Array) => number,
+  ): Promise<Uint8Array> {
+    while (true) {
+      const length = complete(this.#buffer.subarray(0, this.#end));
+      if (length !== -1) {
+        const unit = this.#buffer.slice(0, length);
+        this.#buffer.copyWithin(0, length, this.#end);
+        this.#end -= length;
+        return unit;
+      }
+      if (this.#end === this.#buffer.length) throw new Error("reply too long");
+      const n = await this.#conn!.read(this.#buffer.subarray(this.#end));
+      if (n === null) throw new Error("the server closed the connection");
+      this.#end += n;
+    }
+  }
+
+  /** Waits for frames: answers pings, and notes when the server goes. */
+  async #idle(): Promise<void> {
+    try {
+      while (true) {
+        const frame = await this.#readUntil((bytes) =>
+          bytes.byteLength >= 2 && (bytes[1]! & 0x7f) < 126 &&
+            bytes.byteLength >= 2 + (bytes[1]! & 0x7f)
+            ? 2 + (bytes[1]! & 0x7f)
+            : -1
+        );
+        const opcode = frame[0]! & 0x0f;
+        if (opcode === 0x9) {
+          await writeAll(this.#conn!, clientFrame(0xa, frame.subarray(2)));
+        } else if (opcode === 0x8) break;
+      }
+    } catch {
+      // The server went away.
+    }
+    this.closed = true;
+  }
+}
+
+function findHeadEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.byteLength; i++) {
+    if (
+      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
+      bytes[i + 3] === 10
+    ) return i;
+  }
+  return -1;
+}
+
+/**
+ * Opens `--count` idle sockets, 100 handshakes at a time, prints one JSON
+ * line (`{"ready": n, "failed": n, ...}`), then holds them until killed.
+ */
+async function runClient(): Promise<void> {
+  const url = new URL(values.url!);
+  const count = positive("count", values.count ?? "");
+  const conns: IdleConn[] = [];
+  let failed = 0;
+  let firstError: string | null = null;
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      const conn = new IdleConn();
+      try {
+        const opened = conn.open(url, values.message).then(() => "open");
+        if (await within(opened, 20_000, "timeout") === "timeout") {
+          opened.catch(() => {});
+          throw new Error("no handshake within 20 s");
+        }
+        conns.push(conn);
+      } catch (error) {
+        failed++;
+        firstError ??= String(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(100, count) }, worker));
+  console.log(JSON.stringify({
+    ready: conns.length,
+    failed,
+    firstError,
+    clientRssKiB: readMemory("self")?.rss ?? null,
+  }));
+  // Hold the sockets until the controller kills this process.
+  setInterval(() => {}, 60_000);
+}
+
+// ---- controller -----------------------------------------------------------------
+
+interface ServerSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly runtime: "deno" | "node";
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+const ALL_SERVERS: readonly ServerSpec[] = [
+  {
+    key: "native",
+    label: "socketry sample, native backend",
+    runtime: "deno",
+    script: here("../examples/echo/main.ts"),
+    args: ["--hostname", "127.0.0.1", "--backend", "native"],
+  },
+  {
+    key: "engine",
+    label: "socketry sample, engine backend",
+    runtime: "deno",
+    script: here("../examples/echo/main.ts"),
+    args: ["--hostname", "127.0.0.1", "--backend", "engine"],
+  },
+  {
+    key: "ws",
+    label: "Node ws, ws_echo.mjs",
+    runtime: "node",
+    script: here("./servers/ws_echo.mjs"),
+    args: ["--hostname", "127.0.0.1"],
+  },
+  {
+    key: "raw",
+    label: "raw Deno.upgradeWebSocket",
+    runtime: "deno",
+    script: here("./servers/raw_deno_echo.ts"),
+    args: ["--hostname", "127.0.0.1"],
+  },
+];
+
+interface Memory {
+  /** VmRSS, KiB. */
+  rss: number;
+  /** RssAnon, KiB (heap and other private memory, no mapped files). */
+  anon: number;
+}
+
+function readMemory(pid: number | "self"): Memory | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    const rss = field("VmRSS");
+    const anon = field("RssAnon");
+    return Number.isFinite(rss) ? { rss, anon } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The median of `samples` readings 400 ms apart. */
+async function sampleMemory(pid: number, samples: number): Promise<Memory> {
+  const readings: Memory[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await delay(400);
+    const memory = readMemory(pid);
+    if (memory === null) throw new Error(`cannot read /proc/${pid}/status`);
+    readings.push(memory);
+  }
+  return {
+    rss: median(readings.map((m) => m.rss)),
+    anon: median(readings.map((m) => m.anon)),
+  };
+}
+
+/** Sockets (of any kind) the process holds, from `/proc/PID/fd`. */
+function socketCount(pid: number): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (
+        Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`).startsWith("socket:")
+      ) {
+        count++;
+      }
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return count;
+}
+
+function openFileLimit(): number {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (match === null || match[1] === "unlimited") return Infinity;
+    return Number(match[1]);
+  } catch {
+    return Infinity;
+  }
+}
+
+const children = new Set<Deno.ChildProcess>();
+
+function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Stops `child` by PID: `signal` first, SIGKILL after `ms`. */
+async function stop(
+  child: Deno.ChildProcess,
+  signal: Deno.Signal,
+  ms: number,
+): Promise<void> {
+  kill(child, signal);
+  if (await within(child.status, ms, null) === null) {
+    kill(child, "SIGKILL");
+    await within(child.status, 2_000, null);
+  }
+  children.delete(child);
+}
+
+/** Collects a child's output lines, calling `onLine` for each. */
+async function collectLines(
+  stream: ReadableStream<Uint8Array>,
+  tail: string[],
+  onLine?: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    onLine?.(line);
+  };
+  try {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      pending += text;
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        keep(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+  } catch {
+    // The child went away.
+  }
+  if (pending !== "") keep(pending);
+}
+
+interface RunningServer {
+  readonly child: Deno.ChildProcess;
+  readonly url: string;
+  readonly output: string[];
+}
+
+async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const args = spec.runtime === "node"
+    ? [spec.script, "--port", "0", ...spec.args]
+    : [
+      "run",
+      "--allow-net",
+      "--no-prompt",
+      spec.script,
+      "--port",
+      "0",
+      ...spec.args,
+    ];
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  const output: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  collectLines(child.stdout, output, (line) => {
+    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
+    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
+  });
+  collectLines(child.stderr, output);
+  child.status.then(() =>
+    listening.reject(new Error(`the ${spec.key} server exited`))
+  );
+  const url = await within(listening.promise, 20_000, null).catch(() => null);
+  if (url === null) {
+    await stop(child, "SIGKILL", 1_000);
+    throw new Error(
+      `the ${spec.key} server did not start:\n${output.join("\n")}`,
+    );
+  }
+  return { child, url, output };
+}
+
+/** Starts client processes holding `total` idle sockets; returns them once all are ready. */
+async function openIdle(
+  url: string,
+  total: number,
+  processes: number,
+  message: boolean,
+): Promise<
+  { clients: Deno.ChildProcess[]; failed: number; clientRssKiB: number[] }
+> {
+  const clients: Deno.ChildProcess[] = [];
+  const reports: Promise<string>[] = [];
+  for (let i = 0; i < processes; i++) {
+    const count = Math.floor(total / processes) +
+      (i < total % processes ? 1 : 0);
+    if (count === 0) continue;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--no-prompt",
+        fileURLToPath(import.meta.url),
+        "--as-client",
+        "--url",
+        url,
+        "--count",
+        String(count),
+        ...(message ? ["--message"] : []),
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    children.add(child);
+    clients.push(child);
+    const output: string[] = [];
+    const report = Promise.withResolvers<string>();
+    collectLines(child.stdout, output, (line) => {
+      if (line.startsWith("{")) report.resolve(line);
+    });
+    collectLines(child.stderr, output);
+    child.status.then(() =>
+      report.reject(
+        new Error(`a client exited early:\n${output.join("\n")}`),
+      )
+    );
+    reports.push(report.promise);
+  }
+  const lines = await within(Promise.all(reports), 120_000, null);
+  if (lines === null) throw new Error("the clients did not open in 120 s");
+  let failed = 0;
+  const clientRssKiB: number[] = [];
+  for (const line of lines) {
+    const report = JSON.parse(line) as {
+      ready: number;
+      failed: number;
+      firstError: string | null;
+      clientRssKiB: number | null;
+    };
+    failed += report.failed;
+    if (report.firstError !== null) {
+      console.error(`  client error: ${report.firstError}`);
+    }
+    if (report.clientRssKiB !== null) clientRssKiB.push(report.clientRssKiB);
+  }
+  return { clients, failed, clientRssKiB };
+}
+
+interface Result {
+  server: string;
+  round: number;
+  startupKiB: number;
+  beforeKiB: number;
+  afterKiB: number;
+  anonBeforeKiB: number;
+  anonAfterKiB: number;
+  kibPerConnection: number;
+  kibPerConnectionFromStartup: number;
+  anonKibPerConnection: number;
+  socketsAdded: number;
+  /** The client processes' RSS, summed. */
+  clientRssKiB: number | null;
+}
+
+async function measure(
+  spec: ServerSpec,
+  round: number,
+  connections: number,
+  processes: number,
+  settleMs: number,
+  samples: number,
+): Promise<Result> {
+  const server = await startServer(spec);
+  const pid = server.child.pid;
+  const clients: Deno.ChildProcess[] = [];
+  try {
+    await delay(settleMs);
+    const startup = await sampleMemory(pid, samples);
+
+    // Warm-up: a few sockets echo one message each, then go away.
+    const warm = await openIdle(server.url, 20, 1, true);
+    clients.push(...warm.clients);
+    if (warm.failed > 0) {
+      throw new Error(`${warm.failed} warm-up socket(s) failed`);
+    }
+    for (const child of warm.clients) await stop(child, "SIGKILL", 2_000);
+    clients.length = 0;
+    await delay(settleMs);
+    const socketsBefore = socketCount(pid);
+    const before = await sampleMemory(pid, samples);
+
+    const idle = await openIdle(
+      server.url,
+      connections,
+      processes,
+      values.message,
+    );
+    clients.push(...idle.clients);
+    if (idle.failed > 0) {
+      throw new Error(`${idle.failed} of ${connections} socket(s) failed`);
+    }
+    await delay(settleMs);
+    const socketsAdded = socketCount(pid) - socketsBefore;
+    const after = await sampleMemory(pid, samples);
+    if (server.child.pid !== pid || readMemory(pid) === null) {
+      throw new Error(`the ${spec.key} server is gone`);
+    }
+    const clientKiB = idle.clientRssKiB.reduce((a, b) => a + b, 0);
+    return {
+      server: spec.key,
+      round,
+      startupKiB: startup.rss,
+      beforeKiB: before.rss,
+      afterKiB: after.rss,
+      anonBeforeKiB: before.anon,
+      anonAfterKiB: after.anon,
+      kibPerConnection: (after.rss - before.rss) / connections,
+      kibPerConnectionFromStartup: (after.rss - startup.rss) / connections,
+      anonKibPerConnection: (after.anon - before.anon) / connections,
+      socketsAdded,
+      clientRssKiB: idle.clientRssKiB.length === 0 ? null : clientKiB,
+    };
+  } finally {
+    // Clients first (their sockets drop), then the server, all by PID.
+    for (const child of clients) await stop(child, "SIGKILL", 2_000);
+    await stop(server.child, "SIGKILL", 2_000);
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => row[column]!.length))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) =>
+      column === 0
+        ? cell.padEnd(widths[column]!)
+        : cell.padStart(widths[column]!)
+    ).join("  ").trimEnd()
+  ).join("\n");
+}
+
+async function runController(): Promise<void> {
+  const connections = positive("connections", values.connections);
+  const processes = positive("clients", values.clients);
+  const rounds = positive("rounds", values.rounds);
+  const settleMs = positive("settle", values.settle, false) * 1000;
+  const samples = positive("samples", values.samples);
+  const specs = values.servers.split(",").map((text) => {
+    const key = text.trim();
+    const spec = ALL_SERVERS.find((candidate) => candidate.key === key);
+    if (spec === undefined) {
+      console.error(
+        `--servers: unknown server ${key} (use ${
+          ALL_SERVERS.map((s) => s.key).join(", ")
+        })`,
+      );
+      Deno.exit(2);
+    }
+    return spec;
+  });
+  for (const extra of values.extra) {
+    const at = extra.indexOf("=");
+    if (at <= 0 || at === extra.length - 1) {
+      console.error(`--extra must be NAME=SCRIPT, got ${extra}`);
+      Deno.exit(2);
+    }
+    const script = extra.slice(at + 1);
+    specs.push({
+      key: extra.slice(0, at),
+      label: script,
+      runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
+      script,
+      args: ["--hostname", "127.0.0.1"],
+    });
+  }
+
+  // Every child inherits this limit: the server needs a descriptor per
+  // socket, each client one per socket it holds, plus a few dozen of their own.
+  const limit = openFileLimit();
+  const perClient = Math.ceil(connections / processes);
+  if (connections + 64 > limit || perClient + 64 > limit) {
+    console.error(
+      `--connections ${connections} needs ${
+        connections + 64
+      } file descriptors in the server, but ulimit -n is ${limit}: lower ` +
+        "--connections or raise the limit",
+    );
+    Deno.exit(2);
+  }
+
+  const onSignal = () => {
+    console.error("Interrupted: stopping the children");
+    for (const child of children) kill(child, "SIGKILL");
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  console.log(
+    `Idle memory: ${connections} connections from ${processes} client ` +
+      `process(es), ${
+        values.message ? "one 64 B echo each, then idle" : "handshake only"
+      }; settle ${settleMs / 1000} s, median of ${samples} samples; ` +
+      `${rounds} round(s); ulimit -n ${limit}; Deno ${Deno.version.deno}, ` +
+      `${navigator.hardwareConcurrency} CPU(s)`,
+  );
+  const results: Result[] = [];
+  const problems: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = specs.map((_, i) => specs[(i + round) % specs.length]!);
+    for (const spec of order) {
+      try {
+        const result = await measure(
+          spec,
+          round,
+          connections,
+          processes,
+          settleMs,
+          samples,
+        );
+        results.push(result);
+        console.log(
+          `  round ${round + 1}  ${spec.key.padEnd(7)} ` +
+            `${result.kibPerConnection.toFixed(1).padStart(6)} KiB/conn ` +
+            `(RSS ${mib(result.beforeKiB)} → ${mib(result.afterKiB)} MiB, ` +
+            `+${result.socketsAdded} sockets)`,
+        );
+        if (result.socketsAdded < connections) {
+          problems.push(
+            `${spec.key}, round ${
+              round + 1
+            }: the server holds only ${result.socketsAdded} more sockets, not ${connections}`,
+          );
+        }
+      } catch (error) {
+        problems.push(
+          `${spec.key}, round ${round + 1}: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+        console.log(`  round ${round + 1}  ${spec.key.padEnd(7)} FAILED`);
+      }
+    }
+  }
+
+  const rows: string[][] = [[
+    "server",
+    "KiB/conn",
+    "per round",
+    "anon KiB/conn",
+    "from startup",
+    "RSS startup",
+    "RSS before",
+    "RSS after",
+    "client RSS",
+  ]];
+  const summary: Record<string, unknown>[] = [];
+  for (const spec of specs) {
+    const mine = results.filter((r) => r.server === spec.key);
+    if (mine.length === 0) continue;
+    const of = (pick: (r: Result) => number) => median(mine.map(pick));
+    const clientValues = mine.flatMap((r) =>
+      r.clientRssKiB === null ? [] : [r.clientRssKiB]
+    );
+    rows.push([
+      `${spec.key} (${spec.label})`,
+      of((r) => r.kibPerConnection).toFixed(1),
+      mine.map((r) => r.kibPerConnection.toFixed(1)).join(" / "),
+      of((r) => r.anonKibPerConnection).toFixed(1),
+      of((r) => r.kibPerConnectionFromStartup).toFixed(1),
+      `${mib(of((r) => r.startupKiB))} MiB`,
+      `${mib(of((r) => r.beforeKiB))} MiB`,
+      `${mib(of((r) => r.afterKiB))} MiB`,
+      clientValues.length === 0 ? "-" : `${mib(median(clientValues))} MiB`,
+    ]);
+    summary.push({
+      server: spec.key,
+      kibPerConnection: Number(of((r) => r.kibPerConnection).toFixed(2)),
+      perRound: mine.map((r) => Number(r.kibPerConnection.toFixed(2))),
+      anonKibPerConnection: Number(
+        of((r) => r.anonKibPerConnection).toFixed(2),
+      ),
+      kibPerConnectionFromStartup: Number(
+        of((r) => r.kibPerConnectionFromStartup).toFixed(2),
+      ),
+      rssStartupKiB: of((r) => r.startupKiB),
+      rssBeforeKiB: of((r) => r.beforeKiB),
+      rssAfterKiB: of((r) => r.afterKiB),
+      socketsAdded: mine.map((r) => r.socketsAdded),
+      clientRssKiB: clientValues.length === 0 ? null : median(clientValues),
+    });
+  }
+  if (rows.length > 1) {
+    console.log(
+      `\n${connections} idle connections (${
+        values.message ? "after one echo" : "handshake only"
+      }), median over ${rounds} round(s)`,
+    );
+    console.log(table(rows));
+    console.log(
+      "\nKiB/conn: (VmRSS after − VmRSS before) / connections, before = " +
+        "after a 20-socket warm-up.\nanon: the same with RssAnon (private " +
+        "memory only). from startup: VmRSS after − VmRSS right after start." +
+        "\nclient RSS: the client processes' RSS, summed (separate from the " +
+        "server's).",
+    );
+  }
+  const failed = problems.length > 0;
+  if (failed) console.error(`\nFAILED:\n${problems.join("\n")}`);
+  console.log(JSON.stringify({
+    bench: "idle_memory",
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    connections,
+    clients: processes,
+    message: values.message,
+    settleSeconds: settleMs / 1000,
+    samples,
+    rounds,
+    results: summary,
+    ok: !failed,
+  }));
+  Deno.exit(failed ? 1 : 0);
+}
+
+function mib(kib: number): string {
+  return (kib / 1024).toFixed(1);
+}
+
+if (values["as-client"]) await runClient();
+else await runController();

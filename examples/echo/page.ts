@@ -75,7 +75,7 @@ export const ECHO_PAGE = `<!doctype html>
     $("send").disabled = !open;
     $("close").disabled = !open;
     $("connect").disabled = open || (socket !== null && socket.readyState === WebSocket.CONNECTING);
-    $("url").disabled = !$("connect").disabled ? false : true;
+    $("url").disabled = $("connect").disabled;
   }
 
   $("connect").onclick = () => {

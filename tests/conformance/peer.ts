@@ -7,6 +7,11 @@
  * them, assembled into messages, pings, pongs, the close frame and the end of
  * the TCP stream. Every wait has a timeout, so a case never hangs.
  *
+ * It may offer extensions ({@linkcode ConnectOptions.extensions}); when the
+ * server agrees to one, RSV1 is accepted on the first frame of a message and
+ * messages are reported with their `compressed` flag and their bytes as
+ * sent (`deflate_peer.ts` inflates them).
+ *
  * @module
  */
 
@@ -236,7 +241,10 @@ export type PeerEvent =
     kind: "message";
     /** 1 for text, 2 for binary. */
     opcode: number;
+    /** The payload bytes as sent: still compressed when `compressed`. */
     data: Uint8Array;
+    /** RSV1 was set on its first frame (only once an extension was agreed). */
+    compressed: boolean;
     /** How many frames carried it. */
     frames: number;
     at: number;
@@ -274,6 +282,12 @@ export interface ConnectOptions {
   path?: string;
   /** Extra header lines for the handshake. */
   headers?: readonly string[];
+  /**
+   * Offers extensions: each value is sent as its own
+   * `Sec-WebSocket-Extensions` line. The server may then answer with one
+   * ({@linkcode Peer.extensions}); without this option it must not.
+   */
+  extensions?: string | readonly string[];
   /** Bytes sent in the same write as the handshake request (frames early). */
   head?: Uint8Array;
   /** How long the handshake may take. Default 5000 ms. */
@@ -290,17 +304,15 @@ export const DEFAULT_TIMEOUT = 3000;
 export class Peer {
   readonly #conn: Deno.TcpConn;
   readonly #start = performance.now();
-  readonly #parser = new FrameParser({
-    role: "client",
-    maxMessageSize: Infinity,
-    maxFragments: Infinity,
-  });
+  readonly #parser: FrameParser;
+  readonly #extensions: string | undefined;
   readonly #events: PeerEvent[] = [];
   #waiter: (() => void) | undefined;
   #received: Uint8Array[] = [];
   #parts: Uint8Array[] = [];
   #opcode = 0;
   #frames = 0;
+  #compressed = false;
   #parserDead = false;
   #reading: Promise<void>;
   #disposed = false;
@@ -310,9 +322,28 @@ export class Peer {
   /** Errors of writes the server no longer took (after it closed). */
   readonly writeErrors: Error[] = [];
 
-  private constructor(conn: Deno.TcpConn, initial: Uint8Array) {
+  private constructor(
+    conn: Deno.TcpConn,
+    initial: Uint8Array,
+    extensions: string | undefined,
+  ) {
     this.#conn = conn;
+    this.#extensions = extensions;
+    this.#parser = new FrameParser({
+      role: "client",
+      maxMessageSize: Infinity,
+      maxFragments: Infinity,
+      allowRsv1: extensions !== undefined,
+    });
     this.#reading = this.#readLoop(initial);
+  }
+
+  /**
+   * The server's `Sec-WebSocket-Extensions` answer, or `undefined` when it
+   * agreed to none.
+   */
+  get extensions(): string | undefined {
+    return this.#extensions;
   }
 
   /** Connects, runs the opening handshake and checks the 101 answer. */
@@ -322,11 +353,17 @@ export class Peer {
       hostname = "127.0.0.1",
       path = "/ws",
       headers = [],
+      extensions,
       head,
       timeoutMs = 5000,
     } = options;
     const conn = await Deno.connect({ hostname, port });
     conn.setNoDelay(true);
+    const offers = extensions === undefined
+      ? []
+      : typeof extensions === "string"
+      ? [extensions]
+      : extensions;
     const key = btoa(
       String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
     );
@@ -339,6 +376,7 @@ export class Peer {
         `Sec-WebSocket-Key: ${key}`,
         "Sec-WebSocket-Version: 13",
         ...headers,
+        ...offers.map((offer) => `Sec-WebSocket-Extensions: ${offer}`),
         "",
         "",
       ].join("\r\n"),
@@ -379,12 +417,15 @@ export class Peer {
       assert.equal(fields.get("upgrade")?.toLowerCase(), "websocket");
       assert.match(fields.get("connection") ?? "", /upgrade/i);
       assert.equal(fields.get("sec-websocket-accept"), await acceptFor(key));
-      assert.equal(
-        fields.get("sec-websocket-extensions"),
-        null,
-        "no extension was offered, so none may be agreed",
-      );
-      return new Peer(conn, buffered.slice(end + 4));
+      const agreed = fields.get("sec-websocket-extensions") ?? undefined;
+      if (extensions === undefined) {
+        assert.equal(
+          agreed,
+          undefined,
+          "no extension was offered, so none may be agreed",
+        );
+      }
+      return new Peer(conn, buffered.slice(end + 4), agreed);
     } catch (error) {
       clearTimeout(timer);
       try {
@@ -541,6 +582,11 @@ export class Peer {
       type === "text" ? Op.Text : Op.Binary,
       `message type: expected ${type}, got opcode ${event.opcode}`,
     );
+    assert.equal(
+      event.compressed,
+      false,
+      "the message came compressed (RSV1): inflate it (deflate_peer.ts)",
+    );
     assert.equal(event.data.length, want.length, "message length");
     if (!equalBytes(event.data, want)) {
       assert.fail(
@@ -632,7 +678,7 @@ export class Peer {
       0,
       `bytes after the last whole frame: ${toHex(rest)}`,
     );
-    assertServerFrames(frames);
+    assertServerFrames(frames, this.#extensions !== undefined);
     const closes = frames.filter((frame) => frame.opcode === Op.Close);
     if (closes.length > 0) {
       assert.equal(
@@ -765,6 +811,7 @@ export class Peer {
           this.#parts = [];
           this.#frames = 0;
           this.#opcode = event.type === "text" ? Op.Text : Op.Binary;
+          this.#compressed = event.compressed;
         }
         if (event.frameStart) this.#frames++;
         this.#parts.push(event.data.slice());
@@ -773,6 +820,7 @@ export class Peer {
             kind: "message",
             opcode: this.#opcode,
             data: concat(this.#parts),
+            compressed: this.#compressed,
             frames: this.#frames,
             at,
           });
@@ -806,9 +854,14 @@ export class Peer {
  * Checks what the client-role parser does not: every server frame uses the
  * shortest length encoding (RFC 6455 section 5.2: "the minimal number of
  * bytes MUST be used"). The parser already rejects masked frames, RSV bits,
- * reserved opcodes and long or fragmented control frames.
+ * reserved opcodes and long or fragmented control frames. With `rsv1`
+ * (permessage-deflate agreed) RSV1 may be set on the first frame of a
+ * message, and on no other frame (RFC 7692 section 6).
  */
-export function assertServerFrames(frames: readonly RawFrame[]): void {
+export function assertServerFrames(
+  frames: readonly RawFrame[],
+  rsv1 = false,
+): void {
   for (const [index, frame] of frames.entries()) {
     const length = frame.payload.length;
     const header = frame.wire.length - length;
@@ -819,7 +872,21 @@ export function assertServerFrames(frames: readonly RawFrame[]): void {
       `server frame ${index} (opcode ${frame.opcode}, ${length} bytes) has a ${header}-byte header, not the minimal ${minimal}`,
     );
     assert.equal(frame.masked, false, `server frame ${index} is masked`);
-    assert.equal(frame.rsv, 0, `server frame ${index} has RSV bits`);
+    const firstOfMessage = frame.opcode === Op.Text ||
+      frame.opcode === Op.Binary;
+    if (rsv1 && firstOfMessage) {
+      assert.equal(
+        frame.rsv & 3,
+        0,
+        `server frame ${index} has RSV2 or RSV3 set`,
+      );
+    } else {
+      assert.equal(
+        frame.rsv,
+        0,
+        `server frame ${index} (opcode ${frame.opcode}) has RSV bits`,
+      );
+    }
   }
 }
 
@@ -830,8 +897,10 @@ export function describeEvent(event: PeerEvent): string {
     case "message":
       return `${
         event.opcode === Op.Text ? "text" : "binary"
-      } message of ${event.data.length} bytes (${event.frames} frame(s)) ${
-        event.opcode === Op.Text && event.data.length <= 40
+      } message of ${event.data.length} bytes${
+        event.compressed ? " compressed" : ""
+      } (${event.frames} frame(s)) ${
+        event.opcode === Op.Text && !event.compressed && event.data.length <= 40
           ? JSON.stringify(strictDecoder.decode(event.data))
           : toHex(event.data, 16)
       } ${at}`;

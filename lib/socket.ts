@@ -304,6 +304,10 @@ export abstract class Socket extends EventTarget {
   #openedAt: number | undefined;
   #lastActivityAt: number | undefined;
   #onmessage: ((event: MessageEvent<MessageData>) => void) | null = null;
+  #messageListeners: {
+    readonly callback: EventListenerOrEventListenerObject;
+    readonly once: boolean;
+  }[] = [];
 
   /** Sets the options; backends call this with options already resolved. */
   protected constructor(options: ResolvedSocketOptions) {
@@ -353,7 +357,7 @@ export abstract class Socket extends EventTarget {
 
   set onmessage(handler: ((event: MessageEvent<MessageData>) => void) | null) {
     if (this.#onmessage !== null) {
-      super.removeEventListener("message", this.#onmessage as EventListener);
+      this.removeEventListener("message", this.#onmessage);
     }
     this.#onmessage = handler;
     if (handler !== null) {
@@ -381,8 +385,24 @@ export abstract class Socket extends EventTarget {
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
-    super.addEventListener(type, listener, options);
-    if (type === "message" && listener !== null && !this.#eventMode) {
+    if (type !== "message" || listener === null) {
+      super.addEventListener(type, listener, options);
+      return;
+    }
+    // Message listeners are called directly, not through dispatchEvent: it is
+    // the hot path, and EventTarget's dispatch costs as much as the rest.
+    const once = typeof options === "object" && options.once === true;
+    const signal = typeof options === "object" ? options.signal : undefined;
+    if (signal?.aborted) return;
+    if (!this.#messageListeners.some((entry) => entry.callback === listener)) {
+      this.#messageListeners.push({ callback: listener, once });
+      signal?.addEventListener(
+        "abort",
+        () => this.removeEventListener("message", listener as EventListener),
+        { once: true },
+      );
+    }
+    if (!this.#eventMode) {
       this.#eventMode = true;
       if (this.#reader !== undefined) {
         this.#reader.reject(this.#eventModeError("receive()"));
@@ -390,6 +410,33 @@ export abstract class Socket extends EventTarget {
       }
       queueMicrotask(() => this.#dispatchQueuedMessages());
     }
+  }
+
+  /** Removes an event listener added for one of the socket's events. */
+  override removeEventListener<K extends keyof SocketEventMap>(
+    type: K,
+    listener: (this: Socket, event: SocketEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Removes a listener for any event type. */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    if (type !== "message") {
+      super.removeEventListener(type, listener, options);
+      return;
+    }
+    const index = this.#messageListeners.findIndex((entry) =>
+      entry.callback === listener
+    );
+    if (index !== -1) this.#messageListeners.splice(index, 1);
   }
 
   /**
@@ -929,7 +976,22 @@ export abstract class Socket extends EventTarget {
   }
 
   #dispatchMessage(data: MessageData): void {
-    this.dispatchEvent(new MessageEvent("message", { data }));
+    const listeners = this.#messageListeners;
+    if (listeners.length === 0) return;
+    const event = new MessageEvent("message", { data });
+    for (const entry of listeners.length === 1 ? listeners : [...listeners]) {
+      if (entry.once) {
+        this.removeEventListener("message", entry.callback as EventListener);
+      }
+      try {
+        if (typeof entry.callback === "function") {
+          entry.callback.call(this, event);
+        } else entry.callback.handleEvent(event);
+      } catch (error) {
+        // As EventTarget does: a throwing listener is reported, not propagated.
+        reportError(error);
+      }
+    }
   }
 
   #wakeReader(): void {

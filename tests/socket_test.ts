@@ -378,6 +378,44 @@ for (const harness of HARNESSES) {
     );
   });
 
+  test("message listeners honour once, signal, handleEvent and removal", async () => {
+    await using ctx = await setup(harness);
+    const seen: string[] = [];
+    const controller = new AbortController();
+    const keep = (event: MessageEvent) => seen.push(`keep:${event.data}`);
+    ctx.socket.addEventListener("message", keep);
+    ctx.socket.addEventListener("message", keep); // a duplicate is ignored
+    ctx.socket.addEventListener(
+      "message",
+      (event) => seen.push(`once:${event.data}`),
+      { once: true },
+    );
+    ctx.socket.addEventListener(
+      "message",
+      (event) => seen.push(`signal:${event.data}`),
+      {
+        signal: controller.signal,
+      },
+    );
+    ctx.socket.addEventListener("message", {
+      handleEvent: (event: Event) =>
+        seen.push(`object:${(event as MessageEvent).data}`),
+    });
+    ctx.client.ws.send("a");
+    await waitFor(() => seen.length === 4, 5000, "first message");
+    controller.abort();
+    ctx.socket.removeEventListener("message", keep);
+    ctx.client.ws.send("b");
+    await waitFor(() => seen.length === 5, 5000, "second message");
+    assert.deepEqual(seen, [
+      "keep:a",
+      "once:a",
+      "signal:a",
+      "object:a",
+      "object:b",
+    ]);
+  });
+
   test("onmessage works like a listener", async () => {
     await using ctx = await setup(harness);
     const events = new Inbox<string | Uint8Array>();

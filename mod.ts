@@ -30,6 +30,7 @@ export { isWebSocketRequest } from "./lib/server/detect.ts";
 export type { HandshakeRequest } from "./lib/protocol/handshake.ts";
 export {
   type MessageData,
+  type MessagesOptions,
   type MessageType,
   type ReceivedClose,
   type ReceivedData,
@@ -64,6 +65,13 @@ export {
 export type { Transport, TransportSink } from "./lib/engine/transport.ts";
 export type { Role } from "./lib/protocol/parser.ts";
 export { connect, type ConnectOptions } from "./lib/client/connect.ts";
+export {
+  type ClientCertificate,
+  ConnectionHandler,
+  type ConnectionOptions,
+  type Credentials,
+} from "./lib/client/connection_handler.ts";
+export { type Cookie, CookieJar } from "./lib/client/cookie_jar.ts";
 export {
   fromStream,
   type FromStreamOptions,

@@ -126,6 +126,39 @@ const ERROR_NAME_STATUS: Record<string, WebSocketStatus> = {
   AddrNotAvailable: WebSocketStatus.CannotConnect,
 };
 
+// Error codes of `node:net` and `node:tls` (which the engine runs on).
+const ERROR_CODE_STATUS: Record<string, WebSocketStatus> = {
+  ECONNREFUSED: WebSocketStatus.CannotConnect,
+  ENOTFOUND: WebSocketStatus.HostNotFound,
+  EAI_AGAIN: WebSocketStatus.HostNotFound,
+  EAI_NONAME: WebSocketStatus.HostNotFound,
+  EAI_FAIL: WebSocketStatus.HostNotFound,
+  ECONNRESET: WebSocketStatus.ConnectionReset,
+  EPIPE: WebSocketStatus.ConnectionReset,
+  ECONNABORTED: WebSocketStatus.ConnectionAborted,
+  ETIMEDOUT: WebSocketStatus.Timeout,
+  EHOSTUNREACH: WebSocketStatus.ServerUnreachable,
+  ENETUNREACH: WebSocketStatus.ServerUnreachable,
+  EHOSTDOWN: WebSocketStatus.ServerUnreachable,
+  EADDRNOTAVAIL: WebSocketStatus.CannotConnect,
+  ABORT_ERR: WebSocketStatus.Cancelled,
+  SELF_SIGNED_CERT_IN_CHAIN: WebSocketStatus.CertificateInvalid,
+  DEPTH_ZERO_SELF_SIGNED_CERT: WebSocketStatus.CertificateInvalid,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: WebSocketStatus.CertificateInvalid,
+  UNABLE_TO_GET_ISSUER_CERT: WebSocketStatus.CertificateInvalid,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: WebSocketStatus.CertificateInvalid,
+  CERT_HAS_EXPIRED: WebSocketStatus.CertificateInvalid,
+  CERT_NOT_YET_VALID: WebSocketStatus.CertificateInvalid,
+  CERT_REVOKED: WebSocketStatus.CertificateInvalid,
+  CERT_UNTRUSTED: WebSocketStatus.CertificateInvalid,
+  ERR_TLS_CERT_ALTNAME_INVALID: WebSocketStatus.CertificateInvalid,
+};
+
+/** The status of a `node:net`/`node:tls` error code, if it is a known one. */
+export function errorCodeStatus(code: unknown): WebSocketStatus | undefined {
+  return typeof code === "string" ? ERROR_CODE_STATUS[code] : undefined;
+}
+
 /**
  * Maps any error to a {@linkcode WebSocketStatus}: a `WebSocketError` gives
  * its own status; Deno's network errors, DNS failures, timeouts and aborts
@@ -142,6 +175,8 @@ const ERROR_NAME_STATUS: Record<string, WebSocketStatus> = {
 export function getStatus(error: unknown): WebSocketStatus {
   if (error instanceof WebSocketError) return error.status;
   if (!(error instanceof Error)) return WebSocketStatus.Unknown;
+  const byCode = errorCodeStatus((error as { code?: unknown }).code);
+  if (byCode !== undefined) return byCode;
   const byName = ERROR_NAME_STATUS[error.name];
   if (byName !== undefined) return byName;
   const text = error.message.toLowerCase();

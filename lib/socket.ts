@@ -68,6 +68,12 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode Socket.messages}. */
+export interface MessagesOptions {
+  /** Ends the iteration: the waiting step rejects with status `cancelled`. */
+  signal?: AbortSignal;
+}
+
 /** Options of `send()`. */
 export interface SendOptions {
   /** The message type; by default text for strings, binary for bytes. */
@@ -80,7 +86,12 @@ export interface SendOptions {
    * attacker controls (CRIME/BREACH). Ignored where nothing is compressed.
    */
   compress?: boolean;
-  /** Cancels the send while it waits in the queue. */
+  /**
+   * Cancels the send while it waits in the queue: it is removed at once and
+   * rejects with status `cancelled`. Cancelling a fragment of a message
+   * whose other fragments were queued or sent aborts the socket, since the
+   * message can no longer be completed.
+   */
   signal?: AbortSignal;
 }
 
@@ -147,6 +158,19 @@ export interface SocketOptions {
   maxBufferedAmount?: number;
   /** How long `close()` waits for the peer's close frame. Default 5000. */
   closeTimeout?: number;
+  /**
+   * How long a `send()` may wait in the queue (behind backpressure) before
+   * it rejects with status `timeout`. Default `Infinity` on server sockets,
+   * 30000 for {@linkcode connect}.
+   */
+  sendTimeout?: number;
+  /**
+   * How long `receive()` or a `for await` step may wait for data before it
+   * rejects with status `timeout`; the socket stays open and data arriving
+   * later is kept. Control frames do not count as data. Default `Infinity`
+   * on server sockets, 30000 for {@linkcode connect}.
+   */
+  receiveTimeout?: number;
 }
 
 /**
@@ -205,10 +229,11 @@ interface Outgoing {
   readonly data: string | Uint8Array;
   readonly type: MessageType;
   readonly final: boolean;
+  /** Whether this item starts a message (false for a continuation). */
+  readonly first: boolean;
   readonly compress: boolean;
   readonly size: number;
   readonly resolvers: PromiseWithResolvers<void>;
-  readonly signal: AbortSignal | undefined;
 }
 
 const DEFAULTS = {
@@ -217,6 +242,8 @@ const DEFAULTS = {
   sendHighWaterMark: 1024 * 1024,
   maxBufferedAmount: 16 * 1024 * 1024,
   closeTimeout: 5000,
+  sendTimeout: Infinity,
+  receiveTimeout: Infinity,
 } as const;
 
 const EMPTY = new Uint8Array(0);
@@ -235,7 +262,9 @@ export function resolveSocketOptions(
 ): ResolvedSocketOptions {
   const resolved = { ...DEFAULTS, ...definedOnly(options) };
   for (const [name, value] of Object.entries(resolved)) {
-    positiveInteger(name, value);
+    if (name === "sendTimeout" || name === "receiveTimeout") {
+      timeoutValue(name, value);
+    } else positiveInteger(name, value);
   }
   return resolved;
 }
@@ -244,6 +273,16 @@ function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as Partial<T>;
+}
+
+function timeoutValue(name: string, value: unknown): void {
+  if (
+    typeof value !== "number" || Number.isNaN(value) || value <= 0
+  ) {
+    throw new RangeError(
+      `${name} must be a number of milliseconds > 0 or Infinity, got ${value}`,
+    );
+  }
 }
 
 /** Throws `RangeError` unless `value` is a positive safe integer. */
@@ -468,30 +507,85 @@ export abstract class Socket extends EventTarget {
     const reader = Promise.withResolvers<ReceiveResult>();
     this.#reader = reader;
     this.#readerMaxBytes = maxBytes;
-    const signal = options.signal;
-    if (signal !== undefined) {
-      const onAbort = () => {
-        if (this.#reader !== reader) return;
-        this.#reader = undefined;
-        reader.reject(cancelled("receive()", signal));
-      };
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener("abort", onAbort, { once: true });
-        reader.promise.then(
-          () => signal.removeEventListener("abort", onAbort),
-          () => signal.removeEventListener("abort", onAbort),
-        );
-      }
-    }
+    const fail = (error: WebSocketError) => {
+      if (this.#reader !== reader) return;
+      this.#reader = undefined;
+      reader.reject(error);
+    };
+    const stop = this.#bound("receive()", options.signal, fail);
+    if (stop !== undefined) reader.promise.then(stop, stop);
     return reader.promise;
   }
 
   /**
-   * Iterates over whole messages (strings for text, bytes for binary) until
-   * the socket ends, however it ends; `closed` says how.
+   * Watches a waiting operation: `fail` gets a `cancelled` error when
+   * `signal` aborts and a `timeout` error after `receiveTimeout` or
+   * `sendTimeout`. Returns the function that stops watching, if any.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<MessageData, void, void> {
+  #bound(
+    what: "receive()" | "send()" | "iteration",
+    signal: AbortSignal | undefined,
+    fail: (error: WebSocketError) => void,
+  ): (() => void) | undefined {
+    const timeout = what === "send()"
+      ? this.options.sendTimeout
+      : this.options.receiveTimeout;
+    const timed = Number.isFinite(timeout);
+    if (signal === undefined && !timed) return undefined;
+    const onAbort = () => fail(cancelled(what, signal!));
+    const timer = timed
+      ? setTimeout(() =>
+        fail(
+          new WebSocketError(
+            what === "send()"
+              ? `send() timed out: the data waited ${timeout} ms in the send queue (sendTimeout)`
+              : `${what} timed out: no data arrived within ${timeout} ms (receiveTimeout)`,
+            { status: WebSocketStatus.Timeout },
+          ),
+        ), timeout)
+      : undefined;
+    if (signal?.aborted) queueMicrotask(onAbort);
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+  }
+
+  /**
+   * Iterates over whole messages (strings for text, bytes for binary) until
+   * the socket ends, however it ends; `closed` says how. A step that waits
+   * longer than `receiveTimeout` throws a `timeout` error.
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<MessageData, void, void> {
+    return this.messages();
+  }
+
+  /**
+   * Iterates over whole messages like `for await (… of socket)`, with a
+   * signal that ends the iteration: the waiting step then throws a
+   * `cancelled` error. The socket stays open.
+   *
+   * @example Stop reading after a second
+   * ```ts
+   * import { fromStream, type MessageData } from "@socketry/socketry";
+   *
+   * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+   * const socket = fromStream(readable, writable, { role: "client" });
+   * const seen: MessageData[] = [];
+   * try {
+   *   for await (const message of socket.messages({ signal: AbortSignal.timeout(1000) })) {
+   *     seen.push(message);
+   *   }
+   * } catch (error) {
+   *   console.log((error as Error).message); // iteration was cancelled
+   * }
+   * socket.abort();
+   * ```
+   */
+  async *messages(
+    options: MessagesOptions = {},
+  ): AsyncGenerator<MessageData, void, void> {
     if (this.#eventMode) throw this.#eventModeError("iteration");
     while (true) {
       const message = this.#takeMessage();
@@ -507,8 +601,19 @@ export abstract class Socket extends EventTarget {
         return;
       }
       if (this.#ended !== undefined) return;
-      this.#arrival ??= Promise.withResolvers<void>();
-      await this.#arrival.promise;
+      await this.#nextArrival(options.signal);
+    }
+  }
+
+  async #nextArrival(signal: AbortSignal | undefined): Promise<void> {
+    const arrival = this.#arrival ??= Promise.withResolvers<void>();
+    const failure = Promise.withResolvers<never>();
+    const stop = this.#bound("iteration", signal, failure.reject);
+    if (stop === undefined) return await arrival.promise;
+    try {
+      await Promise.race([arrival.promise, failure.promise]);
+    } finally {
+      stop();
     }
   }
 
@@ -529,6 +634,9 @@ export abstract class Socket extends EventTarget {
     }
     const unusable = this.#sendFailure();
     if (unusable !== undefined) return Promise.reject(unusable);
+    if (options.signal?.aborted) {
+      return Promise.reject(cancelled("send()", options.signal));
+    }
     const transportBuffered = this.transportBufferedAmount();
     const buffered = this.#outgoingBytes + transportBuffered;
     if (buffered + size > this.options.maxBufferedAmount) {
@@ -539,6 +647,7 @@ export abstract class Socket extends EventTarget {
         ),
       );
     }
+    const first = this.#sendingType === undefined;
     this.#sendingType = final ? undefined : type;
     const compress = options.compress ?? true;
     if (
@@ -556,18 +665,37 @@ export abstract class Socket extends EventTarget {
       return written ?? Promise.resolve();
     }
     const resolvers = Promise.withResolvers<void>();
-    this.#outgoing.push({
+    const item: Outgoing = {
       data: payload,
       type,
       final,
+      first,
       compress,
       size,
       resolvers,
-      signal: options.signal,
-    });
+    };
+    this.#outgoing.push(item);
     this.#outgoingBytes += size;
+    const stop = this.#bound(
+      "send()",
+      options.signal,
+      (error) => this.#dropQueued(item, error),
+    );
+    if (stop !== undefined) resolvers.promise.then(stop, stop);
     this.#pump();
     return resolvers.promise;
+  }
+
+  /** Takes a cancelled or timed-out send out of the queue. */
+  #dropQueued(item: Outgoing, error: WebSocketError): void {
+    const index = this.#outgoing.indexOf(item);
+    if (index === -1) return;
+    this.#outgoing.splice(index, 1);
+    this.#outgoingBytes -= item.size;
+    item.resolvers.reject(error);
+    if (item.first && item.final) return;
+    // Part of a message is gone: the rest can never form a valid message.
+    this.abort();
   }
 
   /**
@@ -881,11 +1009,6 @@ export abstract class Socket extends EventTarget {
         const item = this.#outgoing.shift();
         if (item === undefined || this.#ended !== undefined) break;
         this.#outgoingBytes -= item.size;
-        if (item.signal?.aborted) {
-          item.resolvers.reject(cancelled("send()", item.signal));
-          if (!item.final) this.#sendingType = undefined;
-          continue;
-        }
         try {
           await this.transmit(item.data, item.type, item.final, item.compress);
           this.#countSent(item.size, item.final);

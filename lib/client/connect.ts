@@ -6,12 +6,13 @@
  * @module
  */
 
-import { ConnTransport } from "../engine/conn_transport.ts";
+import type { Socket as NetSocket } from "node:net";
 import {
   EngineSocket,
   type EngineSocketOptions,
 } from "../engine/engine_socket.ts";
-import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { NetSocketTransport } from "../engine/transport.ts";
+import { errorCodeStatus, WebSocketError, WebSocketStatus } from "../errors.ts";
 import { headerList, isToken } from "../protocol/handshake.ts";
 import {
   acceptClientResponse,
@@ -20,10 +21,18 @@ import {
   offerClient,
 } from "../protocol/deflate_negotiation.ts";
 import { computeAcceptKey, generateKey } from "../protocol/handshake_key.ts";
+import {
+  CONNECTION_OPTIONS,
+  ConnectionHandler,
+  type ConnectionOptions,
+} from "./connection_handler.ts";
+import { readResponseHead, type ResponseHead } from "./read_head.ts";
 
 /** Options of {@linkcode connect}. Times are in milliseconds. */
 export interface ConnectOptions
-  extends Omit<EngineSocketOptions, "protocol" | "extensions" | "deflate"> {
+  extends
+    Omit<EngineSocketOptions, "protocol" | "extensions" | "deflate">,
+    ConnectionOptions {
   /**
    * Offers permessage-deflate (RFC 7692). `true` takes the defaults; an
    * object sets `clientMaxWindowBits`, `serverMaxWindowBits` and the context
@@ -33,10 +42,15 @@ export interface ConnectOptions
   deflate?: boolean | DeflateClientOptions;
   /** Subprotocols to offer, in order of preference. */
   protocols?: readonly string[];
-  /** Extra request headers, such as `Authorization` or `Origin`. */
+  /** Extra request headers, such as `Origin`. */
   headers?: HeadersInit;
-  /** PEM certificates to trust for `wss://`, besides the system's. */
-  caCerts?: string[];
+  /**
+   * A shared {@linkcode ConnectionHandler} that owns TLS, the proxy, cookies
+   * and credentials. With it, `caCerts`, `clientCertificate`,
+   * `dangerouslyIgnoreCertificateErrors`, `proxy`, `cookies` and
+   * `credentials` must be left unset here.
+   */
+  handler?: ConnectionHandler;
   /** How long connecting and the handshake may take. Default 60000. */
   connectTimeout?: number;
   /** Cancels the connection attempt. */
@@ -44,6 +58,11 @@ export interface ConnectOptions
 }
 
 const MAX_RESPONSE_HEAD = 16 * 1024;
+const CLIENT_DEFAULTS = {
+  keepAliveInterval: 30_000,
+  sendTimeout: 30_000,
+  receiveTimeout: 30_000,
+} as const;
 const RESERVED_HEADERS = new Set([
   "host",
   "upgrade",
@@ -53,8 +72,6 @@ const RESERVED_HEADERS = new Set([
   "sec-websocket-protocol",
   "sec-websocket-extensions",
 ]);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Connects to a `ws://` or `wss://` URL and resolves with an open socket.
@@ -89,10 +106,16 @@ export function connect(
   const {
     protocols = [],
     headers,
-    caCerts,
+    handler,
     connectTimeout = 60_000,
     signal,
     deflate = false,
+    caCerts,
+    clientCertificate,
+    dangerouslyIgnoreCertificateErrors,
+    proxy,
+    cookies,
+    credentials,
     ...socketOptions
   } = options;
   const offer = deflate === false ? undefined : deflate === true ? {} : deflate;
@@ -121,14 +144,67 @@ export function connect(
       `connectTimeout must be > 0 ms, got ${connectTimeout}`,
     );
   }
+  const userinfo = urlCredentials(target);
+  const connection: ConnectionOptions = {
+    caCerts,
+    clientCertificate,
+    dangerouslyIgnoreCertificateErrors,
+    proxy,
+    cookies,
+    credentials: credentials ?? userinfo,
+  };
+  if (credentials !== undefined && userinfo !== undefined) {
+    throw new TypeError(
+      "credentials: given both as an option and in the URL; use one",
+    );
+  }
+  let owner: ConnectionHandler;
+  if (handler !== undefined) {
+    if (!(handler instanceof ConnectionHandler)) {
+      throw new TypeError("handler must be a ConnectionHandler");
+    }
+    const conflict = CONNECTION_OPTIONS.find((name) =>
+      connection[name] !== undefined
+    );
+    if (conflict !== undefined) {
+      throw new TypeError(
+        `${conflict}: this socket has a shared ConnectionHandler, which owns ${conflict}; leave it unset here or set it on the handler${
+          conflict === "credentials" && userinfo !== undefined
+            ? " (the URL carries a user name)"
+            : ""
+        }`,
+      );
+    }
+    owner = handler;
+  } else owner = new ConnectionHandler(connection);
+  if (owner.hasCredentials && extra.has("authorization")) {
+    throw new TypeError(
+      "headers: Authorization conflicts with credentials; use one",
+    );
+  }
+  target.username = "";
+  target.password = "";
   const deadline = AbortSignal.timeout(connectTimeout);
   const cancel = signal === undefined
     ? deadline
     : AbortSignal.any([signal, deadline]);
-  return handshake(target, protocols, extra, caCerts, cancel, socketOptions, {
+  return handshake(target, owner, protocols, extra, cancel, {
+    ...CLIENT_DEFAULTS,
+    ...socketOptions,
+  }, {
     offer,
     header: offerHeader,
   });
+}
+
+function urlCredentials(
+  url: URL,
+): { username: string; password: string } | undefined {
+  if (url.username === "" && url.password === "") return undefined;
+  return {
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
 }
 
 function parseUrl(url: string | URL): URL {
@@ -153,9 +229,9 @@ function parseUrl(url: string | URL): URL {
 
 async function handshake(
   url: URL,
+  handler: ConnectionHandler,
   protocols: readonly string[],
   extra: Headers,
-  caCerts: string[] | undefined,
   signal: AbortSignal,
   socketOptions: Omit<
     EngineSocketOptions,
@@ -166,22 +242,14 @@ async function handshake(
     header?: string | undefined;
   },
 ): Promise<EngineSocket> {
-  const secure = url.protocol === "wss:";
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const port = Number(url.port || (secure ? 443 : 80));
-  const conn = await cancellable<Deno.Conn>(
-    secure
-      ? Deno.connectTls({
-        hostname,
-        port,
-        ...(caCerts === undefined ? {} : { caCerts }),
-      })
-      : Deno.connect({ hostname, port }),
-    signal,
-    (late) => late.close(),
-  ).catch((error: unknown) => {
+  let socket: NetSocket;
+  try {
+    socket = await handler.openConnection(url, signal);
+  } catch (error) {
     throw connectError(error, url, signal);
-  });
+  }
+  const onAbort = () => socket.destroy();
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     const key = generateKey(crypto.getRandomValues(new Uint8Array(16)));
     const lines = [
@@ -198,12 +266,17 @@ async function handshake(
     if (deflate.header !== undefined) {
       lines.push(`Sec-WebSocket-Extensions: ${deflate.header}`);
     }
+    for (const [name, value] of handler.requestHeaders(url)) {
+      lines.push(`${name}: ${value}`);
+    }
     extra.forEach((value, name) => lines.push(`${name}: ${value}`));
-    await cancellable(
-      conn.write(encoder.encode(lines.join("\r\n") + "\r\n\r\n")),
-      signal,
+    socket.write(lines.join("\r\n") + "\r\n\r\n");
+    const head = await readResponseHead(
+      socket,
+      MAX_RESPONSE_HEAD,
+      "the opening handshake",
     );
-    const { head, rest } = await cancellable(readHead(conn), signal);
+    handler.receiveResponse(url, head.headers);
     const { protocol, extensions, params } = checkResponse(
       head,
       key,
@@ -211,87 +284,35 @@ async function handshake(
       url,
       deflate.offer,
     );
-    return new EngineSocket(new ConnTransport(conn, rest), "client", {
-      ...socketOptions,
-      protocol,
-      ...(params === undefined ? {} : { deflate: params, extensions }),
-    });
+    signal.removeEventListener("abort", onAbort);
+    return new EngineSocket(
+      new NetSocketTransport(socket, head.rest),
+      "client",
+      {
+        ...socketOptions,
+        protocol,
+        ...(params === undefined ? {} : { deflate: params, extensions }),
+      },
+    );
   } catch (error) {
-    conn.close();
+    signal.removeEventListener("abort", onAbort);
+    socket.destroy();
     throw connectError(error, url, signal);
   }
 }
 
-async function readHead(
-  conn: Deno.Conn,
-): Promise<{ head: string; rest: Uint8Array }> {
-  let received = new Uint8Array(0);
-  const buffer = new Uint8Array(4096);
-  while (true) {
-    const n = await conn.read(buffer);
-    if (n === null) {
-      throw new WebSocketError(
-        "The server closed the connection during the handshake",
-        {
-          status: WebSocketStatus.HandshakeRejected,
-        },
-      );
-    }
-    const joined = new Uint8Array(received.byteLength + n);
-    joined.set(received);
-    joined.set(buffer.subarray(0, n), received.byteLength);
-    received = joined;
-    const end = findHeadEnd(received);
-    if (end !== -1) {
-      return {
-        head: decoder.decode(received.subarray(0, end)),
-        rest: received.slice(end + 4),
-      };
-    }
-    if (received.byteLength > MAX_RESPONSE_HEAD) {
-      throw new WebSocketError(
-        `The handshake response head exceeds ${MAX_RESPONSE_HEAD} bytes`,
-        {
-          status: WebSocketStatus.HandshakeRejected,
-        },
-      );
-    }
-  }
-}
-
-function findHeadEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.byteLength; i++) {
-    if (
-      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
-      bytes[i + 3] === 10
-    ) {
-      return i;
-    }
-  }
-  return -1;
-}
-
 function checkResponse(
-  head: string,
+  { status, statusText, headers }: ResponseHead,
   key: string,
   protocols: readonly string[],
   url: URL,
   deflate: DeflateClientOptions | undefined,
 ): { protocol: string; extensions: string; params: DeflateParams | undefined } {
-  const [statusLine = "", ...lines] = head.split("\r\n");
-  const status = Number(statusLine.split(" ")[1]);
-  const headers = new Headers();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon > 0) {
-      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-    }
-  }
   const rejected = (why: string) =>
     new WebSocketError(`${url.href} refused the WebSocket handshake: ${why}`, {
       status: WebSocketStatus.HandshakeRejected,
     });
-  if (status !== 101) throw rejected(`HTTP ${statusLine.slice(9) || "?"}`);
+  if (status !== 101) throw rejected(`HTTP ${statusText}`);
   if (
     !headerList(headers.get("upgrade")).some((v) =>
       v.toLowerCase() === "websocket"
@@ -333,64 +354,27 @@ function checkResponse(
   }
 }
 
-/** Races `promise` against `signal`; a late result is cleaned up by `discard`. */
-function cancellable<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  discard?: (late: T) => void,
-): Promise<T> {
-  if (signal.aborted) {
-    promise.then((late) => discard?.(late), () => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.then((late) => discard?.(late), () => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 function connectError(
   error: unknown,
   url: URL,
   signal: AbortSignal,
 ): WebSocketError {
-  if (error instanceof WebSocketError) return error;
-  if (signal.aborted && error === signal.reason) {
-    const timedOut = (error as Error)?.name === "TimeoutError";
+  if (signal.aborted) {
+    const timedOut = (signal.reason as Error)?.name === "TimeoutError";
     return new WebSocketError(
       timedOut
         ? `Connecting to ${url.href} timed out`
         : `Connecting to ${url.href} was cancelled`,
       {
         status: timedOut ? WebSocketStatus.Timeout : WebSocketStatus.Cancelled,
-        cause: error,
+        cause: signal.reason,
       },
     );
   }
-  const name = (error as Error)?.name ?? "";
+  if (error instanceof WebSocketError) return error;
   const message = (error as Error)?.message ?? String(error);
-  const status = name === "ConnectionRefused"
-    ? WebSocketStatus.CannotConnect
-    : /lookup|resolve|dns|name or service/i.test(message)
-    ? WebSocketStatus.HostNotFound
-    : /certificate|UnknownIssuer|tls/i.test(message)
-    ? WebSocketStatus.CertificateInvalid
-    : name === "ConnectionReset"
-    ? WebSocketStatus.ConnectionReset
-    : WebSocketStatus.CannotConnect;
+  const status = errorCodeStatus((error as { code?: unknown })?.code) ??
+    WebSocketStatus.CannotConnect;
   return new WebSocketError(`Cannot connect to ${url.href}: ${message}`, {
     status,
     cause: error,

@@ -78,6 +78,8 @@ export class NetSocketTransport implements Transport {
     socket.on("end", () => finish());
     socket.on("error", (error: Error) => finish(error));
     socket.on("close", () => finish());
+    // A socket paused after reading a handshake stays paused until asked.
+    socket.resume();
   }
 
   write(chunk: Uint8Array): void {

@@ -1,0 +1,359 @@
+/**
+ * The shared connection handler (SPEC C3): one object that owns how the
+ * client reaches servers (TLS trust and client certificates, an HTTP CONNECT
+ * proxy, cookies and credentials), reusable across many sockets.
+ *
+ * @module
+ */
+
+import {
+  connect as netConnect,
+  isIP,
+  type Socket as NetSocket,
+} from "node:net";
+import { connect as tlsConnect, rootCertificates } from "node:tls";
+import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { CookieJar } from "./cookie_jar.ts";
+import { readResponseHead } from "./read_head.ts";
+
+/** A client certificate and its private key, both PEM. */
+export interface ClientCertificate {
+  /** The certificate chain (PEM). */
+  readonly cert: string;
+  /** The private key (PEM). */
+  readonly key: string;
+}
+
+/** A user name and password for HTTP Basic authentication. */
+export interface Credentials {
+  /** The user name; it may not contain `:`. */
+  readonly username: string;
+  /** The password. */
+  readonly password: string;
+}
+
+/**
+ * The connection settings a {@linkcode ConnectionHandler} owns. The same
+ * names are accepted by `connect()` for a single socket.
+ */
+export interface ConnectionOptions {
+  /** PEM certificates to trust for `wss://`, besides the system's roots. */
+  caCerts?: readonly string[] | undefined;
+  /** A client certificate, for servers that demand one (mutual TLS). */
+  clientCertificate?: ClientCertificate | undefined;
+  /**
+   * Accepts any server certificate: expired, self-signed, for another host.
+   * Anyone on the path can then read and change the traffic, so use it for
+   * local testing only.
+   */
+  dangerouslyIgnoreCertificateErrors?: boolean | undefined;
+  /**
+   * An HTTP proxy to tunnel through with `CONNECT`, such as
+   * `"http://proxy.example:3128"`; user and password in the URL are sent as
+   * `Proxy-Authorization: Basic`.
+   */
+  proxy?: string | URL | undefined;
+  /** Stores `Set-Cookie` from handshake responses and sends `Cookie`. */
+  cookies?: CookieJar | undefined;
+  /** Sent as `Authorization: Basic` with every handshake request. */
+  credentials?: Credentials | undefined;
+}
+
+/** The options that belong to the handler when one is given to `connect()`. */
+export const CONNECTION_OPTIONS: readonly (keyof ConnectionOptions)[] = [
+  "caCerts",
+  "clientCertificate",
+  "dangerouslyIgnoreCertificateErrors",
+  "proxy",
+  "cookies",
+  "credentials",
+];
+
+const MAX_PROXY_HEAD = 16 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Owns connection settings shared by many sockets: TLS trust, a client
+ * certificate, an HTTP proxy, a cookie jar and credentials. Give it to
+ * `connect()` as `handler`; the same kind of option must then be left
+ * unset on the socket, or `connect()` throws a `TypeError` naming it.
+ *
+ * @example Share cookies and a proxy between sockets
+ * ```ts
+ * import { ConnectionHandler, CookieJar } from "@socketry/socketry";
+ *
+ * const handler = new ConnectionHandler({
+ *   cookies: new CookieJar(),
+ *   credentials: { username: "ada", password: "lovelace" },
+ * });
+ * console.log(handler.cookies?.size); // 0
+ * // const a = await connect("wss://example.com/feed", { handler });
+ * // const b = await connect("wss://example.com/chat", { handler });
+ * ```
+ */
+export class ConnectionHandler {
+  readonly #ca: string[] | undefined;
+  readonly #clientCertificate: ClientCertificate | undefined;
+  readonly #insecure: boolean;
+  readonly #proxy: URL | undefined;
+  readonly #cookies: CookieJar | undefined;
+  readonly #authorization: string | undefined;
+
+  /** Checks the options at once: bad ones throw `TypeError`. */
+  constructor(options: ConnectionOptions = {}) {
+    const {
+      caCerts,
+      clientCertificate,
+      dangerouslyIgnoreCertificateErrors = false,
+      proxy,
+      cookies,
+      credentials,
+    } = options;
+    if (caCerts !== undefined) {
+      if (
+        !Array.isArray(caCerts) ||
+        caCerts.some((pem) => typeof pem !== "string" || !isPem(pem))
+      ) {
+        throw new TypeError("caCerts must be an array of PEM certificates");
+      }
+      this.#ca = [...rootCertificates, ...caCerts];
+    }
+    if (clientCertificate !== undefined) {
+      if (
+        !isPem(clientCertificate.cert) || !isPem(clientCertificate.key)
+      ) {
+        throw new TypeError(
+          "clientCertificate needs cert and key, both in PEM format",
+        );
+      }
+      this.#clientCertificate = clientCertificate;
+    }
+    this.#insecure = dangerouslyIgnoreCertificateErrors === true;
+    if (proxy !== undefined) this.#proxy = parseProxy(proxy);
+    if (cookies !== undefined && !(cookies instanceof CookieJar)) {
+      throw new TypeError("cookies must be a CookieJar");
+    }
+    this.#cookies = cookies;
+    if (credentials !== undefined) {
+      this.#authorization = basicAuthorization(credentials, "credentials");
+    }
+  }
+
+  /** The cookie jar, if the handler keeps cookies. */
+  get cookies(): CookieJar | undefined {
+    return this.#cookies;
+  }
+
+  /** The proxy the handler tunnels through, if any. */
+  get proxy(): URL | undefined {
+    return this.#proxy;
+  }
+
+  /** Whether the handler sends credentials. */
+  get hasCredentials(): boolean {
+    return this.#authorization !== undefined;
+  }
+
+  /**
+   * Opens a byte connection to the host of `url`: TCP, through the proxy
+   * when there is one, then TLS for `wss:` and `https:` (offering `alpn`).
+   * `connect()` uses it; call it yourself to run another protocol over the
+   * same settings. Cancelled by `signal`.
+   */
+  async openConnection(
+    url: URL,
+    signal: AbortSignal,
+    alpn?: readonly string[],
+  ): Promise<NetSocket> {
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const secure = url.protocol === "wss:" || url.protocol === "https:";
+    const port = Number(url.port || (secure ? 443 : 80));
+    const proxy = this.#proxy;
+    let socket = proxy === undefined
+      ? await openTcp(host, port, signal)
+      : await openTcp(
+        proxy.hostname.replace(/^\[(.*)\]$/, "$1"),
+        Number(proxy.port || 80),
+        signal,
+      );
+    try {
+      if (proxy !== undefined) {
+        await cancellable(tunnel(socket, proxy, host, port), signal);
+      }
+      if (secure) {
+        socket = await cancellable(
+          this.#startTls(socket, host, alpn),
+          signal,
+        );
+      }
+      return socket;
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+  }
+
+  /** Headers the handler adds to a request for `url`: credentials, cookies. */
+  requestHeaders(url: URL): [string, string][] {
+    const headers: [string, string][] = [];
+    if (this.#authorization !== undefined) {
+      headers.push(["Authorization", this.#authorization]);
+    }
+    const cookie = this.#cookies?.header(url) ?? "";
+    if (cookie !== "") headers.push(["Cookie", cookie]);
+    return headers;
+  }
+
+  /** Takes in a response from `url`: stores its cookies. */
+  receiveResponse(url: URL, headers: Headers): void {
+    this.#cookies?.store(url, headers.getSetCookie());
+  }
+
+  #startTls(
+    socket: NetSocket,
+    host: string,
+    alpn: readonly string[] | undefined,
+  ): Promise<NetSocket> {
+    return new Promise((resolve, reject) => {
+      const secured = tlsConnect({
+        socket,
+        host,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ...(this.#ca === undefined ? {} : { ca: this.#ca }),
+        ...(this.#clientCertificate ?? {}),
+        rejectUnauthorized: !this.#insecure,
+        ...(alpn === undefined ? {} : { ALPNProtocols: [...alpn] }),
+      });
+      const onError = (error: Error) => {
+        secured.destroy();
+        reject(error);
+      };
+      secured.once("error", onError);
+      secured.once("secureConnect", () => {
+        secured.off("error", onError);
+        resolve(secured);
+      });
+    });
+  }
+}
+
+/** `Authorization: Basic …` for `credentials`; `TypeError` when malformed. */
+export function basicAuthorization(
+  credentials: Credentials,
+  option: string,
+): string {
+  const { username, password } = credentials ?? {};
+  if (typeof username !== "string" || typeof password !== "string") {
+    throw new TypeError(`${option} needs a username and a password string`);
+  }
+  if (username.includes(":")) {
+    throw new TypeError(`${option}: a Basic user name may not contain ":"`);
+  }
+  const bytes = encoder.encode(`${username}:${password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
+
+function isPem(text: unknown): boolean {
+  return typeof text === "string" && text.includes("-----BEGIN ");
+}
+
+function parseProxy(proxy: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(proxy);
+  } catch {
+    throw new TypeError(`proxy: not a URL: ${proxy}`);
+  }
+  if (url.protocol !== "http:") {
+    throw new TypeError(
+      `proxy: only http:// proxies (HTTP CONNECT) are supported, got ${url.protocol}//`,
+    );
+  }
+  return url;
+}
+
+function openTcp(
+  host: string,
+  port: number,
+  signal: AbortSignal,
+): Promise<NetSocket> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port });
+    const onAbort = () => {
+      socket.destroy();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+    socket.once("connect", () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(socket);
+    });
+  });
+}
+
+async function tunnel(
+  socket: NetSocket,
+  proxy: URL,
+  host: string,
+  port: number,
+): Promise<void> {
+  const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
+  if (proxy.username !== "") {
+    lines.push(
+      `Proxy-Authorization: ${
+        basicAuthorization({
+          username: decodeURIComponent(proxy.username),
+          password: decodeURIComponent(proxy.password),
+        }, "proxy")
+      }`,
+    );
+  }
+  socket.write(lines.join("\r\n") + "\r\n\r\n");
+  const where = `${proxy.protocol}//${proxy.host}`;
+  const head = await readResponseHead(
+    socket,
+    MAX_PROXY_HEAD,
+    `the CONNECT request to the proxy ${where}`,
+  );
+  if (!(head.status >= 200 && head.status < 300)) {
+    throw new WebSocketError(
+      `The proxy ${where} refused to open a tunnel to ${authority}: HTTP ${head.statusText}${
+        head.status === 407
+          ? " (put the proxy's user and password in the proxy URL)"
+          : ""
+      }`,
+      { status: WebSocketStatus.CannotConnect },
+    );
+  }
+  if (head.rest.byteLength > 0) {
+    throw new WebSocketError(
+      `The proxy ${where} sent data before the tunnel was used`,
+      { status: WebSocketStatus.ProtocolError },
+    );
+  }
+}
+
+/** Races `promise` against `signal`. */
+function cancellable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -73,6 +73,28 @@ export {
 } from "./lib/client/connection_handler.ts";
 export { type Cookie, CookieJar } from "./lib/client/cookie_jar.ts";
 export {
+  type ClientConnectOptions,
+  ClientSocket,
+} from "./lib/client/client_socket.ts";
+export {
+  type MessageSendOptions,
+  MessageSocket,
+  MessageSocketControl,
+  type MessageSocketOptions,
+} from "./lib/client/message_socket.ts";
+export {
+  StreamSocket,
+  type StreamSocketOptions,
+} from "./lib/client/stream_socket.ts";
+export {
+  SocketControl,
+  type SocketControlOptions,
+} from "./lib/client/socket_control.ts";
+export type {
+  BandwidthStatistics,
+  SocketInformation,
+} from "./lib/client/information.ts";
+export {
   fromStream,
   type FromStreamOptions,
 } from "./lib/client/from_stream.ts";

@@ -37,6 +37,7 @@ import {
 import { utf8ByteLength } from "../utf8_length.ts";
 import type { DeflateParams } from "../protocol/deflate_negotiation.ts";
 import { PerMessageDeflate } from "./deflate.ts";
+import { releaseFrame, takeFrame } from "./frame_pool.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import type { Transport } from "./transport.ts";
 
@@ -542,14 +543,15 @@ export class EngineSocket extends Socket {
       ? utf8ByteLength(data)
       : data.byteLength;
     const headerLength = frameHeaderLength(length, this.#masked);
-    const frame = new Uint8Array(headerLength + length);
+    const { frame, pooled } = takeFrame(headerLength + length);
     const mask = this.#masked ? this.#maskKey() : undefined;
     writeFrameHeader(frame, { fin, rsv1, opcode, mask }, length);
     const payload = frame.subarray(headerLength);
     if (typeof data === "string") encoder.encodeInto(data, payload);
     else payload.set(data);
     if (mask !== undefined && length > 0) applyMask(payload, mask);
-    this.#transport.write(frame);
+    if (pooled) this.#transport.write(frame, () => releaseFrame(frame));
+    else this.#transport.write(frame);
   }
 
   #maskKey(): Uint8Array {

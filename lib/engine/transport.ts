@@ -19,8 +19,12 @@ export interface TransportSink {
 export interface Transport {
   /** Starts reading into `sink`; called once. */
   start(sink: TransportSink): void;
-  /** Queues bytes for writing, in order. */
-  write(chunk: Uint8Array): void;
+  /**
+   * Queues bytes for writing, in order. `onWritten`, when the transport
+   * supports it, is called once the chunk reached the operating system and
+   * may be reused; transports that hand chunks on (web streams) never call it.
+   */
+  write(chunk: Uint8Array, onWritten?: () => void): void;
   /** Bytes queued and not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /** Resolves when the write queue drained (or the transport ended). */
@@ -33,9 +37,9 @@ export interface Transport {
   end(): void;
   /** Drops the connection at once. */
   destroy(): void;
-  /** Local and remote addresses, when the transport has them. */
+  /** The local address as `host:port`, when the transport has one. */
   readonly localAddress?: string | undefined;
-  /** The remote address, when the transport has one. */
+  /** The remote address as `host:port`, when the transport has one. */
   readonly remoteAddress?: string | undefined;
 }
 
@@ -82,8 +86,11 @@ export class NetSocketTransport implements Transport {
     socket.resume();
   }
 
-  write(chunk: Uint8Array): void {
-    if (!this.#socket.destroyed) this.#socket.write(chunk);
+  write(chunk: Uint8Array, onWritten?: () => void): void {
+    if (this.#socket.destroyed) return;
+    if (onWritten === undefined) this.#socket.write(chunk);
+    // Node calls back with an error too; the chunk is not read after that.
+    else this.#socket.write(chunk, () => onWritten());
   }
 
   get bufferedAmount(): number {
@@ -127,10 +134,19 @@ export class NetSocketTransport implements Transport {
   }
 
   get localAddress(): string | undefined {
-    return this.#socket.localAddress;
+    return hostPort(this.#socket.localAddress, this.#socket.localPort);
   }
 
   get remoteAddress(): string | undefined {
-    return this.#socket.remoteAddress;
+    return hostPort(this.#socket.remoteAddress, this.#socket.remotePort);
   }
+}
+
+function hostPort(
+  address: string | undefined,
+  port: number | undefined,
+): string | undefined {
+  if (address === undefined) return undefined;
+  const host = address.includes(":") ? `[${address}]` : address;
+  return port === undefined ? host : `${host}:${port}`;
 }

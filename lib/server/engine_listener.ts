@@ -40,8 +40,12 @@ export interface EngineServerOptions extends WebSocketServerOptions {
   port?: number;
   /** The address to listen on. Default `"0.0.0.0"`. */
   hostname?: string;
-  /** Serve TLS with this PEM certificate chain and key. */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve TLS with this PEM certificate chain and key. With
+   * `clientCa`, clients must present a certificate signed by one of these
+   * CAs (mutual TLS); others fail the TLS handshake.
+   */
+  tls?: { cert: string; key: string; clientCa?: readonly string[] };
   /**
    * How long a connection may take to send its request headers, and how
    * long an HTTP connection may sit idle. Default 10000.
@@ -129,7 +133,16 @@ export function serveEngine(
   const scheme = tls === undefined ? "http" : "https";
   const server: Server = tls === undefined
     ? createHttpServer({ maxHeaderSize })
-    : createHttpsServer({ maxHeaderSize, cert: tls.cert, key: tls.key });
+    : createHttpsServer({
+      maxHeaderSize,
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.clientCa === undefined ? {} : {
+        ca: [...tls.clientCa],
+        requestCert: true,
+        rejectUnauthorized: true,
+      }),
+    });
   server.headersTimeout = handshakeTimeout;
   server.keepAliveTimeout = handshakeTimeout;
 

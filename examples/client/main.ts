@@ -5,7 +5,12 @@
  *
  *     deno run --allow-net [--allow-read] examples/client/main.ts URL
  *         [--header "Name: value"]... [--subprotocol NAME]... [--compression]
- *         [--keepalive SECONDS] [--ca FILE]
+ *         [--keepalive SECONDS] [--proxy http://HOST:PORT] [--ca FILE | --insecure]
+ *
+ * `--proxy` tunnels through an HTTP proxy with CONNECT (user and password
+ * may go in the proxy URL); `--ca` trusts a PEM certificate for `wss://`
+ * besides the system's; `--insecure` accepts any server certificate (local
+ * testing only: anyone on the path could read and change the traffic).
  *
  * At the end of standard input it waits for the replies (until as many
  * messages came back as were sent, or 2 s of quiet), closes with 1000 and
@@ -26,11 +31,13 @@ const { values, positionals } = parseArgs({
     compression: { type: "boolean", default: false },
     keepalive: { type: "string" },
     ca: { type: "string" },
+    insecure: { type: "boolean", default: false },
+    proxy: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 const usage =
-  "Usage: deno run --allow-net examples/client/main.ts URL [--header 'Name: value']... [--subprotocol NAME]... [--compression] [--keepalive SECONDS] [--ca FILE]";
+  "Usage: deno run --allow-net examples/client/main.ts URL [--header 'Name: value']... [--subprotocol NAME]... [--compression] [--keepalive SECONDS] [--proxy http://HOST:PORT] [--ca FILE | --insecure]";
 if (values.help || positionals.length !== 1) {
   console.log(usage);
   Deno.exit(values.help ? 0 : 2);
@@ -68,6 +75,8 @@ if (values.keepalive !== undefined) {
 if (values.ca !== undefined) {
   options.caCerts = [await Deno.readTextFile(values.ca)];
 }
+if (values.insecure) options.dangerouslyIgnoreCertificateErrors = true;
+if (values.proxy !== undefined) options.proxy = values.proxy;
 
 let socket;
 try {
@@ -76,7 +85,7 @@ try {
   console.error(
     `Cannot connect (${getStatus(error)}): ${(error as Error).message}`,
   );
-  Deno.exit(1);
+  Deno.exit(error instanceof TypeError || error instanceof RangeError ? 2 : 1);
 }
 console.error(
   `Connected to ${url}` +
@@ -85,17 +94,17 @@ console.error(
     " (type lines to send; end input to close)",
 );
 
+// Message events, not `for await`: an interactive session may stay quiet
+// for longer than the client's 30 s receive timeout.
 let lastMessageAt = Date.now();
-const printing = (async () => {
-  for await (const message of socket) {
-    lastMessageAt = Date.now();
-    console.log(
-      typeof message === "string"
-        ? `< ${message}`
-        : `< [${message.byteLength} bytes binary]`,
-    );
-  }
-})();
+socket.addEventListener("message", ({ data }) => {
+  lastMessageAt = Date.now();
+  console.log(
+    typeof data === "string"
+      ? `< ${data}`
+      : `< [${data.byteLength} bytes binary]`,
+  );
+});
 
 const lines = Deno.stdin.readable
   .pipeThrough(new TextDecoderStream())
@@ -113,8 +122,9 @@ while (
 ) {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
-const closed = await socket.close(1000, "client done");
-await printing.catch(() => {});
+const closed = socket.state === "open"
+  ? await socket.close(1000, "client done")
+  : await socket.closed;
 const stats = socket.stats;
 console.error(
   `Closed: ${closed.ending} ${closed.code}${

@@ -61,6 +61,8 @@ export interface EngineSocketOptions extends SocketOptions {
   protocol?: string;
   /** The extensions agreed in the handshake. */
   extensions?: string;
+  /** The HTTP version the handshake used: `"2"` for RFC 8441. Default `"1.1"`. */
+  httpVersion?: "1.1" | "2";
   /**
    * permessage-deflate parameters agreed in the handshake: messages are then
    * compressed (unless a send says `compress: false`) and inflated, the
@@ -85,6 +87,7 @@ export class EngineSocket extends Socket {
   readonly #receiveHighWaterMark: number;
   readonly #protocol: string;
   readonly #extensions: string;
+  readonly #httpVersion: "1.1" | "2";
   #sendingFragments = false;
   #sendValidator: Utf8Validator | undefined;
   #closeFrameSent = false;
@@ -120,6 +123,7 @@ export class EngineSocket extends Socket {
       receiveHighWaterMark = 1024 * 1024,
       protocol = "",
       extensions = "",
+      httpVersion = "1.1",
       deflate,
       compressionThreshold,
       ...socketOptions
@@ -131,6 +135,7 @@ export class EngineSocket extends Socket {
     this.#masked = role === "client";
     this.#protocol = protocol;
     this.#extensions = extensions;
+    this.#httpVersion = httpVersion;
     this.#receiveHighWaterMark = receiveHighWaterMark;
     if (deflate !== undefined) {
       this.#deflate = new PerMessageDeflate(deflate, role, {
@@ -180,12 +185,17 @@ export class EngineSocket extends Socket {
     return this.#role;
   }
 
-  /** The local address of the transport, when it has one. */
+  /** The HTTP version of the handshake: `"2"` for a WebSocket over HTTP/2. */
+  get httpVersion(): "1.1" | "2" {
+    return this.#httpVersion;
+  }
+
+  /** The local address as `host:port`, when known. */
   get localAddress(): string | undefined {
     return this.#transport.localAddress;
   }
 
-  /** The remote address of the transport, when it has one. */
+  /** The remote address as `host:port`, when known. */
   get remoteAddress(): string | undefined {
     return this.#transport.remoteAddress;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 
 /** Where a transport delivers what it reads. */
@@ -43,19 +44,27 @@ export interface Transport {
   readonly remoteAddress?: string | undefined;
 }
 
-/** Adapts a `node:net` socket. `head` holds bytes already read past the handshake. */
+/**
+ * Adapts a `node:net` socket, or an HTTP/2 stream (a WebSocket over
+ * HTTP/2, RFC 8441). `head` holds bytes already read past the handshake.
+ */
 export class NetSocketTransport implements Transport {
-  readonly #socket: NetSocket;
+  readonly #socket: NetSocket | Http2Stream;
+  readonly #connection: NetSocket | undefined;
   readonly #head: Uint8Array | undefined;
   #ended = false;
 
   /** Wraps `socket`; `head` is delivered before anything read later. */
-  constructor(socket: NetSocket, head?: Uint8Array) {
+  constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
     this.#socket = socket;
+    this.#connection = "session" in socket
+      ? socket.session?.socket as NetSocket | undefined
+      : socket;
     this.#head = head !== undefined && head.byteLength > 0
       ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength)
       : undefined;
-    socket.setNoDelay(true);
+    // An HTTP/2 session's socket refuses to be configured through a stream.
+    if (!("session" in socket)) socket.setNoDelay(true);
   }
 
   start(sink: TransportSink): void {
@@ -134,11 +143,17 @@ export class NetSocketTransport implements Transport {
   }
 
   get localAddress(): string | undefined {
-    return hostPort(this.#socket.localAddress, this.#socket.localPort);
+    return hostPort(
+      this.#connection?.localAddress,
+      this.#connection?.localPort,
+    );
   }
 
   get remoteAddress(): string | undefined {
-    return hostPort(this.#socket.remoteAddress, this.#socket.remotePort);
+    return hostPort(
+      this.#connection?.remoteAddress,
+      this.#connection?.remotePort,
+    );
   }
 }
 

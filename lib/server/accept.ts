@@ -105,7 +105,7 @@ export function acceptResolved(
 
 /** A plain-text refusal; 426 also names the version this server speaks. */
 export function refuse(
-  status: 400 | 403 | 404 | 426 | 500,
+  status: 400 | 403 | 404 | 405 | 426 | 500,
   message: string,
 ): Response {
   const headers = new Headers({ "content-type": "text/plain; charset=utf-8" });

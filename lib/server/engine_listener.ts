@@ -1,22 +1,33 @@
 /**
- * The engine listener: an HTTP/1.1 server on `node:http` (plain or TLS) whose
- * WebSocket upgrades pass the same checks as the `Deno.serve` middleware
- * (paths, versions, origins, subprotocols: 400/403/426) and become
- * {@linkcode EngineSocket}s, while ordinary requests go to a `fetch`-style
- * handler, so one application serves both.
+ * The engine listener: an HTTP server on `node:http`/`node:https`, or on
+ * `node:http2` for HTTP/2 beside HTTP/1.1 on one port. WebSocket handshakes
+ * (HTTP/1.1 upgrades and RFC 8441 extended CONNECT streams) pass the same
+ * checks as the `Deno.serve` middleware (paths, versions, origins,
+ * subprotocols: 400/403/426) and become {@linkcode EngineSocket}s, while
+ * ordinary requests go to a `fetch`-style handler, so one application
+ * serves both.
  *
  * @module
  */
 
-import { type IncomingMessage, STATUS_CODES } from "node:http";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import {
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
+import type {
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
+} from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { Readable } from "node:stream";
 import { EngineSocket } from "../engine/engine_socket.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import {
   checkHandshake,
+  type HandshakeRequest,
   isOriginAllowed,
   isUpgradeAttempt,
   selectSubprotocol,
@@ -24,9 +35,11 @@ import {
 import { computeAcceptKey } from "../protocol/handshake_key.ts";
 import {
   type DeflateServerOptions,
+  type DeflateServerResult,
   negotiateServer,
 } from "../protocol/deflate_negotiation.ts";
 import { refuse } from "./accept.ts";
+import { HttpListener } from "./http_listener.ts";
 import type { SocketHandler } from "./middleware.ts";
 import {
   type ResolvedServerOptions,
@@ -40,6 +53,15 @@ export interface EngineServerOptions extends WebSocketServerOptions {
   port?: number;
   /** The address to listen on. Default `"0.0.0.0"`. */
   hostname?: string;
+  /**
+   * Speak HTTP/2 as well, on the same port: with `tls`, ALPN offers `h2`
+   * and `http/1.1`; without it, cleartext h2c (prior knowledge) is told
+   * apart from HTTP/1.1 by its connection preface. HTTP/2 connections
+   * advertise `SETTINGS_ENABLE_CONNECT_PROTOCOL`, so WebSockets open as
+   * extended CONNECT streams (RFC 8441), many on one connection, each with
+   * its own flow control. Default false.
+   */
+  http2?: boolean;
   /**
    * Serve TLS with this PEM certificate chain and key. With
    * `clientCa`, clients must present a certificate signed by one of these
@@ -72,8 +94,19 @@ export interface EngineServerOptions extends WebSocketServerOptions {
     | (DeflateServerOptions & { threshold?: number });
 }
 
+/** What a {@linkcode RequestHandler} learns besides the request. */
+export interface RequestInfo {
+  /** The client's address as `host:port`. */
+  readonly remoteAddress: string | undefined;
+  /** The HTTP version the request came over. */
+  readonly httpVersion: "1.1" | "2";
+}
+
 /** A fetch-style handler for the requests that are not WebSocket routes. */
-export type RequestHandler = (request: Request) => Response | Promise<Response>;
+export type RequestHandler = (
+  request: Request,
+  info: RequestInfo,
+) => Response | Promise<Response>;
 
 /** A running engine listener. */
 export interface EngineServer {
@@ -117,6 +150,7 @@ export function serveEngine(
     port = 8080,
     hostname = "0.0.0.0",
     tls,
+    http2 = false,
     handshakeTimeout = 10_000,
     maxHeaderSize = 16_384,
     onListen,
@@ -124,71 +158,78 @@ export function serveEngine(
     dangerouslyEnableCompression = false,
     ...serverOptions
   } = options;
-  const compression = dangerouslyEnableCompression === true
-    ? {}
-    : dangerouslyEnableCompression === false
-    ? undefined
-    : dangerouslyEnableCompression;
-  const resolved = resolveServerOptions(serverOptions);
-  const scheme = tls === undefined ? "http" : "https";
-  const server: Server = tls === undefined
-    ? createHttpServer({ maxHeaderSize })
-    : createHttpsServer({
-      maxHeaderSize,
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.clientCa === undefined ? {} : {
-        ca: [...tls.clientCa],
-        requestCert: true,
-        rejectUnauthorized: true,
-      }),
-    });
-  server.headersTimeout = handshakeTimeout;
-  server.keepAliveTimeout = handshakeTimeout;
+  const site: Site = {
+    options: resolveServerOptions(serverOptions),
+    onSocket,
+    handler,
+    scheme: tls === undefined ? "http" : "https",
+    compression: dangerouslyEnableCompression === true
+      ? {}
+      : dangerouslyEnableCompression === false
+      ? undefined
+      : dangerouslyEnableCompression,
+  };
+  const server = new HttpListener({
+    tls,
+    http2,
+    maxHeaderSize,
+    handshakeTimeout,
+  });
 
-  server.on("connection", (socket: NetSocket) => {
-    // Slow clients: a connection that stays quiet this long is dropped.
-    socket.setTimeout(handshakeTimeout, () => socket.destroy());
-  });
-  server.on("request", (incoming: IncomingMessage, outgoing) => {
-    const request = toRequest(incoming, scheme);
-    respond(request, resolved, handler).then(
-      (response) => writeResponse(response, outgoing),
-      (error: unknown) => {
-        resolved.onError(error, request);
-        outgoing.writeHead(500, { "content-type": "text/plain" });
-        outgoing.end("Internal Server Error\n");
-      },
-    );
-  });
+  server.on(
+    "request",
+    (
+      incoming: IncomingMessage | Http2ServerRequest,
+      outgoing: ServerResponse | Http2ServerResponse,
+    ) => serveRequest(incoming, outgoing, site),
+  );
   server.on(
     "upgrade",
     (incoming: IncomingMessage, socket: NetSocket, head: Uint8Array) => {
       socket.setTimeout(0);
-      upgrade(incoming, socket, head, resolved, onSocket, scheme, compression);
+      upgrade(incoming, socket, head, site);
+    },
+  );
+  server.on(
+    "stream",
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      if (headers[":method"] === "CONNECT") {
+        connectStream(stream, headers, site);
+      }
+    },
+  );
+  // HTTP/2 CONNECT streams are taken by the "stream" listener above; this
+  // one keeps node:http2's compatibility layer from answering them with 405,
+  // and refuses HTTP/1.1 CONNECT (a proxy request: this is no proxy).
+  server.on(
+    "connect",
+    (incoming: IncomingMessage | Http2ServerRequest, socket: unknown) => {
+      if (incoming.httpVersionMajor === 2) return;
+      const raw = socket as NetSocket;
+      raw.on("error", () => raw.destroy());
+      writeRefusal(raw, refuse(405, "This server is not a proxy"));
     },
   );
 
-  const listening = Promise.withResolvers<{ hostname: string; port: number }>();
   const finished = Promise.withResolvers<void>();
-  server.once("error", (error) => listening.reject(error));
-  server.on("close", () => finished.resolve());
-  server.listen(port, hostname, () => {
-    const address = server.address();
-    const actual = typeof address === "object" && address !== null
-      ? { hostname: address.address, port: address.port }
-      : { hostname, port };
-    listening.resolve(actual);
-    onListen?.(actual);
-  });
+  server.onClose(() => finished.resolve());
+  const listening = server.listen(port, hostname);
+  listening.then(onListen, () => {});
   let closing: Promise<void> | undefined;
-  const shutdown = () =>
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  const shutdown = () => closing ??= server.shutdown();
   signal?.addEventListener("abort", () => shutdown(), { once: true });
-  return { listening: listening.promise, finished: finished.promise, shutdown };
+  return { listening, finished: finished.promise, shutdown };
+}
+
+/** What every connection of one listener shares. */
+interface Site {
+  readonly options: ResolvedServerOptions;
+  readonly onSocket: SocketHandler;
+  readonly handler: RequestHandler | undefined;
+  readonly scheme: string;
+  readonly compression:
+    | (DeflateServerOptions & { threshold?: number })
+    | undefined;
 }
 
 function onRoute(options: ResolvedServerOptions, url: string): boolean {
@@ -197,10 +238,40 @@ function onRoute(options: ResolvedServerOptions, url: string): boolean {
   return options.paths.has(query === -1 ? url : url.slice(0, query));
 }
 
+function serveRequest(
+  incoming: IncomingMessage | Http2ServerRequest,
+  outgoing: ServerResponse | Http2ServerResponse,
+  site: Site,
+): void {
+  const request = toRequest(incoming, site.scheme);
+  const http2 = incoming.httpVersionMajor === 2;
+  const socket = http2
+    ? (incoming as Http2ServerRequest).stream.session?.socket
+    : (incoming as IncomingMessage).socket;
+  const info: RequestInfo = {
+    remoteAddress: hostPort(socket?.remoteAddress, socket?.remotePort),
+    httpVersion: http2 ? "2" : "1.1",
+  };
+  respond(request, info, site).then(
+    (response) => writeResponse(response, outgoing, http2),
+    (error: unknown) => {
+      site.options.onError(error, request);
+      if (outgoing.headersSent) {
+        outgoing.end();
+        return;
+      }
+      (outgoing as ServerResponse).writeHead(500, {
+        "content-type": "text/plain",
+      });
+      outgoing.end("Internal Server Error\n");
+    },
+  );
+}
+
 function respond(
   request: Request,
-  options: ResolvedServerOptions,
-  handler: RequestHandler | undefined,
+  info: RequestInfo,
+  { options, handler }: Site,
 ): Promise<Response> {
   const url = new URL(request.url);
   if (
@@ -219,95 +290,193 @@ function respond(
     ));
   }
   if (handler === undefined) return Promise.resolve(refuse(404, "Not Found"));
-  return Promise.resolve(handler(request));
+  return Promise.resolve(handler(request, info));
+}
+
+/** An accepted handshake: what to answer with and how to run the socket. */
+interface Acceptance {
+  readonly protocol: string | undefined;
+  readonly deflate: DeflateServerResult | undefined;
+  readonly key: string | undefined;
+}
+
+/**
+ * The checks of SPEC S1/S2 for a handshake in either HTTP version: the
+ * route, the request itself, the origin; then the subprotocol and the
+ * compression parameters. Returns the refusal to send, or the acceptance.
+ */
+function accept(
+  path: string,
+  request: HandshakeRequest,
+  { options, compression }: Site,
+): Acceptance | Response {
+  if (!onRoute(options, path)) return refuse(404, "Not Found");
+  const check = checkHandshake(request);
+  if (!check.ok) return refuse(check.status, check.message);
+  const origin = request.headers.get("origin");
+  if (!isOriginAllowed(origin, options.allowedOrigins)) {
+    return refuse(403, `Origin ${origin} is not allowed to open a WebSocket`);
+  }
+  const { threshold: _, ...deflateOptions } = compression ?? {};
+  return {
+    protocol: selectSubprotocol(check.protocols, options.protocols),
+    deflate: compression === undefined || check.extensions === ""
+      ? undefined
+      : negotiateServer(check.extensions, deflateOptions),
+    key: check.key,
+  };
+}
+
+/** Runs the accepted socket and hands it to the application. */
+function start(
+  transport: NetSocketTransport,
+  acceptance: Acceptance,
+  request: Request,
+  httpVersion: "1.1" | "2",
+  { options, onSocket, compression }: Site,
+): void {
+  const { protocol, deflate } = acceptance;
+  const threshold = compression?.threshold;
+  const socket = new EngineSocket(transport, "server", {
+    ...options.socket,
+    keepAliveInterval: options.keepAliveInterval,
+    keepAliveTimeout: options.keepAliveTimeout,
+    silenceLimit: 2 * options.clientPingInterval,
+    httpVersion,
+    ...(protocol === undefined ? {} : { protocol }),
+    ...(deflate === undefined ? {} : {
+      deflate: deflate.params,
+      extensions: deflate.response,
+      ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
+    }),
+  });
+  let work: unknown;
+  try {
+    work = onSocket(socket, request);
+  } catch (error) {
+    work = Promise.reject(error);
+  }
+  if (work instanceof Promise) {
+    const { onError } = options;
+    work.catch((error: unknown) => {
+      onError(error, request);
+      socket.close(1011, "Internal server error");
+    });
+  }
 }
 
 function upgrade(
   incoming: IncomingMessage,
   socket: NetSocket,
   head: Uint8Array,
-  options: ResolvedServerOptions,
-  onSocket: SocketHandler,
-  scheme: string,
-  compression: (DeflateServerOptions & { threshold?: number }) | undefined,
+  site: Site,
 ): void {
   socket.on("error", () => socket.destroy());
-  const request = toRequest(incoming, scheme);
-  if (!onRoute(options, incoming.url ?? "/")) {
-    writeRefusal(socket, refuse(404, "Not Found"));
+  const request = toRequest(incoming, site.scheme);
+  const acceptance = accept(incoming.url ?? "/", request, site);
+  if (acceptance instanceof Response) {
+    writeRefusal(socket, acceptance);
     return;
   }
-  const check = checkHandshake(request);
-  if (!check.ok) {
-    writeRefusal(socket, refuse(check.status, check.message));
-    return;
-  }
-  const origin = request.headers.get("origin");
-  if (!isOriginAllowed(origin, options.allowedOrigins)) {
-    writeRefusal(
-      socket,
-      refuse(403, `Origin ${origin} is not allowed to open a WebSocket`),
-    );
-    return;
-  }
-  const protocol = selectSubprotocol(check.protocols, options.protocols);
   const lines = [
     "HTTP/1.1 101 Switching Protocols",
     "Upgrade: websocket",
     "Connection: Upgrade",
-    `Sec-WebSocket-Accept: ${computeAcceptKey(check.key!)}`,
+    `Sec-WebSocket-Accept: ${computeAcceptKey(acceptance.key!)}`,
   ];
-  if (protocol !== undefined) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
-  const { threshold, ...deflateOptions } = compression ?? {};
-  const deflate = compression === undefined || check.extensions === ""
-    ? undefined
-    : negotiateServer(check.extensions, deflateOptions);
-  if (deflate !== undefined) {
-    lines.push(`Sec-WebSocket-Extensions: ${deflate.response}`);
+  if (acceptance.protocol !== undefined) {
+    lines.push(`Sec-WebSocket-Protocol: ${acceptance.protocol}`);
+  }
+  if (acceptance.deflate !== undefined) {
+    lines.push(`Sec-WebSocket-Extensions: ${acceptance.deflate.response}`);
   }
   socket.write(lines.join("\r\n") + "\r\n\r\n");
-  const interval = options.keepAliveInterval;
-  const engineSocket = new EngineSocket(
-    new NetSocketTransport(socket, head),
-    "server",
-    {
-      ...options.socket,
-      keepAliveInterval: interval,
-      keepAliveTimeout: options.keepAliveTimeout,
-      silenceLimit: 2 * options.clientPingInterval,
-      ...(protocol === undefined ? {} : { protocol }),
-      ...(deflate === undefined ? {} : {
-        deflate: deflate.params,
-        extensions: deflate.response,
-        ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
-      }),
-    },
-  );
-  let work: unknown;
-  try {
-    work = onSocket(engineSocket, request);
-  } catch (error) {
-    work = Promise.reject(error);
-  }
-  if (work instanceof Promise) {
-    work.catch((error: unknown) => {
-      options.onError(error, request);
-      engineSocket.close(1011, "Internal server error");
-    });
-  }
+  start(new NetSocketTransport(socket, head), acceptance, request, "1.1", site);
 }
 
-function toRequest(incoming: IncomingMessage, scheme: string): Request {
+/** An RFC 8441 extended CONNECT stream: a WebSocket over HTTP/2. */
+function connectStream(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  site: Site,
+): void {
+  stream.on("error", () => stream.destroy());
+  const path = String(headers[":path"] ?? "/");
+  const authority = String(headers[":authority"] ?? "localhost");
+  const fields = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      try {
+        fields.append(name, item);
+      } catch {
+        // A field Headers refuses cannot matter to the checks.
+      }
+    }
+  }
+  const handshake: HandshakeRequest = {
+    method: "CONNECT",
+    headers: fields,
+    protocol: String(headers[":protocol"] ?? ""),
+  };
+  const acceptance = accept(path, handshake, site);
+  if (acceptance instanceof Response) {
+    respondOnStream(stream, acceptance);
+    return;
+  }
+  const response: Record<string, string | number> = { ":status": 200 };
+  if (acceptance.protocol !== undefined) {
+    response["sec-websocket-protocol"] = acceptance.protocol;
+  }
+  if (acceptance.deflate !== undefined) {
+    response["sec-websocket-extensions"] = acceptance.deflate.response;
+  }
+  stream.respond(response);
+  // The application sees the handshake as the GET it stands for.
+  const request = new Request(`${site.scheme}://${authority}${path}`, {
+    headers: fields,
+  });
+  start(new NetSocketTransport(stream), acceptance, request, "2", site);
+}
+
+async function respondOnStream(
+  stream: ServerHttp2Stream,
+  response: Response,
+): Promise<void> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  const headers: Record<string, string | number> = {
+    ":status": response.status,
+  };
+  response.headers.forEach((value, name) => headers[name] = value);
+  if (stream.destroyed) return;
+  stream.respond(headers);
+  stream.end(body);
+}
+
+function hostPort(
+  address: string | undefined,
+  port: number | undefined,
+): string | undefined {
+  if (address === undefined) return undefined;
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
+function toRequest(
+  incoming: IncomingMessage | Http2ServerRequest,
+  scheme: string,
+): Request {
   const headers = new Headers();
   const raw = incoming.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.startsWith(":")) continue;
     try {
       headers.append(raw[i]!, raw[i + 1]!);
     } catch {
       // A header Headers refuses (an invalid name) cannot matter to the checks.
     }
   }
-  const host = incoming.headers.host ?? "localhost";
+  const host = incoming.headers.host ??
+    String(incoming.headers[":authority"] ?? "localhost");
   const method = incoming.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
   return new Request(`${scheme}://${host}${incoming.url ?? "/"}`, {
@@ -322,24 +491,43 @@ function toRequest(incoming: IncomingMessage, scheme: string): Request {
   });
 }
 
+// Connection-specific fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+const HTTP1_ONLY = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 async function writeResponse(
   response: Response,
-  outgoing: import("node:http").ServerResponse,
+  outgoing: ServerResponse | Http2ServerResponse,
+  http2: boolean,
 ): Promise<void> {
   const headers: [string, string][] = [];
-  response.headers.forEach((value, name) => headers.push([name, value]));
-  outgoing.writeHead(
-    response.status,
-    response.statusText || undefined,
-    headers,
-  );
+  response.headers.forEach((value, name) => {
+    if (!http2 || !HTTP1_ONLY.has(name)) headers.push([name, value]);
+  });
+  if (http2) {
+    (outgoing as Http2ServerResponse).writeHead(
+      response.status,
+      Object.fromEntries(headers),
+    );
+  } else {
+    (outgoing as ServerResponse).writeHead(
+      response.status,
+      response.statusText || undefined,
+      headers,
+    );
+  }
   if (response.body === null) {
     outgoing.end();
     return;
   }
   try {
     for await (const chunk of response.body) {
-      if (!outgoing.write(chunk)) {
+      if (!(outgoing as ServerResponse).write(chunk)) {
         await new Promise((resolve) => outgoing.once("drain", resolve));
       }
     }

@@ -1,0 +1,194 @@
+/**
+ * The HTTP servers under the engine listener: `node:http` or `node:https`
+ * for HTTP/1.1 alone; `node:http2` for HTTP/2 beside HTTP/1.1 on one port
+ * (ALPN over TLS; over cleartext, h2c is told apart from HTTP/1.1 by its
+ * connection preface). HTTP/2 sessions advertise
+ * `SETTINGS_ENABLE_CONNECT_PROTOCOL` (RFC 8441) and are tracked, so that
+ * shutdown can end them.
+ *
+ * @module
+ */
+
+import type { EventEmitter } from "node:events";
+import { createServer as createHttpServer, type Server } from "node:http";
+import {
+  createSecureServer,
+  createServer as createH2cServer,
+  type Http2Session,
+  type Settings,
+} from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
+import {
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from "node:net";
+
+/** TLS settings of the listener (PEM). */
+export interface ListenerTls {
+  /** The certificate chain. */
+  readonly cert: string;
+  /** The private key. */
+  readonly key: string;
+  /** CAs whose client certificates are required (mutual TLS). */
+  readonly clientCa?: readonly string[] | undefined;
+}
+
+/** How to build the listener. */
+export interface ListenerOptions {
+  readonly tls: ListenerTls | undefined;
+  readonly http2: boolean;
+  readonly maxHeaderSize: number;
+  readonly handshakeTimeout: number;
+}
+
+// The client connection preface of HTTP/2 (RFC 9113 section 3.4).
+const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+// Per-stream receive window: how much one slow WebSocket may hold unread
+// before flow control stops its sender (others on the connection go on).
+const STREAM_WINDOW = 256 * 1024;
+const CONNECTION_WINDOW = 8 * 1024 * 1024;
+
+/** The listening server and the servers that emit requests, upgrades and streams. */
+export class HttpListener {
+  readonly #front: NetServer;
+  readonly #apps: EventEmitter[];
+  readonly #http1: Server[] = [];
+  readonly #sessions = new Set<Http2Session>();
+
+  /** Builds the servers; `listen()` starts them. */
+  constructor(options: ListenerOptions) {
+    const { tls, http2, maxHeaderSize, handshakeTimeout } = options;
+    const clientAuth = tls?.clientCa === undefined ? {} : {
+      ca: [...tls.clientCa],
+      requestCert: true,
+      rejectUnauthorized: true,
+    };
+    const settings: Settings = {
+      enableConnectProtocol: true,
+      initialWindowSize: STREAM_WINDOW,
+      maxHeaderListSize: maxHeaderSize,
+    };
+    if (!http2) {
+      const server = tls === undefined
+        ? createHttpServer({ maxHeaderSize })
+        : createHttpsServer({
+          maxHeaderSize,
+          cert: tls.cert,
+          key: tls.key,
+          ...clientAuth,
+        });
+      this.#front = server;
+      this.#apps = [server];
+      this.#http1.push(server);
+    } else if (tls !== undefined) {
+      const server = createSecureServer({
+        cert: tls.cert,
+        key: tls.key,
+        ...clientAuth,
+        allowHTTP1: true,
+        settings,
+      });
+      this.#front = server as unknown as NetServer;
+      this.#apps = [server];
+    } else {
+      const http1 = createHttpServer({ maxHeaderSize });
+      const h2c = createH2cServer({ settings });
+      this.#http1.push(http1);
+      this.#apps = [http1, h2c];
+      this.#front = createNetServer((socket) => sniff(socket, http1, h2c));
+      this.#track(h2c);
+    }
+    if (http2 && tls !== undefined) this.#track(this.#apps[0]!);
+    for (const server of this.#http1) {
+      server.headersTimeout = handshakeTimeout;
+      server.keepAliveTimeout = handshakeTimeout;
+    }
+    // Slow clients: a connection that stays quiet this long is dropped
+    // (upgrades and HTTP/2 sessions clear the timeout once they start).
+    this.#front.on(
+      tls === undefined ? "connection" : "secureConnection",
+      (socket: Socket) => {
+        socket.setTimeout(handshakeTimeout, () => socket.destroy());
+      },
+    );
+  }
+
+  /** Adds `listener` for `event` on every server that emits it. */
+  on(event: string, listener: (...args: never[]) => void): void {
+    for (const app of this.#apps) {
+      app.on(event, listener as (...args: unknown[]) => void);
+    }
+  }
+
+  /** Listens; resolves with the address. */
+  listen(
+    port: number,
+    hostname: string,
+  ): Promise<{ hostname: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.#front.once("error", reject);
+      this.#front.listen(port, hostname, () => {
+        this.#front.off("error", reject);
+        const address = this.#front.address();
+        resolve(
+          typeof address === "object" && address !== null
+            ? { hostname: address.address, port: address.port }
+            : { hostname, port },
+        );
+      });
+    });
+  }
+
+  /** Resolves once the listener closed. */
+  onClose(callback: () => void): void {
+    this.#front.on("close", callback);
+  }
+
+  /**
+   * Stops accepting, closes idle HTTP/1.1 connections and asks HTTP/2
+   * sessions to end (GOAWAY: streams already open, such as WebSockets, go
+   * on until they close). Resolves once every connection has ended.
+   */
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#front.close(() => resolve());
+      for (const server of this.#http1) server.closeIdleConnections();
+      for (const session of this.#sessions) session.close();
+    });
+  }
+
+  #track(server: EventEmitter): void {
+    server.on("session", (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.setLocalWindowSize(CONNECTION_WINDOW);
+      session.socket?.setTimeout(0);
+      session.on("close", () => this.#sessions.delete(session));
+      session.on("error", () => session.destroy());
+    });
+  }
+}
+
+/**
+ * Reads the start of a cleartext connection and hands it to the HTTP/2
+ * server when it opens with the HTTP/2 preface, to HTTP/1.1 otherwise.
+ */
+function sniff(socket: Socket, http1: Server, h2c: EventEmitter): void {
+  let received = new Uint8Array(0);
+  const onData = (chunk: Uint8Array) => {
+    const joined = new Uint8Array(received.byteLength + chunk.byteLength);
+    joined.set(received);
+    joined.set(chunk, received.byteLength);
+    received = joined;
+    const prefix = received.subarray(0, PREFACE.byteLength);
+    const matches = prefix.every((byte, i) => byte === PREFACE[i]);
+    if (matches && received.byteLength < PREFACE.byteLength) return;
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(received);
+    (matches ? h2c : http1).emit("connection", socket);
+    socket.resume();
+  };
+  socket.on("data", onData);
+  socket.on("error", () => socket.destroy());
+}

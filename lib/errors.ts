@@ -152,6 +152,8 @@ const ERROR_CODE_STATUS: Record<string, WebSocketStatus> = {
   CERT_REVOKED: WebSocketStatus.CertificateInvalid,
   CERT_UNTRUSTED: WebSocketStatus.CertificateInvalid,
   ERR_TLS_CERT_ALTNAME_INVALID: WebSocketStatus.CertificateInvalid,
+  // The server demanded a client certificate and got none.
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: WebSocketStatus.CertificateInvalid,
 };
 
 /** The status of a `node:net`/`node:tls` error code, if it is a known one. */

@@ -285,6 +285,18 @@ function timeoutValue(name: string, value: unknown): void {
   }
 }
 
+/**
+ * Checks the {@linkcode SocketOptions} found in `options` (other keys are
+ * ignored), so that a caller can fail bad ones before any I/O.
+ */
+export function checkSocketOptions(options: object): void {
+  resolveSocketOptions(
+    Object.fromEntries(
+      Object.entries(options).filter(([name]) => name in DEFAULTS),
+    ) as SocketOptions,
+  );
+}
+
 /** Throws `RangeError` unless `value` is a positive safe integer. */
 export function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {

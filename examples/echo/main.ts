@@ -1,13 +1,17 @@
 /**
  * The echo sample (SPEC S4): a WebSocket echo at `/ws` and a page at `/`.
  *
- *     deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname H]
- *         [--allowed-origin URL]... [--backend native|engine] [--compression]
+ *     deno run --allow-net [--allow-read] examples/echo/main.ts [--port 8080]
+ *         [--hostname H] [--allowed-origin URL]... [--backend native|engine]
+ *         [--compression] [--http2] [--cert FILE --key FILE]
  *
  * `--backend native` (the default) runs on `Deno.serve` and Deno's own
  * WebSocket; `--backend engine` runs on socketry's RFC 6455 engine and its
  * `node:http` listener. `--compression` (engine only) accepts
- * permessage-deflate when the client offers it.
+ * permessage-deflate when the client offers it. `--cert` and `--key` (PEM
+ * files, read with `--allow-read`) serve HTTPS and WSS. `--http2` (engine
+ * only) serves HTTP/2 beside HTTP/1.1 on the same port, WebSockets included
+ * (RFC 8441): over TLS with `--cert`/`--key`, as h2c without.
  *
  * Every message comes back with its type until the client closes; the close
  * handshake is completed with the client's status and description. SIGINT
@@ -29,12 +33,15 @@ const { values } = parseArgs({
     "allowed-origin": { type: "string", multiple: true },
     backend: { type: "string", default: "native" },
     compression: { type: "boolean", default: false },
+    http2: { type: "boolean", default: false },
+    cert: { type: "string" },
+    key: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]... [--backend native|engine] [--compression]",
+    "Usage: deno run --allow-net examples/echo/main.ts [--port 8080] [--hostname 0.0.0.0] [--allowed-origin URL]... [--backend native|engine] [--compression] [--http2] [--cert FILE --key FILE]",
   );
   Deno.exit(0);
 }
@@ -54,6 +61,22 @@ if (values.compression && backend !== "engine") {
   );
   Deno.exit(2);
 }
+if (values.http2 && backend !== "engine") {
+  console.error(
+    "--http2 needs --backend engine: Deno.serve cannot accept WebSockets over HTTP/2",
+  );
+  Deno.exit(2);
+}
+if ((values.cert === undefined) !== (values.key === undefined)) {
+  console.error("--cert and --key go together: a certificate and its key");
+  Deno.exit(2);
+}
+const tls = values.cert === undefined || values.key === undefined
+  ? undefined
+  : {
+    cert: await Deno.readTextFile(values.cert),
+    key: await Deno.readTextFile(values.key),
+  };
 const allowedOrigins = values["allowed-origin"];
 
 // Message events run synchronously as each message arrives, so every echo is
@@ -89,7 +112,13 @@ const announce = ({ hostname, port }: { hostname: string; port: number }) => {
     : hostname.includes(":")
     ? `[${hostname}]`
     : hostname;
-  console.log(`Listening on http://${shown}:${port}/ (${backend} backend)`);
+  const scheme = tls === undefined ? "http" : "https";
+  const version = values.http2
+    ? tls === undefined ? ", HTTP/2 cleartext (h2c)" : ", HTTP/2"
+    : "";
+  console.log(
+    `Listening on ${scheme}://${shown}:${port}/ (${backend} backend${version})`,
+  );
 };
 
 let server: { shutdown(): Promise<void> };
@@ -101,13 +130,15 @@ if (backend === "engine") {
       hostname: values.hostname,
       onListen: announce,
       dangerouslyEnableCompression: values.compression,
+      http2: values.http2,
+      ...(tls === undefined ? {} : { tls }),
     },
     (socket) => processor.add(socket),
     page,
   );
 } else {
   server = Deno.serve(
-    { port, hostname: values.hostname, onListen: announce },
+    { port, hostname: values.hostname, onListen: announce, ...tls },
     webSockets(options, (socket) => processor.add(socket), page),
   );
 }

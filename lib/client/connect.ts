@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ClientHttp2Session, OutgoingHttpHeaders } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import {
   EngineSocket,
@@ -14,6 +15,7 @@ import {
 import { NetSocketTransport } from "../engine/transport.ts";
 import { errorCodeStatus, WebSocketError, WebSocketStatus } from "../errors.ts";
 import { headerList, isToken } from "../protocol/handshake.ts";
+import { checkSocketOptions } from "../socket.ts";
 import {
   acceptClientResponse,
   type DeflateClientOptions,
@@ -51,6 +53,22 @@ export interface ConnectOptions
    * `credentials` must be left unset here.
    */
   handler?: ConnectionHandler;
+  /**
+   * The HTTP version to ask for (SPEC C2): `"1.1"` (default) upgrades a
+   * connection of its own; `"2"` opens the socket as an extended CONNECT
+   * stream (RFC 8441) on an HTTP/2 connection, shared by every socket to
+   * the same origin through the same `handler` (over `wss:` by ALPN `h2`,
+   * over `ws:` as h2c with prior knowledge).
+   */
+  httpVersion?: "1.1" | "2";
+  /**
+   * How strictly `httpVersion` holds: `"orLower"` (default) falls back to
+   * HTTP/1.1 when the server does not do WebSockets over HTTP/2;
+   * `"exact"` and `"orHigher"` with `"2"` fail instead, with status
+   * `handshakeRejected`; `"orHigher"` with `"1.1"` offers HTTP/2 to `wss:`
+   * servers and takes it when they accept.
+   */
+  versionPolicy?: "exact" | "orLower" | "orHigher";
   /** How long connecting and the handshake may take. Default 60000. */
   connectTimeout?: number;
   /** Cancels the connection attempt. */
@@ -63,6 +81,15 @@ const CLIENT_DEFAULTS = {
   sendTimeout: 30_000,
   receiveTimeout: 30_000,
 } as const;
+// Connection-specific fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+const HTTP1_ONLY = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
 const RESERVED_HEADERS = new Set([
   "host",
   "upgrade",
@@ -108,6 +135,8 @@ export function connect(
     headers,
     handler,
     connectTimeout = 60_000,
+    httpVersion = "1.1",
+    versionPolicy = "orLower",
     signal,
     deflate = false,
     caCerts,
@@ -144,6 +173,31 @@ export function connect(
       `connectTimeout must be > 0 ms, got ${connectTimeout}`,
     );
   }
+  if (httpVersion !== "1.1" && httpVersion !== "2") {
+    throw new TypeError(
+      `httpVersion must be "1.1" or "2", got ${JSON.stringify(httpVersion)}`,
+    );
+  }
+  if (!["exact", "orLower", "orHigher"].includes(versionPolicy)) {
+    throw new TypeError(
+      `versionPolicy must be "exact", "orLower" or "orHigher", got ${
+        JSON.stringify(versionPolicy)
+      }`,
+    );
+  }
+  const secure = target.protocol === "wss:";
+  const plan: VersionPlan = httpVersion === "2"
+    ? { http2: true, http1: versionPolicy === "orLower" }
+    : { http2: versionPolicy === "orHigher" && secure, http1: true };
+  checkSocketOptions(socketOptions);
+  for (const name of ["keepAliveInterval", "keepAliveTimeout"] as const) {
+    const value = socketOptions[name];
+    if (value !== undefined && !(value >= 0)) {
+      throw new RangeError(
+        `${name} must be a number of milliseconds >= 0 or Infinity, got ${value}`,
+      );
+    }
+  }
   const userinfo = urlCredentials(target);
   const connection: ConnectionOptions = {
     caCerts,
@@ -164,7 +218,7 @@ export function connect(
       throw new TypeError("handler must be a ConnectionHandler");
     }
     const conflict = CONNECTION_OPTIONS.find((name) =>
-      connection[name] !== undefined
+      connection[name] !== undefined && connection[name] !== false
     );
     if (conflict !== undefined) {
       throw new TypeError(
@@ -188,13 +242,46 @@ export function connect(
   const cancel = signal === undefined
     ? deadline
     : AbortSignal.any([signal, deadline]);
-  return handshake(target, owner, protocols, extra, cancel, {
-    ...CLIENT_DEFAULTS,
-    ...socketOptions,
-  }, {
+  const attempt: Attempt = {
+    url: target,
+    handler: owner,
+    protocols,
+    extra,
+    signal: cancel,
+    socketOptions: { ...CLIENT_DEFAULTS, ...socketOptions },
     offer,
-    header: offerHeader,
-  });
+    offerHeader,
+  };
+  const opened = plan.http2 ? viaHttp2(attempt, plan.http1) : viaHttp1(attempt);
+  if (handler === undefined) {
+    // A handler of this socket's own: its HTTP/2 session ends with the socket.
+    opened.then(
+      (socket) => socket.closed.then(() => owner.close()),
+      () => owner.close(),
+    );
+  }
+  return opened;
+}
+
+/** Which HTTP versions a connection attempt may use. */
+interface VersionPlan {
+  readonly http2: boolean;
+  readonly http1: boolean;
+}
+
+/** Everything one connection attempt needs. */
+interface Attempt {
+  readonly url: URL;
+  readonly handler: ConnectionHandler;
+  readonly protocols: readonly string[];
+  readonly extra: Headers;
+  readonly signal: AbortSignal;
+  readonly socketOptions: Omit<
+    EngineSocketOptions,
+    "protocol" | "extensions" | "deflate"
+  >;
+  readonly offer: DeflateClientOptions | undefined;
+  readonly offerHeader: string | undefined;
 }
 
 function urlCredentials(
@@ -227,24 +314,114 @@ function parseUrl(url: string | URL): URL {
   return parsed;
 }
 
-async function handshake(
-  url: URL,
-  handler: ConnectionHandler,
-  protocols: readonly string[],
-  extra: Headers,
-  signal: AbortSignal,
-  socketOptions: Omit<
-    EngineSocketOptions,
-    "protocol" | "extensions" | "deflate"
-  >,
-  deflate: {
-    offer?: DeflateClientOptions | undefined;
-    header?: string | undefined;
-  },
+async function viaHttp2(
+  attempt: Attempt,
+  allowHttp1: boolean,
 ): Promise<EngineSocket> {
+  const { url, handler, signal } = attempt;
+  let route;
+  try {
+    route = await handler.http2Route(url, signal, allowHttp1);
+  } catch (error) {
+    throw connectError(error, url, signal);
+  }
+  if (route.session === undefined) return viaHttp1(attempt, route.socket);
+  return await extendedConnect(attempt, route.session);
+}
+
+/** RFC 8441: the socket as an extended CONNECT stream on `session`. */
+async function extendedConnect(
+  attempt: Attempt,
+  session: ClientHttp2Session,
+): Promise<EngineSocket> {
+  const { url, handler, protocols, extra, signal } = attempt;
+  const headers: OutgoingHttpHeaders = {
+    ":method": "CONNECT",
+    ":protocol": "websocket",
+    ":scheme": url.protocol === "wss:" ? "https" : "http",
+    ":path": `${url.pathname}${url.search}`,
+    ":authority": url.host,
+    "sec-websocket-version": "13",
+  };
+  if (protocols.length > 0) {
+    headers["sec-websocket-protocol"] = protocols.join(", ");
+  }
+  if (attempt.offerHeader !== undefined) {
+    headers["sec-websocket-extensions"] = attempt.offerHeader;
+  }
+  for (const [name, value] of handler.requestHeaders(url)) {
+    headers[name.toLowerCase()] = value;
+  }
+  extra.forEach((value, name) => {
+    if (!HTTP1_ONLY.has(name)) headers[name] = value;
+  });
+  let stream;
+  try {
+    stream = session.request(headers);
+  } catch (error) {
+    throw connectError(error, url, signal);
+  }
+  const onAbort = () => stream.destroy();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const response = await new Promise<Record<string, unknown>>(
+      (resolve, reject) => {
+        stream.once("response", resolve);
+        stream.once("error", reject);
+        stream.once("close", () =>
+          reject(
+            new WebSocketError(
+              `${url.href}: the HTTP/2 stream closed before the server answered`,
+              { status: WebSocketStatus.HandshakeRejected },
+            ),
+          ));
+      },
+    );
+    const status = Number(response[":status"]);
+    const fields = new Headers();
+    for (const [name, value] of Object.entries(response)) {
+      if (name.startsWith(":") || value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) {
+        fields.append(name, String(item));
+      }
+    }
+    handler.receiveResponse(url, fields);
+    if (status !== 200) {
+      throw new WebSocketError(
+        `${url.href} refused the WebSocket handshake: HTTP ${status} (over HTTP/2)`,
+        { status: WebSocketStatus.HandshakeRejected },
+      );
+    }
+    const { protocol, extensions, params } = negotiated(
+      fields,
+      protocols,
+      url,
+      attempt.offer,
+    );
+    signal.removeEventListener("abort", onAbort);
+    const socket = new EngineSocket(new NetSocketTransport(stream), "client", {
+      ...attempt.socketOptions,
+      protocol,
+      httpVersion: "2",
+      ...(params === undefined ? {} : { deflate: params, extensions }),
+    });
+    handler.trackStream(session, socket.closed);
+    return socket;
+  } catch (error) {
+    signal.removeEventListener("abort", onAbort);
+    stream.destroy();
+    throw connectError(error, url, signal);
+  }
+}
+
+async function viaHttp1(
+  attempt: Attempt,
+  connection?: NetSocket,
+): Promise<EngineSocket> {
+  const { url, handler, protocols, extra, signal } = attempt;
   let socket: NetSocket;
   try {
-    socket = await handler.openConnection(url, signal);
+    socket = connection ?? await handler.openConnection(url, signal);
   } catch (error) {
     throw connectError(error, url, signal);
   }
@@ -263,8 +440,8 @@ async function handshake(
     if (protocols.length > 0) {
       lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}`);
     }
-    if (deflate.header !== undefined) {
-      lines.push(`Sec-WebSocket-Extensions: ${deflate.header}`);
+    if (attempt.offerHeader !== undefined) {
+      lines.push(`Sec-WebSocket-Extensions: ${attempt.offerHeader}`);
     }
     for (const [name, value] of handler.requestHeaders(url)) {
       lines.push(`${name}: ${value}`);
@@ -277,19 +454,19 @@ async function handshake(
       "the opening handshake",
     );
     handler.receiveResponse(url, head.headers);
-    const { protocol, extensions, params } = checkResponse(
-      head,
-      key,
+    checkUpgrade(head, key, url);
+    const { protocol, extensions, params } = negotiated(
+      head.headers,
       protocols,
       url,
-      deflate.offer,
+      attempt.offer,
     );
     signal.removeEventListener("abort", onAbort);
     return new EngineSocket(
       new NetSocketTransport(socket, head.rest),
       "client",
       {
-        ...socketOptions,
+        ...attempt.socketOptions,
         protocol,
         ...(params === undefined ? {} : { deflate: params, extensions }),
       },
@@ -301,38 +478,50 @@ async function handshake(
   }
 }
 
-function checkResponse(
+function rejected(url: URL, why: string): WebSocketError {
+  return new WebSocketError(
+    `${url.href} refused the WebSocket handshake: ${why}`,
+    { status: WebSocketStatus.HandshakeRejected },
+  );
+}
+
+/** The HTTP/1.1 parts of the answer: 101, Upgrade, Connection, Accept. */
+function checkUpgrade(
   { status, statusText, headers }: ResponseHead,
   key: string,
-  protocols: readonly string[],
   url: URL,
-  deflate: DeflateClientOptions | undefined,
-): { protocol: string; extensions: string; params: DeflateParams | undefined } {
-  const rejected = (why: string) =>
-    new WebSocketError(`${url.href} refused the WebSocket handshake: ${why}`, {
-      status: WebSocketStatus.HandshakeRejected,
-    });
-  if (status !== 101) throw rejected(`HTTP ${statusText}`);
+): void {
+  if (status !== 101) throw rejected(url, `HTTP ${statusText}`);
   if (
     !headerList(headers.get("upgrade")).some((v) =>
       v.toLowerCase() === "websocket"
     )
   ) {
-    throw rejected("the response lacks Upgrade: websocket");
+    throw rejected(url, "the response lacks Upgrade: websocket");
   }
   if (
     !headerList(headers.get("connection")).some((v) =>
       v.toLowerCase() === "upgrade"
     )
   ) {
-    throw rejected("the response lacks Connection: Upgrade");
+    throw rejected(url, "the response lacks Connection: Upgrade");
   }
   if (headers.get("sec-websocket-accept") !== computeAcceptKey(key)) {
-    throw rejected("Sec-WebSocket-Accept does not match the key");
+    throw rejected(url, "Sec-WebSocket-Accept does not match the key");
   }
+}
+
+/** What the server chose, in either HTTP version: subprotocol, extensions. */
+function negotiated(
+  headers: Headers,
+  protocols: readonly string[],
+  url: URL,
+  deflate: DeflateClientOptions | undefined,
+): { protocol: string; extensions: string; params: DeflateParams | undefined } {
   const protocol = headers.get("sec-websocket-protocol") ?? "";
   if (protocol !== "" && !protocols.includes(protocol)) {
     throw rejected(
+      url,
       `the server chose subprotocol ${protocol}, which was not offered`,
     );
   }
@@ -340,6 +529,7 @@ function checkResponse(
   if (extensions === "") return { protocol, extensions, params: undefined };
   if (deflate === undefined) {
     throw rejected(
+      url,
       `the server answered with extensions that were not offered: ${extensions}`,
     );
   }
@@ -350,7 +540,7 @@ function checkResponse(
       params: acceptClientResponse(extensions, deflate),
     };
   } catch (error) {
-    throw rejected((error as Error).message);
+    throw rejected(url, (error as Error).message);
   }
 }
 

@@ -158,6 +158,8 @@ function parseSetCookie(
         const wanted = argument.replace(/^\./, "").toLowerCase();
         if (wanted === "") break;
         if (!domainMatch(host, wanted)) return undefined;
+        // A bare top-level name (Domain=com) would reach every site under it.
+        if (!wanted.includes(".") && wanted !== host) return undefined;
         domain = wanted;
         hostOnly = false;
         break;

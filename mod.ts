@@ -109,6 +109,7 @@ export {
   type EngineServer,
   type EngineServerOptions,
   type RequestHandler,
+  type RequestInfo,
   serveEngine,
 } from "./lib/server/engine_listener.ts";
 export {

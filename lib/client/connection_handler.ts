@@ -310,20 +310,30 @@ export class ConnectionHandler {
     allowHttp1: boolean,
   ): Promise<ClientHttp2Session | NetSocket> {
     const secure = url.protocol === "wss:" || url.protocol === "https:";
-    const socket = await this.openConnection(
-      url,
-      signal,
-      secure ? (allowHttp1 ? ["h2", "http/1.1"] : ["h2"]) : undefined,
-    );
+    const noHttp2 = (chose: string) =>
+      new WebSocketError(
+        `${origin} does not speak HTTP/2 (ALPN chose ${chose}), and the version policy forbids falling back to HTTP/1.1`,
+        { status: WebSocketStatus.HandshakeRejected },
+      );
+    let socket: NetSocket;
+    try {
+      socket = await this.openConnection(
+        url,
+        signal,
+        secure ? (allowHttp1 ? ["h2", "http/1.1"] : ["h2"]) : undefined,
+      );
+    } catch (error) {
+      // A server without h2 may end the TLS handshake over ALPN alone.
+      if (
+        (error as { code?: unknown }).code ===
+          "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL"
+      ) throw noHttp2("nothing: the server refused h2");
+      throw error;
+    }
     if (secure && (socket as TLSSocket).alpnProtocol !== "h2") {
       if (allowHttp1) return socket;
       socket.destroy();
-      throw new WebSocketError(
-        `${origin} does not speak HTTP/2 (ALPN chose ${
-          (socket as TLSSocket).alpnProtocol || "nothing"
-        }), and the version policy forbids falling back to HTTP/1.1`,
-        { status: WebSocketStatus.HandshakeRejected },
-      );
+      throw noHttp2((socket as TLSSocket).alpnProtocol || "nothing");
     }
     const scheme = secure ? "https:" : "http:";
     return await new Promise<ClientHttp2Session>((resolve, reject) => {

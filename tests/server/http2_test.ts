@@ -1,0 +1,295 @@
+/**
+ * WebSockets over HTTP/2 (RFC 8441, SPEC S9 and C2): socketry's client and
+ * engine listener over loopback, TLS (ALPN) and h2c. Many sockets on one
+ * connection, flow control per socket, the same route answering HTTP/1.1
+ * upgrades and extended CONNECT, ordinary requests over HTTP/2, refusals,
+ * and the client's version policy.
+ */
+
+import assert from "node:assert/strict";
+import {
+  connect,
+  ConnectionHandler,
+  type EngineServerOptions,
+  type EngineSocket,
+  type RequestInfo,
+  serveEngine,
+  type Socket,
+  WebSocketError,
+  WebSocketStatus,
+} from "../../mod.ts";
+import { Inbox } from "../helpers/client.ts";
+import { testCertificates } from "../helpers/tls.ts";
+
+interface Server {
+  readonly port: number;
+  readonly sockets: Inbox<EngineSocket>;
+  readonly requests: RequestInfo[];
+  close(): Promise<void>;
+}
+
+/** An echo server; `onSocket` may replace the echo. */
+async function start(
+  options: EngineServerOptions,
+  onSocket?: (socket: EngineSocket) => void,
+): Promise<Server> {
+  const sockets = new Inbox<EngineSocket>();
+  const requests: RequestInfo[] = [];
+  const live = new Set<Socket>();
+  const server = serveEngine(
+    { port: 0, hostname: "127.0.0.1", path: "/ws", ...options },
+    (socket) => {
+      const engine = socket as EngineSocket;
+      live.add(socket);
+      socket.closed.then(() => live.delete(socket));
+      sockets.push(engine);
+      if (onSocket !== undefined) onSocket(engine);
+      else {
+        socket.addEventListener("message", ({ data }) => {
+          socket.send(data).catch(() => {});
+        });
+      }
+    },
+    (request, info) => {
+      requests.push(info);
+      return new Response(
+        `${info.httpVersion} ${new URL(request.url).pathname}`,
+      );
+    },
+  );
+  const { port } = await server.listening;
+  return {
+    port,
+    sockets,
+    requests,
+    async close() {
+      for (const socket of live) socket.abort();
+      await server.shutdown();
+    },
+  };
+}
+
+async function echo(socket: Socket, message: string): Promise<string> {
+  await socket.send(message);
+  const { value } = await socket[Symbol.asyncIterator]().next();
+  return value as string;
+}
+
+Deno.test("http2: 100 sockets share one TLS connection, each echoes", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const server = await start({ http2: true, tls: { cert, key } });
+  const handler = new ConnectionHandler({ caCerts: [ca] });
+  const url = `wss://localhost:${server.port}/ws`;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: 100 },
+      () => connect(url, { httpVersion: "2", handler }),
+    ),
+  );
+  assert.ok(sockets.every((socket) => socket.httpVersion === "2"));
+  const accepted: EngineSocket[] = [];
+  for (let i = 0; i < 100; i++) accepted.push(await server.sockets.next());
+  const connections = new Set(accepted.map((socket) => socket.remoteAddress));
+  assert.equal(connections.size, 1, `connections: ${[...connections]}`);
+  assert.ok(accepted.every((socket) => socket.httpVersion === "2"));
+  const replies = await Promise.all(
+    sockets.map((socket, i) => echo(socket, `hello ${i}`)),
+  );
+  assert.deepEqual(replies, sockets.map((_, i) => `hello ${i}`));
+  const closed = await Promise.all(
+    sockets.map((socket, i) => socket.close(1000, `bye ${i}`)),
+  );
+  assert.ok(
+    closed.every((outcome) => outcome.wasClean && outcome.code === 1000),
+  );
+  await handler.close();
+  await server.close();
+});
+
+Deno.test("http2: a slow reader does not stall other sockets on the connection", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const block = new Uint8Array(64 * 1024).fill(7);
+  let flooded = 0;
+  const server = await start(
+    { http2: true, tls: { cert, key } },
+    (socket) => {
+      socket.addEventListener("message", ({ data }) => {
+        if (data !== "flood") {
+          socket.send(data).catch(() => {});
+          return;
+        }
+        // Writes until flow control holds the data back: the client does
+        // not read this socket.
+        (async () => {
+          while (socket.state === "open" && flooded < 64 * 1024 * 1024) {
+            await socket.send(block);
+            flooded += block.byteLength;
+          }
+        })().catch(() => {});
+      });
+    },
+  );
+  const handler = new ConnectionHandler({ caCerts: [ca] });
+  const url = `wss://localhost:${server.port}/ws`;
+  const slow = await connect(url, {
+    httpVersion: "2",
+    handler,
+    receiveHighWaterMark: 256 * 1024,
+  });
+  const fast = await connect(url, { httpVersion: "2", handler });
+  await slow.send("flood");
+  // Let the flood fill every window and buffer on its way.
+  let before = -1;
+  while (before !== flooded) {
+    before = flooded;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(flooded < 64 * 1024 * 1024, "flow control stopped the flood");
+  for (let i = 0; i < 200; i++) {
+    assert.equal(await echo(fast, `ping ${i}`), `ping ${i}`);
+  }
+  // The slow socket's data was held back, not lost: it is all readable.
+  let received = 0;
+  const reading = (async () => {
+    for await (const message of slow) {
+      received += (message as Uint8Array).byteLength;
+      if (received >= flooded && flooded >= 64 * 1024 * 1024) break;
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(received > before, `read ${received} of ${flooded} bytes`);
+  await fast.close();
+  slow.abort();
+  await reading.catch(() => {});
+  await handler.close();
+  await server.close();
+});
+
+Deno.test("http2: one port serves HTTP/1.1 upgrades, extended CONNECT and requests of both versions", async () => {
+  const { ca, cert, key } = await testCertificates();
+  for (const tls of [true, false]) {
+    const server = await start({
+      http2: true,
+      protocols: ["chat.v2", "chat.v1"],
+      ...(tls ? { tls: { cert, key } } : {}),
+    });
+    const origin = `${tls ? "wss" : "ws"}://localhost:${server.port}`;
+    const handler = new ConnectionHandler(tls ? { caCerts: [ca] } : {});
+    const h2 = await connect(`${origin}/ws`, {
+      httpVersion: "2",
+      versionPolicy: "exact",
+      handler,
+      protocols: ["chat.v1", "chat.v2"],
+    });
+    const h1 = await connect(`${origin}/ws`, {
+      handler,
+      protocols: ["chat.v1"],
+    });
+    assert.equal(h2.httpVersion, "2");
+    assert.equal(h2.protocol, "chat.v2", "the server's preference wins");
+    assert.equal(h1.httpVersion, "1.1");
+    assert.equal(h1.protocol, "chat.v1");
+    assert.equal(await echo(h2, "over h2"), "over h2");
+    assert.equal(await echo(h1, "over h1"), "over h1");
+    assert.equal((await server.sockets.next()).httpVersion, "2");
+    assert.equal((await server.sockets.next()).httpVersion, "1.1");
+
+    const page = await fetch(
+      `${tls ? "https" : "http"}://localhost:${server.port}/page`,
+      tls ? { client: Deno.createHttpClient({ caCerts: [ca] }) } : {},
+    );
+    assert.equal(await page.text(), `${tls ? "2" : "1.1"} /page`);
+    await h2.close();
+    await h1.close();
+    await handler.close();
+    await server.close();
+  }
+});
+
+Deno.test("http2: refusals arrive as handshakeRejected with the HTTP status", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const server = await start({
+    http2: true,
+    tls: { cert, key },
+    allowedOrigins: ["https://good.example"],
+  });
+  const handler = new ConnectionHandler({ caCerts: [ca] });
+  const base = `wss://localhost:${server.port}`;
+  for (
+    const [path, headers, status] of [
+      ["/ws", { origin: "https://evil.example" }, "403"],
+      ["/elsewhere", {}, "404"],
+    ] as const
+  ) {
+    await assert.rejects(
+      connect(`${base}${path}`, { httpVersion: "2", handler, headers }),
+      (error: unknown) => {
+        assert.ok(error instanceof WebSocketError);
+        assert.equal(error.status, WebSocketStatus.HandshakeRejected);
+        assert.match(error.message, new RegExp(`HTTP ${status}`));
+        return true;
+      },
+    );
+  }
+  const good = await connect(`${base}/ws`, {
+    httpVersion: "2",
+    handler,
+    headers: { origin: "https://good.example" },
+  });
+  assert.equal(good.httpVersion, "2");
+  await good.close();
+  await handler.close();
+  await server.close();
+});
+
+Deno.test("http2: the version policy decides the fallback to HTTP/1.1", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const http1Only = await start({ tls: { cert, key } });
+  const url = `wss://localhost:${http1Only.port}/ws`;
+
+  const fallback = await connect(url, { httpVersion: "2", caCerts: [ca] });
+  assert.equal(fallback.httpVersion, "1.1", "orLower falls back");
+  assert.equal(await echo(fallback, "fell back"), "fell back");
+  await fallback.close();
+
+  for (const versionPolicy of ["exact", "orHigher"] as const) {
+    await assert.rejects(
+      connect(url, { httpVersion: "2", versionPolicy, caCerts: [ca] }),
+      (error: unknown) => {
+        assert.ok(error instanceof WebSocketError);
+        assert.equal(error.status, WebSocketStatus.HandshakeRejected);
+        assert.match(error.message, /does not speak HTTP\/2/);
+        return true;
+      },
+    );
+  }
+  await http1Only.close();
+
+  const both = await start({ http2: true, tls: { cert, key } });
+  const upgraded = await connect(`wss://localhost:${both.port}/ws`, {
+    versionPolicy: "orHigher",
+    caCerts: [ca],
+  });
+  assert.equal(upgraded.httpVersion, "2", "1.1 or higher takes HTTP/2");
+  await upgraded.close();
+  const plain = await connect(`wss://localhost:${both.port}/ws`, {
+    caCerts: [ca],
+  });
+  assert.equal(plain.httpVersion, "1.1", "the default stays on HTTP/1.1");
+  await plain.close();
+  await both.close();
+});
+
+Deno.test("http2: bad version options throw TypeError at once", () => {
+  assert.throws(
+    () => connect("ws://localhost:1/", { httpVersion: "3" as "2" }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      connect("ws://localhost:1/", {
+        versionPolicy: "newest" as "exact",
+      }),
+    TypeError,
+  );
+});

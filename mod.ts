@@ -70,6 +70,7 @@ export {
   ConnectionHandler,
   type ConnectionOptions,
   type Credentials,
+  type Http2Route,
 } from "./lib/client/connection_handler.ts";
 export { type Cookie, CookieJar } from "./lib/client/cookie_jar.ts";
 export {

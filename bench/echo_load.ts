@@ -7,8 +7,9 @@
  *     deno run -A bench/echo_load.ts [--connections 50] [--seconds 5]
  *         [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1]
  *         [--servers raw,events,iter] [--extra NAME=SCRIPT]...
- *         [--client tcp|websocket] [--binary] [--baseline NAME]
- *         [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]
+ *         [--client tcp|websocket] [--binary] [--compression]
+ *         [--payload random|json] [--baseline NAME] [--goal RATIO]
+ *         [--cpu-prof NAME,...] [--cpu-prof-dir DIR]
  *
  * The issue 3 comparisons (engine against `ws`):
  *
@@ -16,6 +17,18 @@
  *         --inflight 8 --sizes 64
  *     deno run -A bench/echo_load.ts --servers engine,ws --connections 10 \
  *         --inflight 1 --sizes 1048576 --binary
+ *
+ * The issue 4 comparison (item 7: compressed echo of 1 KiB JSON-like text,
+ * engine `--compression` against `ws` with `perMessageDeflate`; messages/s,
+ * server CPU per round trip and the compression ratio each way):
+ *
+ *     deno run -A bench/echo_load.ts --servers engine,ws --compression \
+ *         --sizes 1024 --connections 50 --rounds 5
+ *     deno run -A bench/echo_load.ts --servers engine,ws --compression \
+ *         --sizes 1024 --connections 100 --inflight 8 --rounds 5
+ *
+ * (memory per compressed connection: `bench/idle_memory.ts --compression
+ * --message`).
  *
  * The servers, each its own child process started once, on a port the
  * system picks (`--port 0`, read back from its `Listening on` line); Deno
@@ -28,13 +41,17 @@
  * - `iter`: `bench/servers/socketry_iter_echo.ts` (socketry middleware,
  *   `for await (const m of socket) await socket.send(m)`);
  * - `engine` (only when named in `--servers`): the sample with
- *   `--backend engine`, socketry's own RFC 6455 engine;
+ *   `--backend engine`, socketry's own RFC 6455 engine (with
+ *   `--compression`, the sample's `--compression`:
+ *   `dangerouslyEnableCompression: true`, socketry's defaults);
  * - `ws` (only when named in `--servers`): `bench/servers/ws_echo.mjs`,
- *   Node's `ws` package (`perMessageDeflate: false`), run with `node`;
- * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`,
- *   printing the `Listening on` line and echoing on `/ws` (a patched copy of
- *   socketry, say); `.mjs`, `.cjs` and `.js` scripts run with `node`, the
- *   rest with Deno.
+ *   Node's `ws` package (`perMessageDeflate: false`; with `--compression`
+ *   ws's defaults with `threshold: 0`, see that file), run with `node`;
+ * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`
+ *   (and `--compression`, passed on with `--compression`), printing the
+ *   `Listening on` line and echoing on `/ws` (a patched copy of socketry,
+ *   say); `.mjs`, `.cjs` and `.js` scripts run with `node`, the rest with
+ *   Deno.
  *
  * For each message size and each round, every server gets one measurement,
  * in an order rotated by one each round (ABC, BCA, CAB, ...). A measurement
@@ -45,9 +62,45 @@
  * (`--inflight` messages outstanding per socket: each echo sends one more,
  * and echoes must come back in order). Round trips are counted over
  * `--seconds` after `--warmup` seconds. A socket cycles through 8 fixed
- * messages, so a stale or reordered echo is caught too; every server gets
- * the very same bytes (printable ASCII, so text and binary carry the same
- * payload).
+ * messages (more with `--compression`, see below), so a stale or reordered
+ * echo is caught too; every server gets the very same bytes (printable
+ * ASCII, so text and binary carry the same payload).
+ *
+ * `--payload`: `random` (the default without `--compression`) draws the
+ * messages' characters at random from 69 letters, digits and punctuation;
+ * `json` (the default with it) makes each message a different JSON event of
+ * exactly the given size (ids, timestamps, names, a list of items with
+ * prices, a hex trace id, a padding note of words; `makeJsonMessages` in
+ * `bench/deflate_client.ts`), compressible like real traffic. With
+ * `--compression` or `json` a socket cycles through as many messages as
+ * fill 64 KiB (64 at 1 KiB; 8 at least), so that no message is still in
+ * DEFLATE's 32 KiB window when it comes round again: each compresses
+ * against its predecessors, as real traffic does, not to a 10-byte
+ * back-reference to its own last copy.
+ *
+ * `--compression` (permessage-deflate, RFC 7692; `--client tcp` only): every
+ * socket offers plain `permessage-deflate` (context takeover both ways,
+ * 15-bit windows: what browsers get), and the run fails loudly (error kind
+ * `negotiation`) if a server does not agree, or names a server that cannot
+ * compress (`raw`, `events`, `iter`). The client sends each message as one
+ * RSV1 frame of raw DEFLATE from `node:zlib` (level 6, sync flush, the
+ * trailing `00 00 ff ff` stripped), its context kept across messages; it
+ * inflates every echo with its own per-socket `node:zlib` context (the
+ * trailer restored) and checks it as above. An echo without RSV1 is an
+ * error (kind `uncompressed`): both servers compress every message (the
+ * socketry sample's threshold is 0; ws's threshold does not apply with
+ * context takeover). To keep the client cheap (inflating 1 KiB costs it
+ * ~3 µs, deflating ~20 µs, and more with many cold contexts), zlib runs
+ * synchronously on the stream's handle (`bench/deflate_client.ts`), and a
+ * socket deflates only its first 32 KiB of messages itself: from then on
+ * its window holds nothing but the cycle, so the compressed frame of each
+ * message is the same for every socket and computed once (a deflater run
+ * through the cycle twice). The server sees exactly a client compressing
+ * with context takeover; the echo check proves it inflated every message
+ * right. The report adds the compression ratio each way over the window
+ * (compressed payload bytes over message bytes, frame headers not counted;
+ * client to server is the client's own DEFLATE, the same for every server)
+ * and each server's `Sec-WebSocket-Extensions` answer.
  *
  * Throughput: MB/s is payload bytes echoed per second, 10^6 bytes a MB,
  * each round trip counted once (round trips/s × message size): the bytes
@@ -98,6 +151,14 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import {
+  type AgreedDeflate,
+  DEFLATE_OFFER,
+  makeJsonMessages,
+  parseDeflateResponse,
+  SyncDeflater,
+  SyncInflater,
+} from "./deflate_client.ts";
 
 // ---- shared -----------------------------------------------------------------
 
@@ -111,6 +172,18 @@ interface ClientReport {
   machineCpuSeconds: number | null;
   errors: ClientErrors;
   firstError: string | null;
+  /** With `--compression`: the server's `Sec-WebSocket-Extensions` answer. */
+  extensions: string | null;
+  /** Payload bytes over the window, before and after compression. */
+  wire: WireCounts;
+}
+
+/** Message payload bytes: `plain` as the application sees them, `wire` as framed. */
+interface WireCounts {
+  plainSent: number;
+  wireSent: number;
+  plainReceived: number;
+  wireReceived: number;
 }
 
 interface ClientErrors {
@@ -126,21 +199,35 @@ interface ClientErrors {
   unanswered: number;
   /** Sockets whose close handshake did not finish in time. */
   closeTimeout: number;
+  /** With `--compression`: sockets whose server did not agree to permessage-deflate. */
+  negotiation: number;
+  /** With `--compression`: echoes that came back uncompressed (RSV1 clear). */
+  uncompressed: number;
 }
 
-const VARIANTS = 8;
+/**
+ * How many different messages a socket cycles through: 8, or with
+ * compression or JSON payloads enough for the cycle to span 64 KiB, twice
+ * DEFLATE's 32 KiB window, so that no message is still in the window when it
+ * comes round again (which would compress it to a few bytes).
+ */
+function variantCount(size: number): number {
+  return compression || payload === "json"
+    ? Math.max(8, Math.ceil(65536 / size))
+    : 8;
+}
 
 /**
- * `VARIANTS` printable ASCII messages of `size` bytes, the same on every run
+ * `count` printable ASCII messages of `size` bytes, the same on every run
  * (a fixed-seed xorshift), so that every server echoes the same bytes. A
  * socket cycles through them, which also catches echoes out of order.
  */
-function makeMessages(size: number): string[] {
+function makeMessages(size: number, count: number): string[] {
   const alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,:;-_";
   let state = 0x9e3779b9;
   const messages: string[] = [];
-  for (let v = 0; v < VARIANTS; v++) {
+  for (let v = 0; v < count; v++) {
     const chars = new Array<string>(size);
     for (let i = 0; i < size; i++) {
       state ^= state << 13;
@@ -180,6 +267,19 @@ function machineCpuSeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+function noErrors(): ClientErrors {
+  return {
+    connect: 0,
+    mismatch: 0,
+    closedEarly: 0,
+    socket: 0,
+    unanswered: 0,
+    closeTimeout: 0,
+    negotiation: 0,
+    uncompressed: 0,
+  };
 }
 
 function delay(ms: number): Promise<void> {
@@ -225,6 +325,8 @@ const { values } = parseArgs({
     extra: { type: "string", multiple: true, default: [] },
     client: { type: "string", default: "tcp" },
     binary: { type: "boolean", default: false },
+    compression: { type: "boolean", default: false },
+    payload: { type: "string" },
     baseline: { type: "string" },
     goal: { type: "string" },
     "cpu-prof": { type: "string", default: "" },
@@ -240,7 +342,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter,engine,ws] [--extra NAME=SCRIPT]... [--client tcp|websocket] [--binary] [--baseline NAME] [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]",
+    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter,engine,ws] [--extra NAME=SCRIPT]... [--client tcp|websocket] [--binary] [--compression] [--payload random|json] [--baseline NAME] [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]",
   );
   Deno.exit(0);
 }
@@ -254,6 +356,18 @@ const seconds = positive("seconds", values.seconds, false);
 const rounds = positive("rounds", values.rounds);
 const inflight = positive("inflight", values.inflight);
 const binary = values.binary;
+const compression = values.compression;
+const payload = values.payload ?? (compression ? "json" : "random");
+if (payload !== "random" && payload !== "json") {
+  console.error(`--payload must be random or json, got ${payload}`);
+  Deno.exit(2);
+}
+if (compression && values.client !== "tcp") {
+  console.error(
+    "--compression needs --client tcp: Deno's WebSocket client cannot compress",
+  );
+  Deno.exit(2);
+}
 const warmup = Number(values.warmup);
 if (!(warmup >= 0)) {
   console.error(`--warmup must be a number >= 0, got ${values.warmup}`);
@@ -268,16 +382,25 @@ class Load {
   closing = false;
   roundTrips = 0;
   firstError: string | null = null;
-  readonly errors: ClientErrors = {
-    connect: 0,
-    mismatch: 0,
-    closedEarly: 0,
-    socket: 0,
-    unanswered: 0,
-    closeTimeout: 0,
+  readonly errors: ClientErrors = noErrors();
+  readonly wire: WireCounts = {
+    plainSent: 0,
+    wireSent: 0,
+    plainReceived: 0,
+    wireReceived: 0,
   };
+  /** With `--compression`: what the first server answer agreed to. */
+  agreed: AgreedDeflate | undefined;
+  readonly variants: number;
 
-  constructor(readonly texts: readonly string[], readonly frames: Frames) {}
+  constructor(
+    readonly texts: readonly string[],
+    readonly frames: Frames,
+    /** With `--compression`: the frames shared by every connection. */
+    readonly deflateFrames: DeflateFrames | undefined,
+  ) {
+    this.variants = texts.length;
+  }
 
   fail(kind: keyof ClientErrors, message: string, count = 1): void {
     this.errors[kind] += count;
@@ -287,7 +410,7 @@ class Load {
 
 /**
  * One client connection. Connection `index` sends variant
- * `(index + n) % VARIANTS` as its n-th message and expects the same back.
+ * `(index + n) % variants` as its n-th message and expects the same back.
  */
 abstract class LoadConn {
   sent = 0;
@@ -299,11 +422,11 @@ abstract class LoadConn {
 
   /** The variant the next echo must carry. */
   get expected(): number {
-    return (this.index + this.received) % VARIANTS;
+    return (this.index + this.received) % this.load.variants;
   }
 
   sendNext(): void {
-    const variant = (this.index + this.sent) % VARIANTS;
+    const variant = (this.index + this.sent) % this.load.variants;
     this.sent++;
     this.transmit(variant);
   }
@@ -410,8 +533,7 @@ class Frames {
     let longest = 0;
     for (const [variant, text] of texts.entries()) {
       const payload = encoder.encode(text);
-      const mask = [0x5a, 0x3c + variant, 0xa5, 0xc3 - variant];
-      const frame = encodeClientFrame(opcode, payload, mask);
+      const frame = encodeClientFrame(opcode, payload, variantMask(variant));
       this.frames.push(frame);
       const padded = new Uint8Array((payload.byteLength + 3) & ~3);
       padded.set(payload);
@@ -450,15 +572,64 @@ class Frames {
   }
 }
 
+/** The fixed mask of a variant's frames (the same for every server). */
+function variantMask(variant: number): number[] {
+  return [0x5a, (0x3c + variant) & 0xff, 0xa5, (0xc3 - variant) & 0xff];
+}
+
+/**
+ * With `--compression`: the frames connections send, RSV1 set, their
+ * payloads raw DEFLATE from `node:zlib` (level 6, 15-bit window, context
+ * taken over from message to message, sync flush, `00 00 ff ff` stripped).
+ *
+ * A connection compresses its first `prefix` messages itself, with its own
+ * {@linkcode SyncDeflater}, until the 32 KiB window holds only messages of
+ * the cycle. From then on the window's content depends only on which
+ * variant comes next, so the compressed frame of each variant is computed
+ * once here, by a deflater run through the cycle, and shared: any stream
+ * whose last 32 KiB are the same inflates it to the same message. The
+ * server's view is exactly that of a client compressing with context
+ * takeover, the client's cost that of sending ready frames, and the echo
+ * check still proves every message was inflated right.
+ */
+class DeflateFrames {
+  /** Messages a connection compresses itself before using `steady`. */
+  readonly prefix: number;
+  /** The masked frame of each variant once the window is periodic. */
+  readonly steady: Uint8Array[] = [];
+  /** The compressed payload size of each `steady` frame. */
+  readonly steadyWire: number[] = [];
+
+  constructor(readonly payloads: readonly Uint8Array[], opcode: number) {
+    const size = payloads[0]!.byteLength;
+    this.prefix = Math.ceil(32768 / size);
+    const deflater = new SyncDeflater();
+    try {
+      // One cycle fills the window (a cycle spans 64 KiB); the next is kept.
+      for (const payload of payloads) deflater.deflate(payload);
+      for (const [variant, payload] of payloads.entries()) {
+        const compressed = deflater.deflate(payload);
+        this.steadyWire.push(compressed.byteLength);
+        this.steady.push(
+          encodeClientFrame(opcode, compressed, variantMask(variant), true),
+        );
+      }
+    } finally {
+      deflater.close();
+    }
+  }
+}
+
 function encodeClientFrame(
   opcode: number,
   payload: Uint8Array,
   mask: readonly number[],
+  rsv1 = false,
 ): Uint8Array {
   const length = payload.byteLength;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = new Uint8Array(header + 4 + length);
-  frame[0] = 0x80 | opcode;
+  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
   if (length < 126) frame[1] = 0x80 | length;
   else if (length < 65536) {
     frame[1] = 0x80 | 126;
@@ -491,8 +662,15 @@ class TcpConn extends LoadConn {
   #queue: Uint8Array[] = [];
   #fragments: Uint8Array[] = [];
   #fragmentOpcode = 0;
+  #fragmentCompressed = false;
   #gotClose = false;
   #closeSent = false;
+  /** With `--compression`: inflates the echoes (context kept). */
+  #inflater: SyncInflater | undefined;
+  /** With `--compression`: this socket's own compressor, while it needs one. */
+  #deflater: SyncDeflater | undefined;
+  /** Whether the shared steady frames fit the agreed parameters. */
+  #steady = false;
 
   constructor(index: number, load: Load, readonly frames: Frames) {
     super(index, load);
@@ -504,6 +682,7 @@ class TcpConn extends LoadConn {
   }
 
   async open(url: URL): Promise<boolean> {
+    let declined = false;
     try {
       const conn = await Deno.connect({
         hostname: url.hostname,
@@ -515,7 +694,9 @@ class TcpConn extends LoadConn {
       const key = btoa(String.fromCharCode(...keyBytes));
       const request = `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
         `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        (compression ? `Sec-WebSocket-Extensions: ${DEFLATE_OFFER}\r\n` : "") +
+        "\r\n";
       await this.#writeAll(new TextEncoder().encode(request));
       const head = await this.#readHead();
       const accept = btoa(String.fromCharCode(
@@ -535,10 +716,37 @@ class TcpConn extends LoadConn {
       if (!ok) {
         throw new Error(`handshake refused: ${lines[0]}`);
       }
+      if (compression) {
+        const header = lines.find((line) =>
+          line.toLowerCase().startsWith("sec-websocket-extensions:")
+        );
+        let agreed: AgreedDeflate;
+        try {
+          agreed = parseDeflateResponse(
+            header?.slice(header.indexOf(":") + 1),
+          );
+        } catch (error) {
+          declined = true;
+          this.load.fail(
+            "negotiation",
+            `socket ${this.index}: ${(error as Error).message}`,
+          );
+          throw error;
+        }
+        this.load.agreed ??= agreed;
+        this.#inflater = new SyncInflater(this.frames.scratch.byteLength);
+        // The shared frames assume a 15-bit window kept across messages.
+        this.#steady = agreed.clientMaxWindowBits === 15 &&
+          !agreed.clientNoContextTakeover;
+        this.#deflater = new SyncDeflater(
+          agreed.clientMaxWindowBits,
+          agreed.clientNoContextTakeover,
+        );
+      }
       this.#readLoop();
       return true;
     } catch (error) {
-      this.load.fail("socket", `socket ${this.index}: ${error}`);
+      if (!declined) this.load.fail("socket", `socket ${this.index}: ${error}`);
       this.#conn?.close();
       this.#conn = undefined;
       return false;
@@ -546,7 +754,35 @@ class TcpConn extends LoadConn {
   }
 
   protected transmit(variant: number): void {
-    this.#send(this.frames.frames[variant]!);
+    const deflateFrames = this.load.deflateFrames;
+    if (deflateFrames === undefined) {
+      this.#send(this.frames.frames[variant]!);
+      return;
+    }
+    const wire = this.load.wire;
+    wire.plainSent += this.frames.payloads[variant]!.byteLength;
+    if (this.#steady && this.sent > deflateFrames.prefix) {
+      // `sent` counts this message: it is message number sent - 1.
+      if (this.#deflater !== undefined) {
+        this.#deflater.close();
+        this.#deflater = undefined;
+      }
+      wire.wireSent += deflateFrames.steadyWire[variant]!;
+      this.#send(deflateFrames.steady[variant]!);
+      return;
+    }
+    const compressed = this.#deflater!.deflate(
+      this.frames.payloads[variant]!,
+    );
+    wire.wireSent += compressed.byteLength;
+    this.#send(
+      encodeClientFrame(
+        this.frames.opcode,
+        compressed,
+        variantMask(variant),
+        true,
+      ),
+    );
   }
 
   close(): void {
@@ -633,6 +869,9 @@ class TcpConn extends LoadConn {
     } catch {
       // Already closed.
     }
+    this.#inflater?.close();
+    this.#deflater?.close();
+    this.#inflater = this.#deflater = undefined;
     this.ended(how);
   }
 
@@ -678,6 +917,17 @@ class TcpConn extends LoadConn {
       this.echoed(false, "the server masked its frame");
       return;
     }
+    const rsv1 = (b0 & 0x40) !== 0;
+    if (
+      (b0 & 0x30) !== 0 ||
+      (rsv1 && (this.#inflater === undefined || opcode === 0 || opcode >= 8))
+    ) {
+      this.echoed(
+        false,
+        `reserved bits ${(b0 >> 4) & 7} on a frame of opcode ${opcode}`,
+      );
+      return;
+    }
     if (opcode === 0x8) {
       this.#gotClose = true;
       if (!this.load.closing) {
@@ -702,7 +952,10 @@ class TcpConn extends LoadConn {
     if (opcode === 0xa) return;
     if (!fin || opcode === 0x0) {
       // Fragmented echo: join it (servers here never fragment, but may).
-      if (opcode !== 0x0) this.#fragmentOpcode = opcode;
+      if (opcode !== 0x0) {
+        this.#fragmentOpcode = opcode;
+        this.#fragmentCompressed = rsv1;
+      }
       this.#fragments.push(payload.slice());
       if (!fin) return;
       const parts = this.#fragments;
@@ -715,13 +968,32 @@ class TcpConn extends LoadConn {
         whole.set(part, offset);
         offset += part.byteLength;
       }
-      this.#message(this.#fragmentOpcode, whole);
+      this.#message(this.#fragmentOpcode, whole, this.#fragmentCompressed);
       return;
     }
-    this.#message(opcode, payload);
+    this.#message(opcode, payload, rsv1);
   }
 
-  #message(opcode: number, payload: Uint8Array): void {
+  #message(opcode: number, payload: Uint8Array, compressed: boolean): void {
+    const inflater = this.#inflater;
+    if (inflater !== undefined) {
+      const wire = this.load.wire;
+      wire.wireReceived += payload.byteLength;
+      if (compressed) {
+        try {
+          payload = inflater.inflate(payload);
+        } catch (error) {
+          this.echoed(false, `not valid DEFLATE: ${error}`);
+          return;
+        }
+      } else {
+        this.load.fail(
+          "uncompressed",
+          `socket ${this.index}: an echo of ${payload.byteLength} bytes came back uncompressed (RSV1 clear)`,
+        );
+      }
+      wire.plainReceived += payload.byteLength;
+    }
     if (opcode !== this.frames.opcode) {
       this.echoed(
         false,
@@ -762,8 +1034,17 @@ async function runClient(): Promise<never> {
   const serverPid = values["server-pid"] === undefined
     ? undefined
     : Number(values["server-pid"]);
-  const texts = makeMessages(size);
-  const load = new Load(texts, new Frames(texts, binary ? 0x2 : 0x1));
+  const count = variantCount(size);
+  const texts = payload === "json"
+    ? makeJsonMessages(size, count)
+    : makeMessages(size, count);
+  const opcode = binary ? 0x2 : 0x1;
+  const plainFrames = new Frames(texts, opcode);
+  const load = new Load(
+    texts,
+    plainFrames,
+    compression ? new DeflateFrames(plainFrames.payloads, opcode) : undefined,
+  );
   const frames = values.client === "tcp" ? load.frames : undefined;
 
   const opened = await Promise.all(
@@ -789,12 +1070,19 @@ async function runClient(): Promise<never> {
   let clientCpu: number | null = null;
   let serverCpu: number | null = null;
   let machineCpu: number | null = null;
+  const wire: WireCounts = {
+    plainSent: 0,
+    wireSent: 0,
+    plainReceived: 0,
+    wireReceived: 0,
+  };
   if (load.running) {
     for (const conn of conns) {
       for (let k = 0; k < inflight; k++) conn.sendNext();
     }
     await delay(warmup * 1000);
     const startCount = load.roundTrips;
+    const startWire = { ...load.wire };
     const startTime = performance.now();
     const startClientCpu = cpuSeconds("self");
     const startServerCpu = serverPid === undefined
@@ -803,6 +1091,9 @@ async function runClient(): Promise<never> {
     const startMachineCpu = machineCpuSeconds();
     await delay(seconds * 1000);
     counted = load.roundTrips - startCount;
+    for (const key of Object.keys(wire) as (keyof WireCounts)[]) {
+      wire[key] = load.wire[key] - startWire[key];
+    }
     elapsed = (performance.now() - startTime) / 1000;
     const endClientCpu = cpuSeconds("self");
     const endServerCpu = serverPid === undefined ? null : cpuSeconds(serverPid);
@@ -851,6 +1142,8 @@ async function runClient(): Promise<never> {
     machineCpuSeconds: machineCpu,
     errors: load.errors,
     firstError: load.firstError,
+    extensions: load.agreed?.response ?? null,
+    wire,
   };
   console.log(JSON.stringify(report));
   Deno.exit(0);
@@ -865,6 +1158,8 @@ interface ServerSpec {
   readonly runtime: "deno" | "node";
   readonly script: string;
   readonly args: readonly string[];
+  /** Whether it takes `--compression` (permessage-deflate). */
+  readonly compresses: boolean;
 }
 
 interface RunningServer {
@@ -886,6 +1181,11 @@ interface Measurement {
   serverCpuMicrosPerRoundTrip: number | null;
   clientCpuPercent: number | null;
   otherCpuPercent: number | null;
+  /** Wire payload bytes over plain payload bytes, client to server. */
+  sentRatio: number | null;
+  /** Wire payload bytes over plain payload bytes, server to client. */
+  receivedRatio: number | null;
+  extensions: string | null;
 }
 
 /** Other processes above this share of a core disturb a measurement. */
@@ -900,6 +1200,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("./servers/raw_deno_echo.ts"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: false,
   },
   {
     key: "events",
@@ -907,6 +1208,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: false,
   },
   {
     key: "iter",
@@ -914,6 +1216,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("./servers/socketry_iter_echo.ts"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: false,
   },
   // Not in the default set: the sample on socketry's own RFC 6455 engine.
   {
@@ -922,6 +1225,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1", "--backend", "engine"],
+    compresses: true,
   },
   // Not in the default set: Node's ws package, the reference of issue 3.
   {
@@ -930,6 +1234,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "node",
     script: here("./servers/ws_echo.mjs"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: true,
   },
 ];
 
@@ -997,17 +1302,21 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
     ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
     : [];
   const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const serverArgs = [
+    "--port",
+    "0",
+    ...spec.args,
+    ...(compression ? ["--compression"] : []),
+  ];
   const args = spec.runtime === "node"
-    ? [...profile, spec.script, "--port", "0", ...spec.args]
+    ? [...profile, spec.script, ...serverArgs]
     : [
       "run",
       "--allow-net",
       "--no-prompt",
       ...profile,
       spec.script,
-      "--port",
-      "0",
-      ...spec.args,
+      ...serverArgs,
     ];
   const child = new Deno.Command(command, {
     args,
@@ -1079,6 +1388,9 @@ async function measure(
       "--inflight",
       String(inflight),
       ...(binary ? ["--binary"] : []),
+      ...(compression ? ["--compression"] : []),
+      "--payload",
+      payload,
     ],
     stdin: "null",
     stdout: "piped",
@@ -1176,6 +1488,12 @@ async function runController(): Promise<void> {
       );
       Deno.exit(2);
     }
+    if (compression && !spec.compresses) {
+      console.error(
+        `--compression: the ${key} server cannot compress (use engine, ws or --extra)`,
+      );
+      Deno.exit(2);
+    }
     return spec;
   });
   // Experiments: any server script that takes --port and --hostname, prints
@@ -1194,6 +1512,7 @@ async function runController(): Promise<void> {
       runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
       script,
       args: ["--hostname", "127.0.0.1"],
+      compresses: true,
     });
   }
   const keysSeen = new Set<string>();
@@ -1235,21 +1554,17 @@ async function runController(): Promise<void> {
 
   const measurements: Measurement[] = [];
   const problems: string[] = [];
-  const totalErrors: ClientErrors = {
-    connect: 0,
-    mismatch: 0,
-    closedEarly: 0,
-    socket: 0,
-    unanswered: 0,
-    closeTimeout: 0,
-  };
+  const totalErrors: ClientErrors = noErrors();
   try {
     const servers: RunningServer[] = [];
     for (const spec of specs) servers.push(await startServer(spec));
 
     console.log(
       `Echo load: ${connections} connections, ${inflight} in flight each, ` +
-        `${binary ? "binary" : "text"} messages, ` +
+        `${binary ? "binary" : "text"} messages (${payload}` +
+        `${
+          compression ? `, permessage-deflate offered: ${DEFLATE_OFFER}` : ""
+        }), ` +
         `${rounds} round(s) of ${seconds} s after ${warmup} s warm-up; ` +
         `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ` +
         `${navigator.hardwareConcurrency} CPU(s)`,
@@ -1318,8 +1633,19 @@ async function runController(): Promise<void> {
                 (100 * (report.machineCpuSeconds - report.serverCpuSeconds -
                   report.clientCpuSeconds)) / report.seconds,
               ),
+            sentRatio: null,
+            receivedRatio: null,
+            extensions: null,
           });
+          const ratioOf = (wire: number, plain: number) =>
+            !compression || plain === 0 ? null : wire / plain;
           const last = measurements[measurements.length - 1]!;
+          last.sentRatio = ratioOf(report.wire.wireSent, report.wire.plainSent);
+          last.receivedRatio = ratioOf(
+            report.wire.wireReceived,
+            report.wire.plainReceived,
+          );
+          last.extensions = report.extensions;
           const cpu = (label: string, value: number | null) =>
             value === null ? "" : `  ${label} ${Math.round(value)}%`;
           console.log(
@@ -1330,6 +1656,11 @@ async function runController(): Promise<void> {
               cpu("server CPU", last.serverCpuPercent) +
               cpu("client", last.clientCpuPercent) +
               cpu("other", last.otherCpuPercent) +
+              (last.receivedRatio === null || last.sentRatio === null
+                ? ""
+                : `  wire/plain c→s ${last.sentRatio.toFixed(3)} s→c ${
+                  last.receivedRatio.toFixed(3)
+                }`) +
               (report.firstError === null
                 ? ""
                 : `  ERROR ${report.firstError}`),
@@ -1364,6 +1695,7 @@ async function runController(): Promise<void> {
       "srv CPU",
       "cli CPU",
       "other CPU",
+      ...(compression ? ["c→s wire/plain", "s→c wire/plain"] : []),
     ]];
     const ofServer = (key: string) =>
       measurements.filter((m) => m.size === size && m.server === key);
@@ -1402,6 +1734,14 @@ async function runController(): Promise<void> {
       const serverCpu = percent(mine.map((m) => m.serverCpuPercent));
       const clientCpu = percent(mine.map((m) => m.clientCpuPercent));
       const otherCpu = percent(mine.map((m) => m.otherCpuPercent));
+      const ratioMedian = (pick: (m: Measurement) => number | null) => {
+        const known = mine.map(pick).filter((v) => v !== null);
+        return known.length === 0 ? null : median(known);
+      };
+      const sentRatio = ratioMedian((m) => m.sentRatio);
+      const receivedRatio = ratioMedian((m) => m.receivedRatio);
+      const ratioText = (value: number | null) =>
+        value === null ? "-" : value.toFixed(3);
       rows.push([
         spec.label,
         Math.round(middle).toLocaleString("en-US"),
@@ -1417,6 +1757,9 @@ async function runController(): Promise<void> {
         serverCpu === null ? "-" : `${serverCpu}%`,
         clientCpu === null ? "-" : `${clientCpu}%`,
         otherCpu === null ? "-" : `${otherCpu}%`,
+        ...(compression
+          ? [ratioText(sentRatio), ratioText(receivedRatio)]
+          : []),
       ]);
       summary.push({
         size,
@@ -1435,6 +1778,20 @@ async function runController(): Promise<void> {
         serverCpuPercent: serverCpu,
         clientCpuPercent: clientCpu,
         otherCpuPercent: otherCpu,
+        ...(compression
+          ? {
+            extensions: mine.find((m) => m.extensions !== null)?.extensions ??
+              null,
+            compressionRatio: {
+              clientToServer: sentRatio === null
+                ? null
+                : Number(sentRatio.toFixed(4)),
+              serverToClient: receivedRatio === null
+                ? null
+                : Number(receivedRatio.toFixed(4)),
+            },
+          }
+          : {}),
       });
       if (spec.key !== baseline && ratio !== null) {
         verdicts.push(
@@ -1465,7 +1822,19 @@ async function runController(): Promise<void> {
         } messages, ${connections} connections, ` +
           `${inflight} in flight each; ratios over ${baseline}`,
       );
-      console.log(table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10])));
+      console.log(
+        table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])),
+      );
+      if (compression) {
+        for (const spec of specs) {
+          const agreed = measurements.find((m) =>
+            m.size === size && m.server === spec.key && m.extensions !== null
+          )?.extensions;
+          console.log(
+            `  ${spec.key} agreed to: ${agreed ?? "(no measurement)"}`,
+          );
+        }
+      }
     }
   }
   console.log(
@@ -1476,7 +1845,12 @@ async function runController(): Promise<void> {
       `time per round trip (µs ratio: over ${baseline}'s; the steadier ` +
       "figure when the machine is busy).\nCPU columns: % of one core during the window; " +
       `other = the rest of the machine (*: over ${BUSY_PERCENT}%, a ` +
-      "disturbed measurement).",
+      "disturbed measurement)." +
+      (compression
+        ? "\nwire/plain: compressed payload bytes over message bytes in the " +
+          "window, per direction (c→s: the client's own DEFLATE, the same " +
+          "for every server; s→c: the server's). Frame headers not counted."
+        : ""),
   );
   if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
 
@@ -1494,6 +1868,8 @@ async function runController(): Promise<void> {
     connections,
     inflight,
     binary,
+    compression,
+    payload,
     baseline,
     seconds,
     warmup,

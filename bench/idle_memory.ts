@@ -5,7 +5,13 @@
  *
  *     deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2]
  *         [--servers native,engine,ws] [--rounds 1] [--settle 3]
- *         [--samples 5] [--message] [--extra NAME=SCRIPT]...
+ *         [--samples 5] [--message] [--compression] [--extra NAME=SCRIPT]...
+ *
+ * Memory per compressed connection (issue 4 item 7), after one compressed
+ * echo each so that both zlib streams of every connection exist:
+ *
+ *     deno run -A bench/idle_memory.ts --servers engine,ws --compression \
+ *         --message --connections 500 --rounds 3
  *
  * The servers (each its own child process, on a port the system picks):
  *
@@ -16,10 +22,14 @@
  * - `ws`: `bench/servers/ws_echo.mjs`, Node's `ws`, run with `node`;
  * - `raw` (only when named): `bench/servers/raw_deno_echo.ts`, bare
  *   `Deno.upgradeWebSocket`, to tell Deno's own share from socketry's;
- * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`,
- *   printing the `Listening on` line and accepting WebSockets on `/ws` (a
- *   patched copy of socketry, say); `.mjs`, `.cjs` and `.js` scripts run with
- *   `node`, the rest with Deno.
+ * - with `--compression`, `engine` runs with the sample's `--compression`
+ *   and `ws` with its `--compression` (permessage-deflate, ws's defaults);
+ *   `native` and `raw` cannot compress and are refused;
+ * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`
+ *   (and `--compression`, passed on with `--compression`), printing the
+ *   `Listening on` line and accepting WebSockets on `/ws` (a patched copy
+ *   of socketry, say); `.mjs`, `.cjs` and `.js` scripts run with `node`,
+ *   the rest with Deno.
  *
  * For each round and each server (the order rotated by one each round), one
  * server at a time:
@@ -35,6 +45,14 @@
  *    server's), at most 100 handshakes at a time. Each socket completes the
  *    opening handshake and then stays idle (with `--message` it first
  *    echoes one 64-byte text message), answering pings with pongs;
+ *    with `--compression` it offers plain `permessage-deflate` and fails
+ *    unless the server agrees, and its `--message` is 1 KiB of JSON
+ *    (`makeJsonMessages` in `bench/deflate_client.ts`) sent compressed
+ *    (RSV1, raw DEFLATE from `node:zlib`), whose echo must come back
+ *    compressed and inflate to the same text. Servers create their zlib
+ *    streams on first use (socketry and ws alike), so handshake-only shows
+ *    the negotiated state and `--message` the state with both streams (the
+ *    client frees its own at once);
  * 4. check in `/proc/PID/fd` that the server holds that many more sockets,
  *    wait `--settle` seconds, read the RSS (`after`);
  * 5. kill the clients, then the server, by PID.
@@ -55,6 +73,13 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import {
+  DEFLATE_OFFER,
+  makeJsonMessages,
+  parseDeflateResponse,
+  SyncDeflater,
+  SyncInflater,
+} from "./deflate_client.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -66,6 +91,7 @@ const { values } = parseArgs({
     settle: { type: "string", default: "3" },
     samples: { type: "string", default: "5" },
     message: { type: "boolean", default: false },
+    compression: { type: "boolean", default: false },
     extra: { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h", default: false },
     // Internal: run as one client process.
@@ -77,7 +103,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2] [--servers native,engine,ws] [--rounds 1] [--settle 3] [--samples 5] [--message] [--extra NAME=SCRIPT]...",
+    "Usage: deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2] [--servers native,engine,ws] [--rounds 1] [--settle 3] [--samples 5] [--message] [--compression] [--extra NAME=SCRIPT]...",
   );
   Deno.exit(0);
 }
@@ -123,19 +149,59 @@ function median(numbers: readonly number[]): number {
 // ---- client -------------------------------------------------------------------
 
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const MESSAGE = "idle-memory probe: 64 bytes of printable ASCII, echoed once.."
-  .padEnd(64, ".");
+/**
+ * The message each socket echoes with `--message`: 64 bytes, or with
+ * `--compression` 1 KiB of JSON, sent compressed.
+ */
+const MESSAGE = values.compression
+  ? makeJsonMessages(1024, 1)[0]!
+  : "idle-memory probe: 64 bytes of printable ASCII, echoed once..".padEnd(
+    64,
+    ".",
+  );
 
-/** A masked client frame. */
-function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
-  const length = payload.byteLength; // Under 126 here.
+/** A masked client frame (payloads under 64 KiB). */
+function clientFrame(
+  opcode: number,
+  payload: Uint8Array,
+  rsv1 = false,
+): Uint8Array {
+  const length = payload.byteLength;
+  const header = length < 126 ? 2 : 4;
   const mask = crypto.getRandomValues(new Uint8Array(4));
-  const frame = new Uint8Array(6 + length);
-  frame[0] = 0x80 | opcode;
-  frame[1] = 0x80 | length;
-  frame.set(mask, 2);
-  for (let i = 0; i < length; i++) frame[6 + i] = payload[i]! ^ mask[i & 3]!;
+  const frame = new Uint8Array(header + 4 + length);
+  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (length < 126) frame[1] = 0x80 | length;
+  else {
+    frame[1] = 0x80 | 126;
+    frame[2] = length >> 8;
+    frame[3] = length & 0xff;
+  }
+  frame.set(mask, header);
+  for (let i = 0; i < length; i++) {
+    frame[header + 4 + i] = payload[i]! ^ mask[i & 3]!;
+  }
   return frame;
+}
+
+/** The length of the whole server frame at the start of `bytes`, or -1. */
+function serverFrameLength(bytes: Uint8Array): number {
+  if (bytes.byteLength < 2) return -1;
+  let length = bytes[1]! & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (bytes.byteLength < 4) return -1;
+    length = (bytes[2]! << 8) | bytes[3]!;
+    header = 4;
+  } else if (length === 127) {
+    throw new Error("a server frame of 64 KiB or more");
+  }
+  return bytes.byteLength >= header + length ? header + length : -1;
+}
+
+/** Where a server frame's payload starts (server frames are unmasked). */
+function payloadOffset(frame: Uint8Array): number {
+  return (frame[1]! & 0x7f) === 126 ? 4 : 2;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -152,7 +218,7 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
  */
 class IdleConn {
   #conn: Deno.TcpConn | undefined;
-  #buffer = new Uint8Array(1024);
+  #buffer = new Uint8Array(4096);
   #end = 0;
   closed = false;
 
@@ -171,7 +237,11 @@ class IdleConn {
         new TextEncoder().encode(
           `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
             `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+            (values.compression
+              ? `Sec-WebSocket-Extensions: ${DEFLATE_OFFER}\r\n`
+              : "") +
+            "\r\n",
         ),
       );
       const head = await this.#readUntil((bytes) => {
@@ -195,16 +265,44 @@ class IdleConn {
       ) {
         throw new Error(`handshake refused: ${text.split("\r\n", 1)[0]}`);
       }
-      if (echo) {
-        const payload = new TextEncoder().encode(MESSAGE);
-        await writeAll(conn, clientFrame(0x1, payload));
-        const frame = await this.#readUntil((bytes) =>
-          bytes.byteLength >= 2 && bytes.byteLength >= 2 + (bytes[1]! & 0x7f)
-            ? 2 + (bytes[1]! & 0x7f)
-            : -1
+      if (values.compression) {
+        // Throws, failing the socket, unless permessage-deflate was agreed.
+        const line = text.split("\r\n").find((line) =>
+          line.toLowerCase().startsWith("sec-websocket-extensions:")
         );
-        const echoed = new TextDecoder().decode(frame.subarray(2));
-        if (frame[0] !== 0x81 || echoed !== MESSAGE) {
+        parseDeflateResponse(line?.slice(line.indexOf(":") + 1));
+      }
+      if (echo) {
+        const message = new TextEncoder().encode(MESSAGE);
+        if (values.compression) {
+          // One compressed message each way, so that the server has both
+          // its zlib streams; this client frees its own right after.
+          const deflater = new SyncDeflater();
+          const compressed = deflater.deflate(message).slice();
+          deflater.close();
+          await writeAll(conn, clientFrame(0x1, compressed, true));
+        } else {
+          await writeAll(conn, clientFrame(0x1, message));
+        }
+        const frame = await this.#readUntil(serverFrameLength);
+        let payload = frame.subarray(payloadOffset(frame));
+        if (values.compression) {
+          if (frame[0] !== 0xc1) {
+            throw new Error(
+              `the echo is not a compressed text frame (first byte ${
+                frame[0]
+              })`,
+            );
+          }
+          const inflater = new SyncInflater(message.byteLength);
+          payload = inflater.inflate(payload).slice();
+          inflater.close();
+        } else if (frame[0] !== 0x81) {
+          throw new Error(
+            `the echo is not a text frame (first byte ${frame[0]})`,
+          );
+        }
+        if (new TextDecoder().decode(payload) !== MESSAGE) {
           throw new Error("the echo differs from the message");
         }
       }
@@ -238,15 +336,13 @@ class IdleConn {
   async #idle(): Promise<void> {
     try {
       while (true) {
-        const frame = await this.#readUntil((bytes) =>
-          bytes.byteLength >= 2 && (bytes[1]! & 0x7f) < 126 &&
-            bytes.byteLength >= 2 + (bytes[1]! & 0x7f)
-            ? 2 + (bytes[1]! & 0x7f)
-            : -1
-        );
+        const frame = await this.#readUntil(serverFrameLength);
         const opcode = frame[0]! & 0x0f;
         if (opcode === 0x9) {
-          await writeAll(this.#conn!, clientFrame(0xa, frame.subarray(2)));
+          await writeAll(
+            this.#conn!,
+            clientFrame(0xa, frame.subarray(payloadOffset(frame))),
+          );
         } else if (opcode === 0x8) break;
       }
     } catch {
@@ -313,6 +409,8 @@ interface ServerSpec {
   readonly runtime: "deno" | "node";
   readonly script: string;
   readonly args: readonly string[];
+  /** Whether it takes `--compression` (permessage-deflate). */
+  readonly compresses: boolean;
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -324,6 +422,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1", "--backend", "native"],
+    compresses: false,
   },
   {
     key: "engine",
@@ -331,6 +430,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("../examples/echo/main.ts"),
     args: ["--hostname", "127.0.0.1", "--backend", "engine"],
+    compresses: true,
   },
   {
     key: "ws",
@@ -338,6 +438,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "node",
     script: here("./servers/ws_echo.mjs"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: true,
   },
   {
     key: "raw",
@@ -345,6 +446,7 @@ const ALL_SERVERS: readonly ServerSpec[] = [
     runtime: "deno",
     script: here("./servers/raw_deno_echo.ts"),
     args: ["--hostname", "127.0.0.1"],
+    compresses: false,
   },
 ];
 
@@ -470,17 +572,15 @@ interface RunningServer {
 
 async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const serverArgs = [
+    "--port",
+    "0",
+    ...spec.args,
+    ...(values.compression ? ["--compression"] : []),
+  ];
   const args = spec.runtime === "node"
-    ? [spec.script, "--port", "0", ...spec.args]
-    : [
-      "run",
-      "--allow-net",
-      "--no-prompt",
-      spec.script,
-      "--port",
-      "0",
-      ...spec.args,
-    ];
+    ? [spec.script, ...serverArgs]
+    : ["run", "--allow-net", "--no-prompt", spec.script, ...serverArgs];
   const child = new Deno.Command(command, {
     args,
     stdin: "null",
@@ -535,6 +635,7 @@ async function openIdle(
         "--count",
         String(count),
         ...(message ? ["--message"] : []),
+        ...(values.compression ? ["--compression"] : []),
       ],
       stdin: "null",
       stdout: "piped",
@@ -686,6 +787,12 @@ async function runController(): Promise<void> {
       );
       Deno.exit(2);
     }
+    if (values.compression && !spec.compresses) {
+      console.error(
+        `--compression: the ${key} server cannot compress (use engine, ws or --extra)`,
+      );
+      Deno.exit(2);
+    }
     return spec;
   });
   for (const extra of values.extra) {
@@ -701,6 +808,7 @@ async function runController(): Promise<void> {
       runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
       script,
       args: ["--hostname", "127.0.0.1"],
+      compresses: true,
     });
   }
 
@@ -729,7 +837,15 @@ async function runController(): Promise<void> {
   console.log(
     `Idle memory: ${connections} connections from ${processes} client ` +
       `process(es), ${
-        values.message ? "one 64 B echo each, then idle" : "handshake only"
+        values.message
+          ? `one ${
+            values.compression ? "1 KiB JSON compressed" : "64 B"
+          } echo each, then idle`
+          : "handshake only"
+      }${
+        values.compression
+          ? `, permessage-deflate offered (${DEFLATE_OFFER}) and required`
+          : ""
       }; settle ${settleMs / 1000} s, median of ${samples} samples; ` +
       `${rounds} round(s); ulimit -n ${limit}; Deno ${Deno.version.deno}, ` +
       `${navigator.hardwareConcurrency} CPU(s)`,
@@ -824,6 +940,8 @@ async function runController(): Promise<void> {
     console.log(
       `\n${connections} idle connections (${
         values.message ? "after one echo" : "handshake only"
+      }${
+        values.compression ? ", permessage-deflate" : ""
       }), median over ${rounds} round(s)`,
     );
     console.log(table(rows));
@@ -844,6 +962,7 @@ async function runController(): Promise<void> {
     connections,
     clients: processes,
     message: values.message,
+    compression: values.compression,
     settleSeconds: settleMs / 1000,
     samples,
     rounds,

@@ -50,16 +50,26 @@ export interface Transport {
  */
 export class NetSocketTransport implements Transport {
   readonly #socket: NetSocket | Http2Stream;
-  readonly #connection: NetSocket | undefined;
+  // Kept from the start: an HTTP/2 stream loses its session when it ends.
+  readonly #localAddress: string | undefined;
+  readonly #remoteAddress: string | undefined;
   readonly #head: Uint8Array | undefined;
   #ended = false;
 
   /** Wraps `socket`; `head` is delivered before anything read later. */
   constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
     this.#socket = socket;
-    this.#connection = "session" in socket
+    const connection = "session" in socket
       ? socket.session?.socket as NetSocket | undefined
       : socket;
+    this.#localAddress = hostPort(
+      connection?.localAddress,
+      connection?.localPort,
+    );
+    this.#remoteAddress = hostPort(
+      connection?.remoteAddress,
+      connection?.remotePort,
+    );
     this.#head = head !== undefined && head.byteLength > 0
       ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength)
       : undefined;
@@ -143,17 +153,11 @@ export class NetSocketTransport implements Transport {
   }
 
   get localAddress(): string | undefined {
-    return hostPort(
-      this.#connection?.localAddress,
-      this.#connection?.localPort,
-    );
+    return this.#localAddress;
   }
 
   get remoteAddress(): string | undefined {
-    return hostPort(
-      this.#connection?.remoteAddress,
-      this.#connection?.remotePort,
-    );
+    return this.#remoteAddress;
   }
 }
 

@@ -190,6 +190,16 @@ export function connect(
     ? { http2: true, http1: versionPolicy === "orLower" }
     : { http2: versionPolicy === "orHigher" && secure, http1: true };
   checkSocketOptions(socketOptions);
+  const { compressionLevel } = socketOptions;
+  if (
+    compressionLevel !== undefined &&
+    !(Number.isInteger(compressionLevel) && compressionLevel >= -1 &&
+      compressionLevel <= 9)
+  ) {
+    throw new RangeError(
+      `compressionLevel must be -1 to 9, got ${compressionLevel}`,
+    );
+  }
   for (const name of ["keepAliveInterval", "keepAliveTimeout"] as const) {
     const value = socketOptions[name];
     if (value !== undefined && !(value >= 0)) {

@@ -86,12 +86,13 @@ export interface EngineServerOptions extends WebSocketServerOptions {
    * BREACH). Send such messages with `send(data, { compress: false })`.
    * `true` takes the defaults; an object sets `serverMaxWindowBits` (8–15),
    * `disableServerContextTakeover` (less memory, worse ratio),
-   * `clientMaxWindowBits` and `threshold` (smaller messages go uncompressed).
+   * `clientMaxWindowBits`, `threshold` (smaller messages go uncompressed)
+   * and `level` (zlib 0–9; 1–3 cost far less CPU with many connections).
    * A client whose offer cannot be honoured still connects, uncompressed.
    */
   dangerouslyEnableCompression?:
     | boolean
-    | (DeflateServerOptions & { threshold?: number });
+    | (DeflateServerOptions & { threshold?: number; level?: number });
 }
 
 /** What a {@linkcode RequestHandler} learns besides the request. */
@@ -169,6 +170,15 @@ export function serveEngine(
       ? undefined
       : dangerouslyEnableCompression,
   };
+  const level = site.compression?.level;
+  if (
+    level !== undefined &&
+    !(Number.isInteger(level) && level >= -1 && level <= 9)
+  ) {
+    throw new RangeError(
+      `dangerouslyEnableCompression.level must be -1 to 9, got ${level}`,
+    );
+  }
   const server = new HttpListener({
     tls,
     http2,
@@ -228,7 +238,7 @@ interface Site {
   readonly handler: RequestHandler | undefined;
   readonly scheme: string;
   readonly compression:
-    | (DeflateServerOptions & { threshold?: number })
+    | (DeflateServerOptions & { threshold?: number; level?: number })
     | undefined;
 }
 
@@ -317,7 +327,7 @@ function accept(
   if (!isOriginAllowed(origin, options.allowedOrigins)) {
     return refuse(403, `Origin ${origin} is not allowed to open a WebSocket`);
   }
-  const { threshold: _, ...deflateOptions } = compression ?? {};
+  const { threshold: _, level: __, ...deflateOptions } = compression ?? {};
   return {
     protocol: selectSubprotocol(check.protocols, options.protocols),
     deflate: compression === undefined || check.extensions === ""
@@ -337,6 +347,7 @@ function start(
 ): void {
   const { protocol, deflate } = acceptance;
   const threshold = compression?.threshold;
+  const level = compression?.level;
   const socket = new EngineSocket(transport, "server", {
     ...options.socket,
     keepAliveInterval: options.keepAliveInterval,
@@ -348,6 +359,7 @@ function start(
       deflate: deflate.params,
       extensions: deflate.response,
       ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
+      ...(level === undefined ? {} : { compressionLevel: level }),
     }),
   });
   let work: unknown;

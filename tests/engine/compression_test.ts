@@ -147,3 +147,33 @@ Deno.test("compression: every zlib handle is freed when sockets close", async ()
   );
   await echo.close();
 });
+
+Deno.test("compression level: levels 1 and 9 round-trip, a bad level fails at once", async () => {
+  const text = JSON.stringify(
+    Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })),
+  );
+  for (const level of [1, 9]) {
+    const server = await engineEcho({
+      dangerouslyEnableCompression: { level },
+    });
+    const socket = await connect(server.url, {
+      deflate: true,
+      compressionLevel: level,
+    });
+    const messages = new Inbox<unknown>();
+    socket.addEventListener("message", ({ data }) => messages.push(data));
+    await socket.send(text);
+    assert.equal(await messages.next(), text);
+    assert.match(socket.extensions, /^permessage-deflate/);
+    await socket.close();
+    await server.close();
+  }
+  await assert.rejects(
+    engineEcho({ dangerouslyEnableCompression: { level: 12 } }),
+    RangeError,
+  );
+  assert.throws(
+    () => connect("ws://127.0.0.1:1/", { deflate: true, compressionLevel: 10 }),
+    RangeError,
+  );
+});

@@ -1,7 +1,9 @@
 /**
- * The client: `connect(url)` opens a WebSocket over `Deno.connect` or
- * `Deno.connectTls`, runs the opening handshake (RFC 6455 section 4.1) and
- * returns an engine socket in the client role.
+ * The client: `connect(url)` opens a WebSocket over `node:net` or
+ * `node:tls` (through a {@linkcode ConnectionHandler}: proxy, certificates,
+ * cookies, credentials), runs the opening handshake (RFC 6455 section 4.1,
+ * or an RFC 8441 extended CONNECT on a pooled HTTP/2 connection) and returns
+ * an engine socket in the client role.
  *
  * @module
  */

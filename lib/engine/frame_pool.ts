@@ -15,6 +15,12 @@ const BUFFER_SIZE = 64 * 1024 + 14;
 const MAX_FREE = 32;
 
 const free: ArrayBuffer[] = [];
+// Smaller frames are cut from a shared slab, as Node's Buffer pool does:
+// one allocation per 64 KiB of small frames instead of one per frame. A
+// slab is never reused, only left to the collector once its frames are.
+const SLAB_SIZE = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOffset = 0;
 
 /**
  * A buffer of `size` bytes: a view of a pooled buffer when `size` is in the
@@ -24,9 +30,17 @@ const free: ArrayBuffer[] = [];
 export function takeFrame(
   size: number,
 ): { frame: Uint8Array; pooled: boolean } {
-  if (size < MIN_POOLED || size > BUFFER_SIZE) {
-    return { frame: new Uint8Array(size), pooled: false };
+  if (size < MIN_POOLED) {
+    if (slabOffset + size > SLAB_SIZE) {
+      slab = new ArrayBuffer(SLAB_SIZE);
+      slabOffset = 0;
+    }
+    const frame = new Uint8Array(slab, slabOffset, size);
+    // Keeps the next frame 8-byte aligned, for the 32-bit masking loop.
+    slabOffset += (size + 7) & ~7;
+    return { frame, pooled: false };
   }
+  if (size > BUFFER_SIZE) return { frame: new Uint8Array(size), pooled: false };
   const buffer = free.pop() ?? new ArrayBuffer(BUFFER_SIZE);
   return { frame: new Uint8Array(buffer, 0, size), pooled: true };
 }

@@ -6,6 +6,7 @@
  */
 
 import type { Http2Stream } from "node:http2";
+import { setImmediate } from "node:timers";
 import type { Socket as NetSocket } from "node:net";
 
 /** Where a transport delivers what it reads. */
@@ -86,17 +87,23 @@ export class NetSocketTransport implements Transport {
     };
     if (this.#head !== undefined) sink.data(this.#head);
     // Plain Uint8Array views, so that applications never see Node's Buffer.
-    // Everything written while one chunk is handled (an echo per message it
-    // carried) leaves in one writev instead of one send per frame.
+    // Everything written in answer to what was read in this turn of the
+    // event loop (by listeners, or by async loops resuming in microtasks)
+    // leaves in one writev instead of one send per frame.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     socket.on("data", (chunk: Uint8Array) => {
-      socket.cork();
-      try {
-        sink.data(
-          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-        );
-      } finally {
-        socket.uncork();
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(uncork);
       }
+      sink.data(
+        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
     });
     socket.on("end", () => finish());
     socket.on("error", (error: Error) => finish(error));

@@ -1,0 +1,979 @@
+/**
+ * Client load benchmark (issue 5, item 9): round trips per second (and MB/s)
+ * of socketry's client, `connect()`, against Node's `ws` client, talking to
+ * the same echo server, measured in one run with the clients interleaved, so
+ * that the ratio holds even when the machine's speed drifts.
+ *
+ *     deno run -A bench/client_load.ts [--server ws|engine|native|raw]
+ *         [--clients socketry,ws] [--baseline ws] [--connections 20]
+ *         [--inflight 4] [--seconds 5] [--warmup 1] [--rounds 3]
+ *         [--sizes 64:text,16384:text,1048576:binary] [--goal 1.0]
+ *         [--cpu-prof NAME,...] [--cpu-prof-dir DIR] [--socketry-mod PATH]
+ *
+ * The figures of issue 5 (the defaults; `node_modules/deno/deno` in this
+ * repository):
+ *
+ *     deno run -A bench/client_load.ts --rounds 3
+ *
+ * The iteration API beside the message listener:
+ *
+ *     deno run -A bench/client_load.ts --sizes 64,16K \
+ *         --clients socketry,socketry-iter,ws
+ *
+ * One echo server runs for the whole run, a child process on a port the
+ * system picks (`--port 0`, read back from its `Listening on` line), so
+ * that every client meets the very same server:
+ *
+ * - `ws` (default): `bench/servers/ws_echo.mjs`, Node's `ws` server, run
+ *   with `node` (the cheapest server here, so the clients set the pace);
+ * - `engine`: `examples/echo/main.ts --backend engine`, socketry's engine;
+ * - `native`: `examples/echo/main.ts` on Deno's own WebSocket;
+ * - `raw`: `bench/servers/raw_deno_echo.ts`, bare `Deno.upgradeWebSocket`.
+ *
+ * The clients (`--clients`), each a fresh child process per measurement:
+ *
+ * - `socketry`: `bench/clients/socketry_client.ts`, `connect()` from
+ *   `mod.ts` run by Deno, a `message` listener per socket;
+ * - `socketry-iter`: the same with `for await (const m of socket)`;
+ * - `ws`: `bench/clients/ws_client.mjs`, `new WebSocket(url)` of the `ws`
+ *   package run by `node`, `ws.on("message", ...)`, text turned into a
+ *   string with `data.toString()` (what socketry hands out). Without the
+ *   optional `bufferutil` addon (not installed here), `ws` masks in
+ *   JavaScript.
+ *
+ * Both clients run the same code around the library (`bench/clients/
+ * common.mjs`): each opens `--connections` sockets and keeps `--inflight`
+ * messages outstanding on each (every echo sends one more); each echo must
+ * be exactly what was sent in that position (same type, same string or
+ * bytes, in order: a socket cycles through 8 fixed messages, so a stale or
+ * reordered echo is caught too). Round trips are counted over `--seconds`
+ * after `--warmup` seconds. `--sizes` lists `SIZE[:text|binary]` (`K` and
+ * `M` suffixes allowed: `64,16K,1M:binary`); the payload is printable ASCII,
+ * the same bytes for every client.
+ *
+ * For each size and round, every client gets one measurement, in an order
+ * rotated by one each round (AB, BA, ...). Each client reads its own CPU
+ * time and the server's from `/proc/<pid>/stat` at the window's edges (all
+ * threads, 10 ms ticks), and the whole machine's from `/proc/stat`:
+ *
+ * - `cli µs/rt`: the client's CPU time per round trip, the figure that says
+ *   what a client costs whether or not it is the bottleneck (on a busy or
+ *   2-core machine, client and server share the cores);
+ * - `srv µs/rt`: the server's, which should not depend on the client;
+ * - `other CPU`: the rest of the machine; `*` marks a round where it passed
+ *   25% of a core (a disturbed measurement).
+ *
+ * MB/s is payload bytes echoed per second (round trips/s × size, 10^6 bytes
+ * a MB): what crossed the wire in each direction, not both summed. Ratios
+ * are over `--baseline` (`ws`): `ratio` is median over median, `paired` the
+ * median (and range) over rounds of the ratio within a round (`quiet
+ * paired`: the same over the rounds where neither measurement was
+ * disturbed), `cpu ratio`
+ * the client's median µs/rt over the baseline's (below 1: cheaper). The
+ * spread of a client is (max − min) / median of its rounds. The verdict
+ * against `--goal` uses the paired ratio, which a drift of the machine's
+ * speed between rounds does not skew.
+ *
+ * `--cpu-prof NAME,...` runs those clients under V8's sampling profiler
+ * (`--cpu-prof`, Deno and Node alike), one `.cpuprofile` per measurement in
+ * `--cpu-prof-dir` (default `/tmp/client_load_profiles`); summarise one with
+ * `deno run --allow-read bench/cpuprofile_top.ts FILE`.
+ *
+ * `--socketry-mod PATH` runs the socketry clients on another copy of
+ * socketry than this checkout's `mod.ts`, such as a commit's snapshot
+ * (`git archive HEAD mod.ts lib deno.json | tar -x -C /tmp/head`, then
+ * `--socketry-mod /tmp/head/mod.ts`): the header says which, and whether
+ * this checkout's `lib/` has uncommitted changes.
+ *
+ * Prints a line per measurement, a table per size, the verdicts and a JSON
+ * summary line. Exits 1 when an echo mismatched, a connection failed or
+ * closed early, or the server or a client misbehaved. A client that runs
+ * past `--warmup + --seconds + 45` s is killed; the server is killed by PID
+ * at the end, also on failure or Ctrl-C. Only this run's children are ever
+ * signalled.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import type { ClientReport } from "./clients/common.mjs";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    server: { type: "string", default: "ws" },
+    clients: { type: "string", default: "socketry,ws" },
+    baseline: { type: "string", default: "ws" },
+    connections: { type: "string", default: "20" },
+    inflight: { type: "string", default: "4" },
+    seconds: { type: "string", default: "5" },
+    warmup: { type: "string", default: "1" },
+    rounds: { type: "string", default: "3" },
+    sizes: { type: "string", default: "64:text,16384:text,1048576:binary" },
+    goal: { type: "string", default: "1.0" },
+    "cpu-prof": { type: "string", default: "" },
+    "cpu-prof-dir": { type: "string", default: "/tmp/client_load_profiles" },
+    "socketry-mod": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+const USAGE =
+  "Usage: deno run -A bench/client_load.ts [--server ws|engine|native|raw] [--clients socketry,ws] [--baseline ws] [--connections 20] [--inflight 4] [--seconds 5] [--warmup 1] [--rounds 3] [--sizes 64:text,16384:text,1048576:binary] [--goal 1.0] [--cpu-prof NAME,...] [--cpu-prof-dir DIR] [--socketry-mod PATH]";
+
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+
+function usage(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function positive(name: string, text: string, integer = true): number {
+  const value = Number(text);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    usage(`--${name} must be a positive number, got ${text}`);
+  }
+  return value;
+}
+
+const connections = positive("connections", values.connections);
+const inflight = positive("inflight", values.inflight);
+const seconds = positive("seconds", values.seconds, false);
+const rounds = positive("rounds", values.rounds);
+const goal = positive("goal", values.goal, false);
+const warmup = Number(values.warmup);
+if (!(warmup >= 0)) usage(`--warmup must be >= 0, got ${values.warmup}`);
+
+interface SizeSpec {
+  readonly size: number;
+  readonly binary: boolean;
+}
+
+function parseSize(text: string): SizeSpec {
+  const match = /^(\d+)\s*(k|kib|m|mib)?(?::(text|binary))?$/i.exec(
+    text.trim(),
+  );
+  if (match === null) {
+    usage(`--sizes: ${text} is not SIZE[K|M][:text|binary]`);
+  }
+  const unit = (match[2] ?? "").toLowerCase();
+  const size = Number(match[1]) *
+    (unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1048576 : 1);
+  if (!(size > 0)) usage(`--sizes: ${text} is not a positive size`);
+  return { size, binary: (match[3] ?? "text").toLowerCase() === "binary" };
+}
+
+const sizes = values.sizes.split(",").map(parseSize);
+
+// ---- servers and clients --------------------------------------------------------
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+interface ServerSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly runtime: "deno" | "node";
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+const SERVERS: readonly ServerSpec[] = [
+  {
+    key: "ws",
+    label: "Node ws (bench/servers/ws_echo.mjs)",
+    runtime: "node",
+    script: here("./servers/ws_echo.mjs"),
+    args: [],
+  },
+  {
+    key: "engine",
+    label: "socketry examples/echo --backend engine",
+    runtime: "deno",
+    script: here("../examples/echo/main.ts"),
+    args: ["--backend", "engine"],
+  },
+  {
+    key: "native",
+    label: "socketry examples/echo (Deno's WebSocket)",
+    runtime: "deno",
+    script: here("../examples/echo/main.ts"),
+    args: [],
+  },
+  {
+    key: "raw",
+    label: "raw Deno.upgradeWebSocket",
+    runtime: "deno",
+    script: here("./servers/raw_deno_echo.ts"),
+    args: [],
+  },
+];
+
+interface ClientSpec {
+  readonly key: string;
+  readonly label: string;
+  readonly runtime: "deno" | "node";
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+const CLIENTS: readonly ClientSpec[] = [
+  {
+    key: "socketry",
+    label: "socketry connect() (events), Deno",
+    runtime: "deno",
+    script: here("./clients/socketry_client.ts"),
+    args: ["--api", "events"],
+  },
+  {
+    key: "socketry-iter",
+    label: "socketry connect() (for await), Deno",
+    runtime: "deno",
+    script: here("./clients/socketry_client.ts"),
+    args: ["--api", "iter"],
+  },
+  {
+    key: "ws",
+    label: "ws client, Node",
+    runtime: "node",
+    script: here("./clients/ws_client.mjs"),
+    args: [],
+  },
+];
+
+const serverSpec = SERVERS.find((spec) => spec.key === values.server) ??
+  usage(
+    `--server: unknown server ${values.server} (use ${
+      SERVERS.map((s) => s.key).join(", ")
+    })`,
+  );
+const clientSpecs = values.clients.split(",").map((text) => {
+  const key = text.trim();
+  return CLIENTS.find((spec) => spec.key === key) ??
+    usage(
+      `--clients: unknown client ${key} (use ${
+        CLIENTS.map((c) => c.key).join(", ")
+      })`,
+    );
+});
+if (new Set(clientSpecs.map((c) => c.key)).size !== clientSpecs.length) {
+  usage("--clients: a client is named twice");
+}
+const baseline = values.baseline;
+if (!clientSpecs.some((c) => c.key === baseline)) {
+  usage(`--baseline ${baseline} is not among the clients`);
+}
+const socketryMod = values["socketry-mod"] === undefined
+  ? undefined
+  : await Deno.realPath(values["socketry-mod"]).catch(() =>
+    usage(`--socketry-mod: ${values["socketry-mod"]} does not exist`)
+  );
+const profiled = new Set(
+  values["cpu-prof"].split(",").map((key) => key.trim()).filter((key) =>
+    key !== ""
+  ),
+);
+for (const key of profiled) {
+  if (!clientSpecs.some((c) => c.key === key)) {
+    usage(`--cpu-prof ${key} is not among the clients`);
+  }
+}
+
+// ---- children -------------------------------------------------------------------
+
+const children = new Set<Deno.ChildProcess>();
+
+function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function stopAll(): Promise<void> {
+  const pending = [...children];
+  for (const child of pending) killChild(child, "SIGTERM");
+  const done = await within(
+    Promise.all(pending.map((child) => child.status)),
+    5_000,
+    "timeout",
+  );
+  if (done === "timeout") {
+    for (const child of pending) killChild(child, "SIGKILL");
+    await within(Promise.all(pending.map((child) => child.status)), 2_000, 0);
+  }
+  children.clear();
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with `promise`, or with `fallback` after `ms`. */
+async function within<T, F>(
+  promise: Promise<T>,
+  ms: number,
+  fallback: F,
+): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Keeps the last lines of a child's output, and calls `onLine` per line. */
+async function collectLines(
+  stream: ReadableStream<Uint8Array>,
+  tail: string[],
+  onLine?: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    onLine?.(line);
+  };
+  try {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      pending += text;
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        keep(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+  } catch {
+    // The child went away.
+  }
+  if (pending !== "") keep(pending);
+}
+
+interface RunningServer {
+  readonly child: Deno.ChildProcess;
+  readonly url: string;
+  readonly output: string[];
+  exited: boolean;
+}
+
+async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const common = ["--port", "0", "--hostname", "127.0.0.1", ...spec.args];
+  const args = spec.runtime === "node"
+    ? [spec.script, ...common]
+    : ["run", "--allow-net", "--no-prompt", spec.script, ...common];
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  const output: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  collectLines(child.stdout, output, (line) => {
+    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
+    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
+  });
+  collectLines(child.stderr, output);
+  let exited = false;
+  child.status.then(() => {
+    exited = true;
+    listening.reject(new Error("exited"));
+  });
+  const url = await within(listening.promise, 20_000, null).catch(
+    () => "exited" as const,
+  );
+  if (url === null || url === "exited") {
+    await within(child.status, 1_000, null);
+    throw new Error(
+      `the ${spec.key} server (${spec.script}) ${
+        url === null ? "printed no Listening line within 20 s" : "exited"
+      }:\n${output.join("\n")}`,
+    );
+  }
+  const server: RunningServer = { child, url, output, exited };
+  child.status.then(() => server.exited = true);
+  return server;
+}
+
+async function measure(
+  spec: ClientSpec,
+  server: RunningServer,
+  size: SizeSpec,
+): Promise<ClientReport> {
+  const profile = profiled.has(spec.key)
+    ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
+    : [];
+  const loadArgs = [
+    "--url",
+    server.url,
+    "--size",
+    String(size.size),
+    ...(size.binary ? ["--binary"] : []),
+    "--connections",
+    String(connections),
+    "--inflight",
+    String(inflight),
+    "--seconds",
+    String(seconds),
+    "--warmup",
+    String(warmup),
+    "--server-pid",
+    String(server.child.pid),
+    ...spec.args,
+    ...(spec.key.startsWith("socketry") && socketryMod !== undefined
+      ? ["--mod", socketryMod]
+      : []),
+  ];
+  const command = spec.runtime === "node" ? "node" : Deno.execPath();
+  const args = spec.runtime === "node"
+    ? [...profile, spec.script, ...loadArgs]
+    : [
+      "run",
+      // Deno grants /proc files only with all permissions.
+      "--allow-all",
+      "--no-prompt",
+      ...profile,
+      spec.script,
+      ...loadArgs,
+    ];
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  const output: string[] = [];
+  const reading = Promise.all([
+    collectLines(child.stdout, output),
+    collectLines(child.stderr, output),
+  ]);
+  const limit = (warmup + seconds) * 1000 + 45_000;
+  const status = await within(child.status, limit, null);
+  if (status === null) {
+    killChild(child, "SIGKILL");
+    await within(child.status, 2_000, null);
+  }
+  await within(reading, 2_000, 0);
+  children.delete(child);
+  if (status === null) {
+    throw new Error(
+      `the ${spec.key} client did not finish within ${limit / 1000} s:\n${
+        output.join("\n")
+      }`,
+    );
+  }
+  const line = output.findLast((text) => text.startsWith("{"));
+  if (!status.success || line === undefined) {
+    throw new Error(
+      `the ${spec.key} client failed (exit ${status.code}):\n${
+        output.join("\n")
+      }`,
+    );
+  }
+  return JSON.parse(line) as ClientReport;
+}
+
+// ---- figures --------------------------------------------------------------------
+
+interface Measurement {
+  readonly size: number;
+  readonly binary: boolean;
+  readonly round: number;
+  readonly position: number;
+  readonly client: string;
+  readonly runtime: string;
+  readonly roundTripsPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly clientMicrosPerRoundTrip: number | null;
+  readonly serverMicrosPerRoundTrip: number | null;
+  readonly clientCpuPercent: number | null;
+  readonly serverCpuPercent: number | null;
+  readonly otherCpuPercent: number | null;
+  readonly peakRssBytes: number | null;
+}
+
+/** Other processes above this share of a core disturb a measurement. */
+const BUSY_PERCENT = 25;
+
+function median(numbers: readonly number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function known(values: readonly (number | null)[]): number[] {
+  return values.filter((value) => value !== null);
+}
+
+/** (max − min) / median, or null with fewer than two values. */
+function spread(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const middle = median(values);
+  return middle === 0
+    ? null
+    : (Math.max(...values) - Math.min(...values)) / middle;
+}
+
+function formatSize(spec: SizeSpec): string {
+  const size = spec.size;
+  const text = size >= 1048576 && size % 1048576 === 0
+    ? `${size / 1048576} MiB`
+    : size >= 1024 && size % 1024 === 0
+    ? `${size / 1024} KiB`
+    : `${size} B`;
+  return `${text} ${spec.binary ? "binary" : "text"}`;
+}
+
+function formatRate(rate: number): string {
+  return Math.round(rate).toLocaleString("en-US");
+}
+
+function formatMegabytes(megabytes: number): string {
+  return megabytes >= 100
+    ? megabytes.toFixed(0)
+    : megabytes >= 10
+    ? megabytes.toFixed(1)
+    : megabytes.toFixed(2);
+}
+
+function formatMicros(micros: number): string {
+  return micros >= 100 ? micros.toFixed(0) : micros.toFixed(1);
+}
+
+function formatSpread(value: number | null): string {
+  return value === null ? "-" : `±${(50 * value).toFixed(1)}%`;
+}
+
+function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => row[column]!.length))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) =>
+      rightAligned.has(column)
+        ? cell.padStart(widths[column]!)
+        : cell.padEnd(widths[column]!)
+    ).join("  ").trimEnd()
+  ).join("\n");
+}
+
+/** This checkout's commit, and whether `lib/` or `mod.ts` differ from it. */
+function gitState(): { commit: string; libChanged: boolean } | null {
+  const git = (...args: string[]) => {
+    const output = new Deno.Command("git", {
+      args,
+      cwd: here(".."),
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    if (!output.success) throw new Error(`git ${args[0]} failed`);
+    return new TextDecoder().decode(output.stdout).trim();
+  };
+  try {
+    return {
+      commit: git("rev-parse", "--short", "HEAD"),
+      libChanged: git("status", "--porcelain", "--", "lib", "mod.ts") !== "",
+    };
+  } catch {
+    return null;
+  }
+}
+
+function nodeVersion(): string {
+  try {
+    const output = new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "-";
+  }
+}
+
+// ---- the run --------------------------------------------------------------------
+
+interface ClientErrors {
+  connect: number;
+  mismatch: number;
+  closedEarly: number;
+  socket: number;
+  unanswered: number;
+  closeTimeout: number;
+}
+
+async function main(): Promise<void> {
+  if (profiled.size > 0) {
+    Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
+  }
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error("Interrupted: stopping the children");
+    stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  const measurements: Measurement[] = [];
+  const problems: string[] = [];
+  const totalErrors: ClientErrors = {
+    connect: 0,
+    mismatch: 0,
+    closedEarly: 0,
+    socket: 0,
+    unanswered: 0,
+    closeTimeout: 0,
+  };
+  const perMeasurement = warmup + seconds + 1.5;
+  const estimate = Math.ceil(
+    sizes.length * rounds * clientSpecs.length * perMeasurement,
+  );
+  try {
+    const server = await startServer(serverSpec);
+    console.log(
+      `Client load: ${connections} connections, ${inflight} in flight each, ` +
+        `${rounds} round(s) of ${seconds} s after ${warmup} s warm-up; ` +
+        `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ` +
+        `${navigator.hardwareConcurrency} CPU(s); about ${estimate} s`,
+    );
+    console.log(
+      `  server: ${serverSpec.label} on ${server.url} (pid ${server.child.pid})`,
+    );
+    const git = gitState();
+    console.log(
+      `  socketry: ${socketryMod ?? here("../mod.ts")}${
+        git === null
+          ? ""
+          : socketryMod !== undefined
+          ? ` (not this checkout, which is at ${git.commit})`
+          : ` (this checkout, at ${git.commit}${
+            git.libChanged ? " with uncommitted changes in lib/ or mod.ts" : ""
+          })`
+      }`,
+    );
+    for (const spec of clientSpecs) {
+      console.log(
+        `  client ${spec.key.padEnd(22)} ${spec.label}${
+          profiled.has(spec.key) ? " (profiled)" : ""
+        }`,
+      );
+    }
+    for (const size of sizes) {
+      for (let round = 0; round < rounds; round++) {
+        const order = clientSpecs.map((_, i) =>
+          clientSpecs[(i + round) % clientSpecs.length]!
+        );
+        for (const [position, spec] of order.entries()) {
+          if (server.exited) {
+            throw new Error(
+              `the server exited:\n${server.output.join("\n")}`,
+            );
+          }
+          const report = await measure(spec, server, size);
+          for (const [kind, count] of Object.entries(report.errors)) {
+            totalErrors[kind as keyof ClientErrors] += count;
+          }
+          if (report.firstError !== null) {
+            problems.push(
+              `${spec.key}, ${formatSize(size)}, round ${
+                round + 1
+              }: ${report.firstError}`,
+            );
+          }
+          const rate = report.seconds > 0
+            ? report.roundTrips / report.seconds
+            : 0;
+          const perRoundTrip = (cpu: number | null) =>
+            cpu === null || report.roundTrips === 0
+              ? null
+              : (1e6 * cpu) / report.roundTrips;
+          const percent = (cpu: number | null) =>
+            cpu === null || report.seconds === 0
+              ? null
+              : (100 * cpu) / report.seconds;
+          const m: Measurement = {
+            size: size.size,
+            binary: size.binary,
+            round,
+            position,
+            client: spec.key,
+            runtime: report.runtime,
+            roundTripsPerSecond: rate,
+            megabytesPerSecond: (rate * size.size) / 1e6,
+            clientMicrosPerRoundTrip: perRoundTrip(report.clientCpuSeconds),
+            serverMicrosPerRoundTrip: perRoundTrip(report.serverCpuSeconds),
+            clientCpuPercent: percent(report.clientCpuSeconds),
+            serverCpuPercent: percent(report.serverCpuSeconds),
+            otherCpuPercent: report.machineCpuSeconds === null ||
+                report.clientCpuSeconds === null ||
+                report.serverCpuSeconds === null
+              ? null
+              : Math.max(
+                0,
+                percent(
+                  report.machineCpuSeconds - report.clientCpuSeconds -
+                    report.serverCpuSeconds,
+                )!,
+              ),
+            peakRssBytes: report.peakRssBytes,
+          };
+          measurements.push(m);
+          const cpu = (label: string, value: number | null, unit = "%") =>
+            value === null
+              ? ""
+              : `  ${label} ${
+                unit === "%" ? Math.round(value) : formatMicros(value)
+              }${unit}`;
+          console.log(
+            `  ${formatSize(size).padStart(15)}  round ${round + 1}  ${
+              spec.key.padEnd(13)
+            } ${formatRate(rate).padStart(9)} msg/s ${
+              formatMegabytes(m.megabytesPerSecond).padStart(7)
+            } MB/s` +
+              cpu("cli", m.clientMicrosPerRoundTrip, " µs/rt") +
+              cpu("srv", m.serverMicrosPerRoundTrip, " µs/rt") +
+              cpu("cli CPU", m.clientCpuPercent) +
+              cpu("srv CPU", m.serverCpuPercent) +
+              cpu("other", m.otherCpuPercent) +
+              (report.firstError === null
+                ? ""
+                : `  ERROR ${report.firstError}`),
+          );
+          await delay(250);
+        }
+      }
+    }
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await stopAll();
+  }
+
+  // ---- report ---------------------------------------------------------------
+  const summary: Record<string, unknown>[] = [];
+  const verdicts: string[] = [];
+  for (const size of sizes) {
+    const of = (key: string) =>
+      measurements.filter((m) =>
+        m.size === size.size && m.binary === size.binary && m.client === key
+      );
+    const base = of(baseline);
+    const baseRate = base.length === 0
+      ? undefined
+      : median(base.map((m) => m.roundTripsPerSecond));
+    const baseMicros = known(base.map((m) => m.clientMicrosPerRoundTrip));
+    const baseMicrosMedian = baseMicros.length === 0
+      ? undefined
+      : median(baseMicros);
+    const rows: string[][] = [[
+      "client",
+      "msg/s",
+      "msg/s per round",
+      "spread",
+      "MB/s",
+      "ratio",
+      "paired (range)",
+      "quiet paired",
+      "cli µs/rt",
+      "spread",
+      "cpu ratio",
+      "srv µs/rt",
+      "cli CPU",
+      "other",
+      "peak RSS",
+    ]];
+    for (const spec of clientSpecs) {
+      const mine = of(spec.key);
+      if (mine.length === 0) continue;
+      const rates = mine.map((m) => m.roundTripsPerSecond);
+      const rate = median(rates);
+      const megabytes = median(mine.map((m) => m.megabytesPerSecond));
+      const ratio = baseRate === undefined || baseRate === 0
+        ? null
+        : rate / baseRate;
+      const pairs = mine.flatMap((m) => {
+        const other = base.find((b) => b.round === m.round);
+        return other === undefined || other.roundTripsPerSecond === 0
+          ? []
+          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
+      });
+      const paired = pairs.length === 0 ? null : median(pairs);
+      // The same, over the rounds where neither measurement was disturbed.
+      const quiet = (m: Measurement) =>
+        m.otherCpuPercent !== null && m.otherCpuPercent <= BUSY_PERCENT;
+      const quietPairs = mine.flatMap((m) => {
+        const other = base.find((b) => b.round === m.round);
+        return other === undefined || other.roundTripsPerSecond === 0 ||
+            !quiet(m) || !quiet(other)
+          ? []
+          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
+      });
+      const quietPaired = quietPairs.length === 0 ? null : median(quietPairs);
+      const micros = known(mine.map((m) => m.clientMicrosPerRoundTrip));
+      const microsMedian = micros.length === 0 ? null : median(micros);
+      const cpuRatio = microsMedian === null || baseMicrosMedian === undefined
+        ? null
+        : microsMedian / baseMicrosMedian;
+      const serverMicros = known(mine.map((m) => m.serverMicrosPerRoundTrip));
+      const serverMicrosMedian = serverMicros.length === 0
+        ? null
+        : median(serverMicros);
+      const clientCpu = known(mine.map((m) => m.clientCpuPercent));
+      const other = known(mine.map((m) => m.otherCpuPercent));
+      const rss = known(mine.map((m) => m.peakRssBytes));
+      const disturbed = mine.some((m) =>
+        (m.otherCpuPercent ?? 0) > BUSY_PERCENT
+      );
+      rows.push([
+        spec.key,
+        formatRate(rate),
+        mine.map((m) =>
+          formatRate(m.roundTripsPerSecond) +
+          ((m.otherCpuPercent ?? 0) > BUSY_PERCENT ? "*" : "")
+        ).join(" / "),
+        formatSpread(spread(rates)),
+        formatMegabytes(megabytes),
+        ratio === null ? "-" : ratio.toFixed(3),
+        paired === null
+          ? "-"
+          : `${paired.toFixed(3)} (${Math.min(...pairs).toFixed(2)}–${
+            Math.max(...pairs).toFixed(2)
+          })`,
+        quietPaired === null
+          ? "-"
+          : `${quietPaired.toFixed(3)} (${quietPairs.length})`,
+        microsMedian === null ? "-" : formatMicros(microsMedian),
+        formatSpread(spread(micros)),
+        cpuRatio === null ? "-" : cpuRatio.toFixed(3),
+        serverMicrosMedian === null ? "-" : formatMicros(serverMicrosMedian),
+        clientCpu.length === 0 ? "-" : `${Math.round(median(clientCpu))}%`,
+        other.length === 0 ? "-" : `${Math.round(median(other))}%`,
+        rss.length === 0
+          ? "-"
+          : `${Math.round(Math.max(...rss) / 1048576)} MiB`,
+      ]);
+      summary.push({
+        size: size.size,
+        type: size.binary ? "binary" : "text",
+        client: spec.key,
+        runtime: mine[0]!.runtime,
+        messagesPerSecond: rates.map(Math.round),
+        median: Math.round(rate),
+        megabytesPerSecond: Number(megabytes.toFixed(3)),
+        spread: spread(rates) === null
+          ? null
+          : Number(spread(rates)!.toFixed(4)),
+        ratio: ratio === null ? null : Number(ratio.toFixed(4)),
+        pairedRatios: pairs.map((p) => Number(p.toFixed(4))),
+        quietPairedRatios: quietPairs.map((p) => Number(p.toFixed(4))),
+        clientMicrosPerRoundTrip: micros.map((v) => Number(v.toFixed(2))),
+        clientMicrosMedian: microsMedian === null
+          ? null
+          : Number(microsMedian.toFixed(2)),
+        cpuRatio: cpuRatio === null ? null : Number(cpuRatio.toFixed(4)),
+        serverMicrosMedian: serverMicrosMedian === null
+          ? null
+          : Number(serverMicrosMedian.toFixed(2)),
+        peakRssBytes: rss.length === 0 ? null : Math.max(...rss),
+        disturbed,
+      });
+      if (spec.key !== baseline && ratio !== null) {
+        verdicts.push(
+          `${spec.key}/${baseline} ${formatSize(size)}: ${
+            ratio.toFixed(3)
+          }× in msg/s and MB/s (paired ${paired?.toFixed(3) ?? "-"}×, ${
+            Math.min(...pairs).toFixed(2)
+          }–${Math.max(...pairs).toFixed(2)} over rounds${
+            quietPaired === null
+              ? ""
+              : `; ${
+                quietPaired.toFixed(3)
+              }× over ${quietPairs.length} quiet round(s)`
+          })${
+            cpuRatio === null
+              ? ""
+              : `, client CPU per round trip ${
+                cpuRatio.toFixed(2)
+              }× ${baseline}'s`
+          }: ${
+            (paired ?? ratio) >= goal ? "meets" : "MISSES"
+          } the ${goal}× goal${
+            disturbed ||
+              base.some((m) => (m.otherCpuPercent ?? 0) > BUSY_PERCENT)
+              ? " (disturbed rounds: trust the CPU ratio more)"
+              : ""
+          }`,
+        );
+      }
+    }
+    if (rows.length > 1) {
+      console.log(
+        `\n${formatSize(size)}, ${connections} connections × ${inflight} ` +
+          `in flight, server ${serverSpec.key}; ratios over ${baseline}`,
+      );
+      console.log(
+        table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])),
+      );
+    }
+  }
+  console.log(
+    `\nmsg/s: median round trips per second over rounds; MB/s: × size, 10^6 B ` +
+      `a MB, each direction. spread: ±half the range over the median.\n` +
+      `ratio: median over ${baseline}'s median (msg/s and MB/s alike); ` +
+      `paired: median of the per-round ratios (range in brackets); quiet ` +
+      `paired: the same over undisturbed rounds only (their number).\n` +
+      `cli/srv µs/rt: client/server CPU time per round trip (all threads); ` +
+      `cpu ratio: client µs/rt over ${baseline}'s (< 1: cheaper).\n` +
+      `cli CPU, other: % of one core in the window (other: the rest of the ` +
+      `machine; *: a round where it passed ${BUSY_PERCENT}%).`,
+  );
+  if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
+
+  const errorCount = Object.values(totalErrors).reduce((a, b) => a + b, 0);
+  const failed = errorCount > 0 || problems.length > 0;
+  if (failed) {
+    console.error(
+      `\nFAILED: ${JSON.stringify(totalErrors)}\n${problems.join("\n")}`,
+    );
+  }
+  console.log(JSON.stringify({
+    bench: "client_load",
+    deno: Deno.version.deno,
+    node: nodeVersion(),
+    cpus: navigator.hardwareConcurrency,
+    server: serverSpec.key,
+    clients: clientSpecs.map((c) => c.key),
+    socketry: socketryMod ?? here("../mod.ts"),
+    git: gitState(),
+    baseline,
+    connections,
+    inflight,
+    seconds,
+    warmup,
+    rounds,
+    sizes: sizes.map((s) => `${s.size}:${s.binary ? "binary" : "text"}`),
+    goal,
+    results: summary,
+    errors: totalErrors,
+    ok: !failed,
+  }));
+  Deno.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -58,6 +58,8 @@ export class NativeSocket extends Socket {
   readonly #protocol: string;
   #lastError: string | undefined;
   #fragments: (string | Uint8Array)[] = [];
+  #lastBuffered = 0;
+  #sentSinceBuffered = 0;
 
   /**
    * Wraps a Deno WebSocket that has not opened yet. `silenceEnding` says how
@@ -130,6 +132,10 @@ export class NativeSocket extends Socket {
       );
     }
     this.#ws.send(message);
+    // A string's UTF-8 form takes at most 3 bytes per UTF-16 unit.
+    this.#sentSinceBuffered += typeof message === "string"
+      ? message.length * 3
+      : message.byteLength;
   }
 
   /** Sends a close frame through Deno's `close()`. */
@@ -151,7 +157,17 @@ export class NativeSocket extends Socket {
 
   /** Deno's `bufferedAmount`. */
   protected transportBufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    this.#lastBuffered = this.#ws.bufferedAmount;
+    this.#sentSinceBuffered = 0;
+    return this.#lastBuffered;
+  }
+
+  /**
+   * Deno's `bufferedAmount` is a call into the runtime; it can only have
+   * grown by what was sent since it was last read.
+   */
+  protected override transportBufferedBound(): number {
+    return this.#lastBuffered + this.#sentSinceBuffered;
   }
 
   /** Deno has no drain event: poll `bufferedAmount` every 2 ms. */

@@ -649,7 +649,16 @@ export abstract class Socket extends EventTarget {
     if (options.signal?.aborted) {
       return Promise.reject(cancelled("send()", options.signal));
     }
-    const transportBuffered = this.transportBufferedAmount();
+    // An upper bound first: reading the exact figure costs a call into the
+    // runtime on some backends, and the bound usually settles both checks.
+    let transportBuffered = this.transportBufferedBound();
+    if (
+      transportBuffered >= this.options.sendHighWaterMark ||
+      this.#outgoingBytes + transportBuffered + size >
+        this.options.maxBufferedAmount
+    ) {
+      transportBuffered = this.transportBufferedAmount();
+    }
     const buffered = this.#outgoingBytes + transportBuffered;
     if (buffered + size > this.options.maxBufferedAmount) {
       return Promise.reject(
@@ -772,6 +781,14 @@ export abstract class Socket extends EventTarget {
 
   /** Bytes the transport holds that are not yet on the network. */
   protected abstract transportBufferedAmount(): number;
+
+  /**
+   * At least what `transportBufferedAmount()` would say, possibly more;
+   * backends where the exact figure is costly keep a cheaper bound.
+   */
+  protected transportBufferedBound(): number {
+    return this.transportBufferedAmount();
+  }
 
   /** Resolves when the transport's buffer may have drained. */
   protected abstract waitForDrain(): Promise<void>;

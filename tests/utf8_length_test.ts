@@ -22,3 +22,36 @@ Deno.test("utf8ByteLength matches TextEncoder, cached or not, short or long", ()
     assert.equal(utf8ByteLength(text), expected, "the cached answer");
   }
 });
+
+Deno.test("utf8ByteLength matches TextEncoder on random strings around the short-string cutoff", () => {
+  const encoder = new TextEncoder();
+  // Units from every UTF-8 length class, lone and paired surrogates included.
+  const units = [
+    0x41,
+    0x7f,
+    0x80,
+    0x7ff,
+    0x800,
+    0xd7ff,
+    0xd800,
+    0xdbff,
+    0xdc00,
+    0xdfff,
+    0xe000,
+    0xffff,
+  ];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 2000; i++) {
+    const length = Math.floor(random() * 300);
+    let text = "";
+    for (let j = 0; j < length; j++) {
+      text += String.fromCharCode(units[Math.floor(random() * units.length)]!);
+    }
+    assert.equal(
+      utf8ByteLength(text),
+      encoder.encode(text).byteLength,
+      JSON.stringify(text),
+    );
+  }
+});

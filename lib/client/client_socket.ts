@@ -10,7 +10,7 @@ import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { type SocketClosed, SocketCloseEvent } from "../socket.ts";
 import { connect } from "./connect.ts";
 import { InformationReader, type SocketInformation } from "./information.ts";
-import { SocketControl } from "./socket_control.ts";
+import type { SocketControl } from "./socket_control.ts";
 
 /** Options of `connect()` on a message or stream socket. */
 export interface ClientConnectOptions {

@@ -37,6 +37,11 @@ export function hasPythonWebsockets(): boolean {
   return succeeds(pythonPath, ["-c", "import websockets"]);
 }
 
+/** Whether `node` runs. */
+export function hasNode(): boolean {
+  return succeeds("node", ["--version"]);
+}
+
 /** Whether `node` runs and resolves `ws` from the repository. */
 export function hasNodeWs(): boolean {
   return succeeds("node", ["-e", "require.resolve('ws')"]);

@@ -1,0 +1,230 @@
+/**
+ * WebSockets over HTTP/2 (RFC 8441) from a browser: Chromium (through
+ * playwright-core) loads the echo page from an in-process
+ * `serveEngine({ http2: true, tls })` at `https://localhost:PORT/`, and the
+ * page's own `WebSocket` connects, echoes a message and closes.
+ *
+ * Chromium opens a WebSocket as an extended CONNECT stream when it already
+ * has an HTTP/2 connection to the origin whose server advertised
+ * `SETTINGS_ENABLE_CONNECT_PROTOCOL`; otherwise it falls back to an HTTP/1.1
+ * upgrade on a connection of its own. So the server side asserts that the
+ * page came over HTTP/2, that the socket arrived with `httpVersion` "2",
+ * and that both share one TCP connection (the same remote `host:port`);
+ * the page asserts `nextHopProtocol` "h2".
+ *
+ * The test CA is trusted properly, through an NSS database in a temporary
+ * HOME (`certutil`, from Debian's `libnss3-tools`); without `certutil` the
+ * test falls back to `--ignore-certificate-errors`, with a notice.
+ *
+ * Needs Debian's `chromium` (ignored without it unless
+ * SOCKETRY_REQUIRE_PEERS=1). Leaves `tests/artifacts/echo_http2_page.png`.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium } from "playwright-core";
+import { ECHO_PAGE } from "../../examples/echo/page.ts";
+import { EngineSocket, type RequestInfo, serveEngine } from "../../mod.ts";
+import { assertNoOpenHandles } from "../helpers/handles.ts";
+import { logRows, waitForPage, withTimeout } from "../helpers/page.ts";
+import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import { testCertificates } from "../helpers/tls.ts";
+
+const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
+const CERTUTIL = "/usr/bin/certutil";
+
+const runChromium = peerAvailable("chromium", fileExists(chromiumPath));
+
+/**
+ * A temporary HOME whose NSS database trusts `ca` for TLS servers, as
+ * Chromium on Linux reads it; undefined (with a notice) without certutil.
+ */
+async function trustingHome(ca: string): Promise<string | undefined> {
+  if (!fileExists(CERTUTIL)) {
+    console.warn(
+      "Notice: certutil is missing (apt-get install libnss3-tools): Chromium runs with --ignore-certificate-errors",
+    );
+    return undefined;
+  }
+  const home = await Deno.makeTempDir({ prefix: "socketry-chromium-home-" });
+  try {
+    const db = `${home}/.pki/nssdb`;
+    await Deno.mkdir(db, { recursive: true });
+    await Deno.writeTextFile(`${home}/ca.pem`, ca);
+    for (
+      const args of [
+        ["-d", `sql:${db}`, "-N", "--empty-password"],
+        ["-d", `sql:${db}`, "-A", "-t", "C,,", "-n", "socketry-test-ca"]
+          .concat(["-i", `${home}/ca.pem`]),
+      ]
+    ) {
+      const { success, stderr } = await new Deno.Command(CERTUTIL, {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!success) {
+        throw new Error(
+          `certutil ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`,
+        );
+      }
+    }
+    return home;
+  } catch (error) {
+    await Deno.remove(home, { recursive: true });
+    throw error;
+  }
+}
+
+Deno.test({
+  name:
+    "HTTP/2: Chromium loads the echo page over h2 and its WebSocket echoes over an extended CONNECT on the same connection",
+  ignore: !runChromium,
+  fn: async () => {
+    const { ca, cert, key } = await testCertificates();
+    const requests: { path: string; info: RequestInfo }[] = [];
+    const sockets: {
+      socket: EngineSocket;
+      httpVersion: string;
+      remoteAddress: string | undefined;
+    }[] = [];
+    const server = serveEngine(
+      {
+        port: 0,
+        hostname: "127.0.0.1",
+        path: "/ws",
+        http2: true,
+        tls: { cert, key },
+      },
+      (socket) => {
+        if (!(socket instanceof EngineSocket)) throw new Error("not engine");
+        // What the socket shows as it arrives.
+        sockets.push({
+          socket,
+          httpVersion: socket.httpVersion,
+          remoteAddress: socket.remoteAddress,
+        });
+        socket.addEventListener("message", ({ data }) => {
+          socket.send(data).catch(() => {});
+        });
+      },
+      (request, info) => {
+        const { pathname } = new URL(request.url);
+        requests.push({ path: pathname, info });
+        if (pathname === "/") {
+          return new Response(ECHO_PAGE, {
+            headers: { "content-type": "text/html; charset=utf-8" },
+          });
+        }
+        return new Response(null, {
+          status: pathname === "/favicon.ico" ? 204 : 404,
+        });
+      },
+    );
+    let home: string | undefined;
+    let browser: Browser | undefined;
+    try {
+      const { port } = await server.listening;
+      home = await trustingHome(ca);
+      browser = await chromium.launch({
+        executablePath: chromiumPath,
+        timeout: 20_000,
+        ...(home === undefined
+          ? {}
+          : { env: { ...Deno.env.toObject(), HOME: home } }),
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+          "--disable-quic",
+          ...(home === undefined ? ["--ignore-certificate-errors"] : []),
+        ],
+      });
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(String(error)));
+      page.on("console", (message) => {
+        if (message.type() === "error") {
+          pageErrors.push(`${message.text()} (${message.location().url})`);
+        }
+      });
+
+      const origin = `https://localhost:${port}`;
+      const response = await page.goto(`${origin}/`);
+      assert.equal(response?.status(), 200);
+      assert.equal(await page.title(), "socketry echo");
+      assert.equal(
+        await page.evaluate<string>(
+          `performance.getEntriesByType("navigation")[0].nextHopProtocol`,
+        ),
+        "h2",
+      );
+      assert.equal(await page.inputValue("#url"), `wss://localhost:${port}/ws`);
+
+      await page.click("#connect");
+      await waitForPage(page, "Open", ["Connection opened"]);
+      const message = `héllo over h2 ${crypto.randomUUID().slice(0, 8)}`;
+      await page.fill("#message", message);
+      await page.click("#send");
+      await waitForPage(page, "Open", [
+        `Sent: ${message}`,
+        `Received: ${message}`,
+      ]);
+      await page.click("#close");
+      const closed =
+        "Connection closed. Code: 1000, Reason: Closing from client";
+      await waitForPage(page, "Closed", [closed]);
+
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({
+        path: `${ARTIFACTS}echo_http2_page.png`,
+        fullPage: true,
+      });
+      assert.deepEqual(await logRows(page), [
+        ["Client", "Server", `Connecting to wss://localhost:${port}/ws`],
+        ["Server", "Client", "Connection opened"],
+        ["Client", "Server", `Sent: ${message}`],
+        ["Server", "Client", `Received: ${message}`],
+        ["Client", "Server", "Closing the socket (1000, Closing from client)"],
+        ["Server", "Client", closed],
+      ]);
+      assert.deepEqual(pageErrors, []);
+
+      // The server's view: the page over HTTP/2, the socket over HTTP/2
+      // (an extended CONNECT: an HTTP/1.1 upgrade would say "1.1"), both
+      // from the same client host:port, that is on one TCP connection.
+      const pageRequest = requests.find(({ path }) => path === "/");
+      assert.ok(pageRequest, JSON.stringify(requests));
+      assert.equal(pageRequest.info.httpVersion, "2");
+      assert.match(pageRequest.info.remoteAddress ?? "", /^127\.0\.0\.1:\d+$/);
+      assert.equal(sockets.length, 1);
+      const [{ socket, ...shown }] = sockets as [(typeof sockets)[0]];
+      assert.deepEqual(shown, {
+        httpVersion: "2",
+        remoteAddress: pageRequest.info.remoteAddress,
+      });
+      const ended = await withTimeout(
+        socket.closed,
+        5000,
+        () => "the server socket did not close",
+      );
+      assert.deepEqual(
+        { code: ended.code, reason: ended.reason, wasClean: ended.wasClean },
+        { code: 1000, reason: "Closing from client", wasClean: true },
+      );
+      assert.equal(socket.stats.messagesReceived, 1);
+      assert.equal(socket.stats.messagesSent, 1);
+    } finally {
+      await browser?.close().catch(() => {}); // Keep the test's own error.
+      await server.shutdown();
+      if (home !== undefined) await Deno.remove(home, { recursive: true });
+    }
+    // node:http2 and Chromium's pipes escape Deno's sanitizers.
+    await assertNoOpenHandles();
+  },
+});

@@ -7,6 +7,9 @@
 
 import type { Http2Stream } from "node:http2";
 import { setImmediate } from "node:timers";
+
+/** Writes at least this big are not held back by corking. */
+const LARGE_WRITE = 16 * 1024;
 import type { Socket as NetSocket } from "node:net";
 
 /** Where a transport delivers what it reads. */
@@ -56,6 +59,7 @@ export class NetSocketTransport implements Transport {
   readonly #remoteAddress: string | undefined;
   readonly #head: Uint8Array | undefined;
   #ended = false;
+  #corked = false;
 
   /** Wraps `socket`; `head` is delivered before anything read later. */
   constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
@@ -90,16 +94,11 @@ export class NetSocketTransport implements Transport {
     // Everything written in answer to what was read in this turn of the
     // event loop (by listeners, or by async loops resuming in microtasks)
     // leaves in one writev instead of one send per frame.
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      socket.uncork();
-    };
     socket.on("data", (chunk: Uint8Array) => {
-      if (!corked) {
-        corked = true;
+      if (!this.#corked) {
+        this.#corked = true;
         socket.cork();
-        setImmediate(uncork);
+        setImmediate(() => this.#uncork());
       }
       sink.data(
         new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
@@ -114,6 +113,9 @@ export class NetSocketTransport implements Transport {
 
   write(chunk: Uint8Array, onWritten?: () => void): void {
     if (this.#socket.destroyed) return;
+    // Corking pays off for small frames; a large one would only be copied
+    // into the joined write: flush what is queued and send it as it is.
+    if (chunk.byteLength >= LARGE_WRITE) this.#uncork();
     if (onWritten === undefined) this.#socket.write(chunk);
     // Node calls back with an error too; the chunk is not read after that.
     else this.#socket.write(chunk, () => onWritten());
@@ -121,6 +123,12 @@ export class NetSocketTransport implements Transport {
 
   get bufferedAmount(): number {
     return this.#socket.writableLength;
+  }
+
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   drained(): Promise<void> {

@@ -98,6 +98,16 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { ClientReport } from "./clients/common.mjs";
+import {
+  children,
+  collectLines,
+  delay,
+  killChild,
+  median,
+  positive,
+  stopAll,
+  within,
+} from "./children.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -132,19 +142,11 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
-function positive(name: string, text: string, integer = true): number {
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    usage(`--${name} must be a positive number, got ${text}`);
-  }
-  return value;
-}
-
-const connections = positive("connections", values.connections);
-const inflight = positive("inflight", values.inflight);
-const seconds = positive("seconds", values.seconds, false);
-const rounds = positive("rounds", values.rounds);
-const goal = positive("goal", values.goal, false);
+const connections = positive("connections", values.connections, true, usage);
+const inflight = positive("inflight", values.inflight, true, usage);
+const seconds = positive("seconds", values.seconds, false, usage);
+const rounds = positive("rounds", values.rounds, true, usage);
+const goal = positive("goal", values.goal, false, usage);
 const warmup = Number(values.warmup);
 if (!(warmup >= 0)) usage(`--warmup must be >= 0, got ${values.warmup}`);
 
@@ -283,79 +285,6 @@ for (const key of profiled) {
 }
 
 // ---- children -------------------------------------------------------------------
-
-const children = new Set<Deno.ChildProcess>();
-
-function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function stopAll(): Promise<void> {
-  const pending = [...children];
-  for (const child of pending) killChild(child, "SIGTERM");
-  const done = await within(
-    Promise.all(pending.map((child) => child.status)),
-    5_000,
-    "timeout",
-  );
-  if (done === "timeout") {
-    for (const child of pending) killChild(child, "SIGKILL");
-    await within(Promise.all(pending.map((child) => child.status)), 2_000, 0);
-  }
-  children.clear();
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with `promise`, or with `fallback` after `ms`. */
-async function within<T, F>(
-  promise: Promise<T>,
-  ms: number,
-  fallback: F,
-): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Keeps the last lines of a child's output, and calls `onLine` per line. */
-async function collectLines(
-  stream: ReadableStream<Uint8Array>,
-  tail: string[],
-  onLine?: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  const keep = (line: string) => {
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    onLine?.(line);
-  };
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        keep(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
-  } catch {
-    // The child went away.
-  }
-  if (pending !== "") keep(pending);
-}
 
 interface RunningServer {
   readonly child: Deno.ChildProcess;
@@ -505,14 +434,6 @@ interface Measurement {
 
 /** Other processes above this share of a core disturb a measurement. */
 const BUSY_PERCENT = 25;
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function known(values: readonly (number | null)[]): number[] {
   return values.filter((value) => value !== null);

@@ -159,6 +159,16 @@ import {
   SyncDeflater,
   SyncInflater,
 } from "./deflate_client.ts";
+import {
+  children,
+  collectLines,
+  delay,
+  killChild,
+  median,
+  positive,
+  stopAll,
+  within,
+} from "./children.ts";
 
 // ---- shared -----------------------------------------------------------------
 
@@ -280,36 +290,6 @@ function noErrors(): ClientErrors {
     negotiation: 0,
     uncompressed: 0,
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with `promise`, or with `fallback` after `ms`. */
-async function within<T, F>(
-  promise: Promise<T>,
-  ms: number,
-  fallback: F,
-): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function positive(name: string, text: string, integer = true): number {
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    console.error(`--${name} must be a positive number, got ${text}`);
-    Deno.exit(2);
-  }
-  return value;
 }
 
 const { values } = parseArgs({
@@ -1245,58 +1225,6 @@ const profiled = new Set(
   ),
 );
 
-const children = new Set<Deno.ChildProcess>();
-
-function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function stopAll(): Promise<void> {
-  const pending = [...children];
-  for (const child of pending) killChild(child, "SIGTERM");
-  const done = await within(
-    Promise.all(pending.map((child) => child.status)),
-    5_000,
-    "timeout",
-  );
-  if (done === "timeout") {
-    for (const child of pending) killChild(child, "SIGKILL");
-    await within(Promise.all(pending.map((child) => child.status)), 2_000, 0);
-  }
-  children.clear();
-}
-
-/** Keeps the last lines of a child's output, and calls `onLine` per line. */
-async function collectLines(
-  stream: ReadableStream<Uint8Array>,
-  tail: string[],
-  onLine?: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  const keep = (line: string) => {
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    onLine?.(line);
-  };
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        keep(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
-  } catch {
-    // The child went away.
-  }
-  if (pending !== "") keep(pending);
-}
-
 async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const profile = profiled.has(spec.key)
     ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
@@ -1423,14 +1351,6 @@ async function measure(
     );
   }
   return JSON.parse(line) as ClientReport;
-}
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function formatMegabytes(megabytes: number): string {

@@ -69,6 +69,16 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { connect, ConnectionHandler, type EngineSocket } from "../mod.ts";
 import { testCertificates } from "../tests/helpers/tls.ts";
+import {
+  children,
+  collectLines,
+  delay,
+  killChild,
+  median,
+  positive,
+  stopAll,
+  within,
+} from "./children.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -98,14 +108,6 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
-function positive(name: string, text: string, integer = true): number {
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    usage(`--${name} must be a positive number, got ${text}`);
-  }
-  return value;
-}
-
 function parseSize(text: string): number {
   const match = /^(\d+)\s*(k|kib)?$/i.exec(text.trim());
   if (match === null) usage(`--sizes: ${text} is not SIZE[K]`);
@@ -114,15 +116,11 @@ function parseSize(text: string): number {
   return size;
 }
 
-const sockets = positive("sockets", values.sockets);
-const inflight = positive("inflight", values.inflight);
-const seconds = positive("seconds", values.seconds, false);
+const sockets = positive("sockets", values.sockets, true, usage);
+const inflight = positive("inflight", values.inflight, true, usage);
+const seconds = positive("seconds", values.seconds, false, usage);
 const warmup = Number(values.warmup);
 if (!(warmup >= 0)) usage(`--warmup must be >= 0, got ${values.warmup}`);
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** CPU time (user + system, all threads) of a process, in µs; null if unknown. */
 function cpuMicros(pid: number | "self"): number | null {
@@ -280,74 +278,6 @@ async function runClient(mode: "h2" | "h1"): Promise<void> {
 
 // ---- the bench ------------------------------------------------------------------
 
-const children = new Set<Deno.ChildProcess>();
-
-function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function within<T, F>(
-  promise: Promise<T>,
-  ms: number,
-  fallback: F,
-): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopAll(): Promise<void> {
-  const pending = [...children];
-  for (const child of pending) kill(child, "SIGTERM");
-  const done = await within(
-    Promise.all(pending.map((child) => child.status)),
-    7_000,
-    "timeout" as const,
-  );
-  if (done === "timeout") {
-    for (const child of pending) kill(child, "SIGKILL");
-    await within(Promise.all(pending.map((child) => child.status)), 2_000, 0);
-  }
-  children.clear();
-}
-
-/** Reads a child's lines into `tail` (the last 40), calling `onLine`. */
-async function collectLines(
-  stream: ReadableStream<Uint8Array>,
-  tail: string[],
-  onLine?: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  const keep = (line: string) => {
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    onLine?.(line);
-  };
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        keep(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
-  } catch {
-    // The child went away.
-  }
-  if (pending !== "") keep(pending);
-}
-
 type Transport = "tls" | "h2c";
 
 interface Server {
@@ -457,7 +387,7 @@ async function measure(
   const limit = (warmup + seconds) * 1000 + 60_000;
   const status = await within(child.status, limit, null);
   if (status === null) {
-    kill(child, "SIGKILL");
+    killChild(child, "SIGKILL");
     await within(child.status, 2_000, null);
   }
   await within(reading, 2_000, 0);
@@ -471,14 +401,6 @@ async function measure(
     );
   }
   return JSON.parse(line) as ClientReport;
-}
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function spread(numbers: readonly number[]): string {
@@ -528,12 +450,12 @@ async function main(): Promise<void> {
     : values.transport === "tls" || values.transport === "h2c"
     ? [values.transport]
     : usage(`--transport must be tls, h2c or both, got ${values.transport}`);
-  const rounds = positive("rounds", values.rounds);
+  const rounds = positive("rounds", values.rounds, true, usage);
   const sizes = values.sizes.split(",").map(parseSize);
 
   const dir = await Deno.makeTempDir({ prefix: "socketry-h2-bench-" });
   const abort = () => {
-    stopAll().finally(() => {
+    stopAll(7_000).finally(() => {
       Deno.removeSync(dir, { recursive: true });
       Deno.exit(130);
     });
@@ -600,11 +522,11 @@ async function main(): Promise<void> {
       }
     }
     for (const server of servers.values()) {
-      kill(server.child, "SIGTERM");
+      killChild(server.child, "SIGTERM");
       const status = await within(server.child.status, 10_000, null);
       children.delete(server.child);
       if (status === null || !status.success) {
-        kill(server.child, "SIGKILL");
+        killChild(server.child, "SIGKILL");
         throw new Error(
           `the ${server.transport} server did not shut down cleanly:\n${
             server.output.join("\n")
@@ -613,7 +535,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await stopAll();
+    await stopAll(7_000);
     await Deno.remove(dir, { recursive: true });
     Deno.removeSignalListener("SIGINT", abort);
   }

@@ -80,6 +80,16 @@ import {
   SyncDeflater,
   SyncInflater,
 } from "./deflate_client.ts";
+import {
+  children,
+  collectLines,
+  delay,
+  killChild,
+  median,
+  positive,
+  stopChild,
+  within,
+} from "./children.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -106,44 +116,6 @@ if (values.help) {
     "Usage: deno run -A bench/idle_memory.ts [--connections 2000] [--clients 2] [--servers native,engine,ws] [--rounds 1] [--settle 3] [--samples 5] [--message] [--compression] [--extra NAME=SCRIPT]...",
   );
   Deno.exit(0);
-}
-
-function positive(name: string, text: string, integer = true): number {
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    console.error(`--${name} must be a positive number, got ${text}`);
-    Deno.exit(2);
-  }
-  return value;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with `promise`, or with `fallback` after `ms`. */
-async function within<T, F>(
-  promise: Promise<T>,
-  ms: number,
-  fallback: F,
-): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 // ---- client -------------------------------------------------------------------
@@ -513,57 +485,6 @@ function openFileLimit(): number {
   }
 }
 
-const children = new Set<Deno.ChildProcess>();
-
-function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Stops `child` by PID: `signal` first, SIGKILL after `ms`. */
-async function stop(
-  child: Deno.ChildProcess,
-  signal: Deno.Signal,
-  ms: number,
-): Promise<void> {
-  kill(child, signal);
-  if (await within(child.status, ms, null) === null) {
-    kill(child, "SIGKILL");
-    await within(child.status, 2_000, null);
-  }
-  children.delete(child);
-}
-
-/** Collects a child's output lines, calling `onLine` for each. */
-async function collectLines(
-  stream: ReadableStream<Uint8Array>,
-  tail: string[],
-  onLine?: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  const keep = (line: string) => {
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-    onLine?.(line);
-  };
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) !== -1) {
-        keep(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
-  } catch {
-    // The child went away.
-  }
-  if (pending !== "") keep(pending);
-}
-
 interface RunningServer {
   readonly child: Deno.ChildProcess;
   readonly url: string;
@@ -600,7 +521,7 @@ async function startServer(spec: ServerSpec): Promise<RunningServer> {
   );
   const url = await within(listening.promise, 20_000, null).catch(() => null);
   if (url === null) {
-    await stop(child, "SIGKILL", 1_000);
+    await stopChild(child, "SIGKILL", 1_000);
     throw new Error(
       `the ${spec.key} server did not start:\n${output.join("\n")}`,
     );
@@ -713,7 +634,7 @@ async function measure(
     if (warm.failed > 0) {
       throw new Error(`${warm.failed} warm-up socket(s) failed`);
     }
-    for (const child of warm.clients) await stop(child, "SIGKILL", 2_000);
+    for (const child of warm.clients) await stopChild(child, "SIGKILL", 2_000);
     clients.length = 0;
     await delay(settleMs);
     const socketsBefore = socketCount(pid);
@@ -752,8 +673,8 @@ async function measure(
     };
   } finally {
     // Clients first (their sockets drop), then the server, all by PID.
-    for (const child of clients) await stop(child, "SIGKILL", 2_000);
-    await stop(server.child, "SIGKILL", 2_000);
+    for (const child of clients) await stopChild(child, "SIGKILL", 2_000);
+    await stopChild(server.child, "SIGKILL", 2_000);
   }
 }
 
@@ -828,7 +749,7 @@ async function runController(): Promise<void> {
 
   const onSignal = () => {
     console.error("Interrupted: stopping the children");
-    for (const child of children) kill(child, "SIGKILL");
+    for (const child of children) killChild(child, "SIGKILL");
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onSignal);

@@ -16,7 +16,11 @@ import {
 } from "../engine/engine_socket.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import { errorCodeStatus, WebSocketError, WebSocketStatus } from "../errors.ts";
-import { headerList, isToken } from "../protocol/handshake.ts";
+import {
+  headerList,
+  HTTP1_ONLY_FIELDS,
+  isToken,
+} from "../protocol/handshake.ts";
 import { checkSocketOptions } from "../socket.ts";
 import {
   acceptClientResponse,
@@ -83,15 +87,6 @@ const CLIENT_DEFAULTS = {
   sendTimeout: 30_000,
   receiveTimeout: 30_000,
 } as const;
-// Connection-specific fields HTTP/2 forbids (RFC 9113 section 8.2.2).
-const HTTP1_ONLY = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
 const RESERVED_HEADERS = new Set([
   "host",
   "upgrade",
@@ -365,7 +360,9 @@ async function extendedConnect(
     headers[name.toLowerCase()] = value;
   }
   extra.forEach((value, name) => {
-    if (!HTTP1_ONLY.has(name)) headers[name] = value;
+    if (!HTTP1_ONLY_FIELDS.has(name) && name !== "host") {
+      headers[name] = value;
+    }
   });
   let stream;
   try {

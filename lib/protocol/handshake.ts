@@ -45,6 +45,18 @@ export type HandshakeCheck = ValidHandshake | RejectedHandshake;
 /** The only WebSocket version there is (RFC 6455). */
 export const WEBSOCKET_VERSION = "13";
 
+/**
+ * Connection-specific header fields, which HTTP/2 forbids (RFC 9113 section
+ * 8.2.2): dropped when a response or request goes out over HTTP/2.
+ */
+export const HTTP1_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Splits a comma-separated header into its trimmed, non-empty items. */

@@ -28,6 +28,7 @@ import { NetSocketTransport } from "../engine/transport.ts";
 import {
   checkHandshake,
   type HandshakeRequest,
+  HTTP1_ONLY_FIELDS,
   isOriginAllowed,
   isUpgradeAttempt,
   selectSubprotocol,
@@ -40,7 +41,7 @@ import {
 } from "../protocol/deflate_negotiation.ts";
 import { refuse } from "./accept.ts";
 import { HttpListener } from "./http_listener.ts";
-import type { SocketHandler } from "./middleware.ts";
+import { runSocketHandler, type SocketHandler } from "./middleware.ts";
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -362,19 +363,7 @@ function start(
       ...(level === undefined ? {} : { compressionLevel: level }),
     }),
   });
-  let work: unknown;
-  try {
-    work = onSocket(socket, request);
-  } catch (error) {
-    work = Promise.reject(error);
-  }
-  if (work instanceof Promise) {
-    const { onError } = options;
-    work.catch((error: unknown) => {
-      onError(error, request);
-      socket.close(1011, "Internal server error");
-    });
-  }
+  runSocketHandler(onSocket, socket, request, options.onError);
 }
 
 function upgrade(
@@ -503,15 +492,6 @@ function toRequest(
   });
 }
 
-// Connection-specific fields HTTP/2 forbids (RFC 9113 section 8.2.2).
-const HTTP1_ONLY = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 async function writeResponse(
   response: Response,
   outgoing: ServerResponse | Http2ServerResponse,
@@ -519,7 +499,7 @@ async function writeResponse(
 ): Promise<void> {
   const headers: [string, string][] = [];
   response.headers.forEach((value, name) => {
-    if (!http2 || !HTTP1_ONLY.has(name)) headers.push([name, value]);
+    if (!http2 || !HTTP1_ONLY_FIELDS.has(name)) headers.push([name, value]);
   });
   if (http2) {
     (outgoing as Http2ServerResponse).writeHead(

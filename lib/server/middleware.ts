@@ -70,18 +70,31 @@ export function webSockets(
     }
     const { socket, response } = acceptResolved(request, resolved);
     if (socket === null) return response;
-    let work: unknown;
-    try {
-      work = onSocket(socket, request);
-    } catch (error) {
-      work = Promise.reject(error);
-    }
-    if (work instanceof Promise) {
-      work.catch((error: unknown) => {
-        resolved.onError(error, request);
-        socket.close(1011, "Internal server error");
-      });
-    }
+    runSocketHandler(onSocket, socket, request, resolved.onError);
     return response;
   };
+}
+
+/**
+ * Hands a new socket to the application. A handler that throws or rejects
+ * is reported to `onError` and its socket closed with 1011, on every backend.
+ */
+export function runSocketHandler(
+  onSocket: SocketHandler,
+  socket: Socket,
+  request: Request,
+  onError: (error: unknown, request: Request) => void,
+): void {
+  let work: unknown;
+  try {
+    work = onSocket(socket, request);
+  } catch (error) {
+    work = Promise.reject(error);
+  }
+  if (work instanceof Promise) {
+    work.catch((error: unknown) => {
+      onError(error, request);
+      socket.close(1011, "Internal server error");
+    });
+  }
 }

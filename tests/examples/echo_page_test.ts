@@ -17,14 +17,13 @@ import { type Browser, chromium } from "playwright-core";
 import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
 import {
   drain,
+  echoOnce,
   freePort,
   logRows,
-  waitForPage,
   withTimeout,
 } from "../helpers/page.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 
 const STARTUP_TIMEOUT = 20_000;
 const EXIT_TIMEOUT = 10_000;
@@ -200,42 +199,10 @@ for (const { label, args, screenshot } of VARIANTS) {
         assert.deepEqual(await logRows(page), []);
         assert.equal(await page.isDisabled("#send"), true);
 
-        await page.click("#connect");
-        await waitForPage(page, "Open", ["Connection opened"]);
-
         const message = `héllo from chromium ${
           crypto.randomUUID().slice(0, 8)
         }`;
-        await page.fill("#message", message);
-        await page.click("#send");
-        await waitForPage(page, "Open", [
-          `Sent: ${message}`,
-          `Received: ${message}`,
-        ]);
-
-        await page.click("#close");
-        const closed =
-          "Connection closed. Code: 1000, Reason: Closing from client";
-        await waitForPage(page, "Closed", [closed]);
-
-        await Deno.mkdir(ARTIFACTS, { recursive: true });
-        await page.screenshot({
-          path: `${ARTIFACTS}${screenshot}`,
-          fullPage: true,
-        });
-
-        assert.deepEqual(await logRows(page), [
-          ["Client", "Server", `Connecting to ws://127.0.0.1:${port}/ws`],
-          ["Server", "Client", "Connection opened"],
-          ["Client", "Server", `Sent: ${message}`],
-          ["Server", "Client", `Received: ${message}`],
-          [
-            "Client",
-            "Server",
-            "Closing the socket (1000, Closing from client)",
-          ],
-          ["Server", "Client", closed],
-        ]);
+        await echoOnce(page, `ws://127.0.0.1:${port}/ws`, message, screenshot);
         assert.equal(await page.isDisabled("#send"), true);
         assert.equal(await page.isDisabled("#close"), true);
         assert.equal(await page.isDisabled("#connect"), false);

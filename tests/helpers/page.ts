@@ -1,6 +1,13 @@
 /** Shared pieces of the tests that drive the echo page in Chromium. */
 
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
+
+/** Where the browser tests save their screenshots. */
+export const ARTIFACTS = fileURLToPath(
+  new URL("../artifacts/", import.meta.url),
+);
 
 const PAGE_TIMEOUT = 10_000;
 
@@ -87,3 +94,38 @@ export async function waitForPage(
  * UTF-8 characters) and 1 MiB of bytes, compares the echoes, closes, and
  * returns a JSON summary.
  */
+
+/**
+ * Drives the echo page through one exchange: Connect, send `message`, see
+ * it echoed, Close Socket; saves a screenshot named `screenshot` and asserts
+ * the whole Communication Log (`url` is the socket URL the page shows).
+ */
+export async function echoOnce(
+  page: Page,
+  url: string,
+  message: string,
+  screenshot: string,
+): Promise<void> {
+  await page.click("#connect");
+  await waitForPage(page, "Open", ["Connection opened"]);
+  await page.fill("#message", message);
+  await page.click("#send");
+  await waitForPage(page, "Open", [
+    `Sent: ${message}`,
+    `Received: ${message}`,
+  ]);
+  await page.click("#close");
+  const closed = "Connection closed. Code: 1000, Reason: Closing from client";
+  await waitForPage(page, "Closed", [closed]);
+
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}${screenshot}`, fullPage: true });
+  assert.deepEqual(await logRows(page), [
+    ["Client", "Server", `Connecting to ${url}`],
+    ["Server", "Client", "Connection opened"],
+    ["Client", "Server", `Sent: ${message}`],
+    ["Server", "Client", `Received: ${message}`],
+    ["Client", "Server", "Closing the socket (1000, Closing from client)"],
+    ["Server", "Client", closed],
+  ]);
+}

@@ -21,16 +21,14 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { ECHO_PAGE } from "../../examples/echo/page.ts";
 import { EngineSocket, type RequestInfo, serveEngine } from "../../mod.ts";
 import { assertNoOpenHandles } from "../helpers/handles.ts";
-import { logRows, waitForPage, withTimeout } from "../helpers/page.ts";
+import { echoOnce, withTimeout } from "../helpers/page.ts";
 import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
 import { testCertificates } from "../helpers/tls.ts";
 
-const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 const CERTUTIL = "/usr/bin/certutil";
 
 const runChromium = peerAvailable("chromium", fileExists(chromiumPath));
@@ -166,33 +164,13 @@ Deno.test({
       );
       assert.equal(await page.inputValue("#url"), `wss://localhost:${port}/ws`);
 
-      await page.click("#connect");
-      await waitForPage(page, "Open", ["Connection opened"]);
       const message = `héllo over h2 ${crypto.randomUUID().slice(0, 8)}`;
-      await page.fill("#message", message);
-      await page.click("#send");
-      await waitForPage(page, "Open", [
-        `Sent: ${message}`,
-        `Received: ${message}`,
-      ]);
-      await page.click("#close");
-      const closed =
-        "Connection closed. Code: 1000, Reason: Closing from client";
-      await waitForPage(page, "Closed", [closed]);
-
-      await Deno.mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({
-        path: `${ARTIFACTS}echo_http2_page.png`,
-        fullPage: true,
-      });
-      assert.deepEqual(await logRows(page), [
-        ["Client", "Server", `Connecting to wss://localhost:${port}/ws`],
-        ["Server", "Client", "Connection opened"],
-        ["Client", "Server", `Sent: ${message}`],
-        ["Server", "Client", `Received: ${message}`],
-        ["Client", "Server", "Closing the socket (1000, Closing from client)"],
-        ["Server", "Client", closed],
-      ]);
+      await echoOnce(
+        page,
+        `wss://localhost:${port}/ws`,
+        message,
+        "echo_http2_page.png",
+      );
       assert.deepEqual(pageErrors, []);
 
       // The server's view: the page over HTTP/2, the socket over HTTP/2

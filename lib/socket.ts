@@ -62,8 +62,16 @@ export type ReceiveResult = ReceivedData | ReceivedClose;
 
 /** Options of `receive()`. */
 export interface ReceiveOptions {
-  /** Return at most this many bytes (capped by `receiveBufferSize`). */
+  /** Return at most this many bytes (capped by `receiveBufferSize`, or by `into`'s length). */
   maxBytes?: number;
+  /**
+   * Copy the bytes into this buffer instead of returning new memory, as
+   * .NET's `ReceiveAsync(buffer)` does: `data` is then a view of `into`,
+   * and a piece may be as long as `into` (`receiveBufferSize` does not
+   * apply). Reading a bulk transfer into one reused buffer allocates nothing
+   * per piece. Must have room for at least one byte.
+   */
+  into?: Uint8Array;
   /** Cancels the wait; the data stays queued for the next call. */
   signal?: AbortSignal;
 }
@@ -223,6 +231,14 @@ interface Incoming {
   readonly size: number;
   readonly final: boolean;
   offset: number;
+  /** Gives the transport back the lent buffer `payload` views, once taken. */
+  readonly release: (() => void) | undefined;
+}
+
+interface WaitingReader {
+  readonly resolvers: PromiseWithResolvers<ReceiveResult>;
+  readonly maxBytes: number;
+  readonly into: Uint8Array | undefined;
 }
 
 interface Outgoing {
@@ -333,9 +349,8 @@ export abstract class Socket extends EventTarget {
   #incomingBytes = 0;
   #queuedFinals = 0;
   #incomingMessageSize = 0;
-  #reader: PromiseWithResolvers<ReceiveResult> | undefined;
+  #reader: WaitingReader | undefined;
   #arrival: PromiseWithResolvers<void> | undefined;
-  #readerMaxBytes = 0;
   #peerClose: ReceivedClose | undefined;
   #closeDelivered = false;
   #eventMode = false;
@@ -456,7 +471,7 @@ export abstract class Socket extends EventTarget {
     if (!this.#eventMode) {
       this.#eventMode = true;
       if (this.#reader !== undefined) {
-        this.#reader.reject(this.#eventModeError("receive()"));
+        this.#reader.resolvers.reject(this.#eventModeError("receive()"));
         this.#reader = undefined;
       }
       queueMicrotask(() => this.#dispatchQueuedMessages());
@@ -496,12 +511,19 @@ export abstract class Socket extends EventTarget {
    * ended without a close frame, and after the close was already returned.
    */
   receive(options: ReceiveOptions = {}): Promise<ReceiveResult> {
+    const into = options.into;
+    if (into !== undefined) {
+      if (!(into instanceof Uint8Array)) {
+        throw new TypeError(`into must be a Uint8Array, got ${typeof into}`);
+      }
+      if (into.byteLength === 0) {
+        throw new RangeError("into must have room for at least one byte");
+      }
+    }
+    const cap = into?.byteLength ?? this.options.receiveBufferSize;
     const maxBytes = options.maxBytes === undefined
-      ? this.options.receiveBufferSize
-      : Math.min(
-        positiveInteger("maxBytes", options.maxBytes),
-        this.options.receiveBufferSize,
-      );
+      ? cap
+      : Math.min(positiveInteger("maxBytes", options.maxBytes), cap);
     if (this.#eventMode) {
       return Promise.reject(this.#eventModeError("receive()"));
     }
@@ -512,21 +534,25 @@ export abstract class Socket extends EventTarget {
         }),
       );
     }
-    const ready = this.#takeReady(maxBytes);
+    const ready = this.#takeReady(maxBytes, into);
     if (ready !== undefined) return Promise.resolve(ready);
     const failure = this.#receiveFailure();
     if (failure !== undefined) return Promise.reject(failure);
-    const reader = Promise.withResolvers<ReceiveResult>();
+    const reader: WaitingReader = {
+      resolvers: Promise.withResolvers<ReceiveResult>(),
+      maxBytes,
+      into,
+    };
     this.#reader = reader;
-    this.#readerMaxBytes = maxBytes;
     const fail = (error: WebSocketError) => {
       if (this.#reader !== reader) return;
       this.#reader = undefined;
-      reader.reject(error);
+      reader.resolvers.reject(error);
     };
+    const { promise } = reader.resolvers;
     const stop = this.#bound("receive()", options.signal, fail);
-    if (stop !== undefined) reader.promise.then(stop, stop);
-    return reader.promise;
+    if (stop !== undefined) promise.then(stop, stop);
+    return promise;
   }
 
   /**
@@ -806,12 +832,15 @@ export abstract class Socket extends EventTarget {
   /**
    * Backends call this with each piece of incoming data, in order; `final`
    * marks the end of a message. Text given as bytes must already be
-   * validated UTF-8: it is decoded without checks.
+   * validated UTF-8: it is decoded without checks. `hold` comes with bytes
+   * that view a transport's lent buffer (see the engine's `TransportSink`):
+   * they are copied or held, never kept as they are.
    */
   protected handleData(
     type: MessageType,
     payload: string | Uint8Array,
     final: boolean,
+    hold?: () => () => void,
   ): void {
     if (this.#ended !== undefined) return;
     const size = typeof payload === "string"
@@ -836,14 +865,17 @@ export abstract class Socket extends EventTarget {
     if (
       this.#eventMode && final && this.#incoming.length === 0
     ) {
-      this.#dispatchMessage(
-        type === "binary" || typeof payload === "string"
-          ? payload
-          : decoder.decode(payload),
-      );
+      this.#dispatchMessage(messageData(type, payload, hold !== undefined));
       return;
     }
-    this.#incoming.push({ type, payload, size, final, offset: 0 });
+    let release: (() => void) | undefined;
+    if (hold !== undefined && typeof payload !== "string") {
+      // Holding a lent buffer for a small piece would pin all of it for a
+      // few bytes; copying those keeps what is held under twice the data.
+      if (payload.byteLength * 2 >= payload.buffer.byteLength) release = hold();
+      else payload = payload.slice();
+    }
+    this.#incoming.push({ type, payload, size, final, offset: 0, release });
     this.#incomingBytes += size;
     if (final) this.#queuedFinals++;
     if (!this.#eventMode) this.#wakeReader();
@@ -1057,7 +1089,10 @@ export abstract class Socket extends EventTarget {
     this.#lastActivityAt = Date.now();
   }
 
-  #takeReady(maxBytes: number): ReceiveResult | undefined {
+  #takeReady(
+    maxBytes: number,
+    into: Uint8Array | undefined,
+  ): ReceiveResult | undefined {
     const head = this.#incoming[0];
     if (head === undefined) {
       if (this.#peerClose !== undefined && !this.#closeDelivered) {
@@ -1072,11 +1107,18 @@ export abstract class Socket extends EventTarget {
     }
     const bytes = head.payload;
     const end = Math.min(bytes.byteLength, head.offset + maxBytes);
-    const data = bytes.subarray(head.offset, end);
+    let data: Uint8Array;
+    if (into !== undefined) {
+      data = into.subarray(0, end - head.offset);
+      data.set(bytes.subarray(head.offset, end));
+    } else if (head.release !== undefined) {
+      data = bytes.slice(head.offset, end);
+    } else data = bytes.subarray(head.offset, end);
     head.offset = end;
     const done = end === bytes.byteLength;
     if (done) {
       this.#incoming.shift();
+      head.release?.();
       if (head.final) this.#queuedFinals--;
     }
     this.#incomingBytes -= data.byteLength;
@@ -1092,10 +1134,14 @@ export abstract class Socket extends EventTarget {
     if (head.final && head.offset === 0) {
       this.#incoming.shift();
       this.#incomingBytes -= head.size;
+      const message = messageData(
+        head.type,
+        head.payload,
+        head.release !== undefined,
+      );
+      head.release?.();
       this.onIncomingTaken();
-      return head.type === "binary" || typeof head.payload === "string"
-        ? head.payload
-        : decoder.decode(head.payload);
+      return message;
     }
     const end = this.#incoming.findIndex((item) => item.final);
     const items = this.#incoming.splice(0, end + 1);
@@ -1112,6 +1158,7 @@ export abstract class Socket extends EventTarget {
       whole.set(part, offset);
       offset += part.byteLength;
     }
+    for (const item of items) item.release?.();
     this.#incomingBytes -= total;
     this.onIncomingTaken();
     return head.type === "text" ? decoder.decode(whole) : whole;
@@ -1154,16 +1201,16 @@ export abstract class Socket extends EventTarget {
     }
     const reader = this.#reader;
     if (reader === undefined) return;
-    const ready = this.#takeReady(this.#readerMaxBytes);
+    const ready = this.#takeReady(reader.maxBytes, reader.into);
     if (ready !== undefined) {
       this.#reader = undefined;
-      reader.resolve(ready);
+      reader.resolvers.resolve(ready);
       return;
     }
     const failure = this.#receiveFailure();
     if (failure !== undefined) {
       this.#reader = undefined;
-      reader.reject(failure);
+      reader.resolvers.reject(failure);
     }
   }
 
@@ -1223,6 +1270,20 @@ function normalizeSendData(
 }
 
 /** The UTF-8 size of `text`, exact unless it certainly exceeds `limit`. */
+/**
+ * A whole message as the application gets it: text decoded, binary bytes
+ * copied out of a lent buffer (`lent`), which the transport reuses.
+ */
+function messageData(
+  type: MessageType,
+  payload: string | Uint8Array,
+  lent: boolean,
+): MessageData {
+  if (typeof payload === "string") return payload;
+  if (type === "text") return decoder.decode(payload);
+  return lent ? payload.slice() : payload;
+}
+
 function stringByteLengthUpTo(text: string, limit: number): number {
   // Each UTF-16 unit is at most 3 UTF-8 bytes and at least 1.
   if (text.length * 3 <= limit) return utf8ByteLength(text);

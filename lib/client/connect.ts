@@ -33,6 +33,7 @@ import {
   CONNECTION_OPTIONS,
   ConnectionHandler,
   type ConnectionOptions,
+  openWithLentReads,
 } from "./connection_handler.ts";
 import { readResponseHead, type ResponseHead } from "./read_head.ts";
 
@@ -430,7 +431,7 @@ async function viaHttp1(
   const { url, handler, protocols, extra, signal } = attempt;
   let socket: NetSocket;
   try {
-    socket = connection ?? await handler.openConnection(url, signal);
+    socket = connection ?? await openWithLentReads(handler, url, signal);
   } catch (error) {
     throw connectError(error, url, signal);
   }

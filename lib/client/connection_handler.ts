@@ -18,6 +18,7 @@ import {
 } from "node:tls";
 import { type ClientHttp2Session, connect as http2Connect } from "node:http2";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { ReadBuffers } from "../engine/read_buffers.ts";
 import { CookieJar } from "./cookie_jar.ts";
 import { readResponseHead } from "./read_head.ts";
 
@@ -91,6 +92,14 @@ export interface Http2Route {
   readonly socket?: NetSocket;
 }
 const encoder = new TextEncoder();
+
+// Set by ConnectionHandler's static block: lent reads are for connect()
+// alone, so the method that opens them is not public.
+let openLending: (
+  handler: ConnectionHandler,
+  url: URL,
+  signal: AbortSignal,
+) => Promise<NetSocket>;
 
 /**
  * Owns connection settings shared by many sockets: TLS trust, a client
@@ -186,31 +195,48 @@ export class ConnectionHandler {
    * `connect()` uses it; call it yourself to run another protocol over the
    * same settings. Cancelled by `signal`.
    */
-  async openConnection(
+  openConnection(
     url: URL,
     signal: AbortSignal,
     alpn?: readonly string[],
+  ): Promise<NetSocket> {
+    return this.#open(url, signal, alpn, undefined);
+  }
+
+  static {
+    openLending = (handler, url, signal) =>
+      handler.#open(url, signal, undefined, new ReadBuffers());
+  }
+
+  async #open(
+    url: URL,
+    signal: AbortSignal,
+    alpn: readonly string[] | undefined,
+    buffers: ReadBuffers | undefined,
   ): Promise<NetSocket> {
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const secure = url.protocol === "wss:" || url.protocol === "https:";
     const port = Number(url.port || (secure ? 443 : 80));
     const proxy = this.#proxy;
+    if (secure && proxy === undefined) {
+      return await this.#startTls({ host, port }, host, alpn, signal, buffers);
+    }
+    // TLS through a tunnel reads the tunnel itself: nothing to lend there.
+    const lent = secure ? undefined : buffers;
     let socket = proxy === undefined
-      ? await openTcp(host, port, signal)
+      ? await openTcp(host, port, signal, lent)
       : await openTcp(
         proxy.hostname.replace(/^\[(.*)\]$/, "$1"),
         Number(proxy.port || 80),
         signal,
+        lent,
       );
     try {
       if (proxy !== undefined) {
         await cancellable(tunnel(socket, proxy, host, port), signal);
       }
       if (secure) {
-        socket = await cancellable(
-          this.#startTls(socket, host, alpn),
-          signal,
-        );
+        socket = await this.#startTls({ socket }, host, alpn, signal);
       }
       return socket;
     } catch (error) {
@@ -386,14 +412,19 @@ export class ConnectionHandler {
     this.#cookies?.store(url, headers.getSetCookie());
   }
 
+  /** TLS over `over`: a connected socket, or a new TCP connection. */
   #startTls(
-    socket: NetSocket,
+    over: { socket: NetSocket } | { host: string; port: number },
     host: string,
     alpn: readonly string[] | undefined,
+    signal: AbortSignal,
+    buffers?: ReadBuffers,
   ): Promise<NetSocket> {
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const secured = tlsConnect({
-        socket,
+        ...over,
+        ...(buffers === undefined ? {} : { onread: buffers.onread }),
         host,
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ...(this.#ca === undefined ? {} : { ca: this.#ca }),
@@ -401,13 +432,19 @@ export class ConnectionHandler {
         rejectUnauthorized: !this.#insecure,
         ...(alpn === undefined ? {} : { ALPNProtocols: [...alpn] }),
       });
-      const onError = (error: Error) => {
+      const fail = (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        secured.off("error", fail);
         secured.destroy();
         reject(error);
       };
-      secured.once("error", onError);
+      const onAbort = () => fail(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      secured.once("error", fail);
       secured.once("secureConnect", () => {
-        secured.off("error", onError);
+        signal.removeEventListener("abort", onAbort);
+        secured.off("error", fail);
+        buffers?.attach(secured);
         resolve(secured);
       });
     });
@@ -453,10 +490,16 @@ function openTcp(
   host: string,
   port: number,
   signal: AbortSignal,
+  buffers: ReadBuffers | undefined,
 ): Promise<NetSocket> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    const socket = netConnect({
+      host,
+      port,
+      ...(buffers === undefined ? {} : { onread: buffers.onread }),
+    });
+    buffers?.attach(socket);
     const onAbort = () => {
       socket.destroy();
       reject(signal.reason);
@@ -514,6 +557,21 @@ async function tunnel(
       { status: WebSocketStatus.ProtocolError },
     );
   }
+}
+
+/**
+ * Opens a connection as {@linkcode ConnectionHandler.openConnection} does,
+ * but reading into lent buffers when the socket returned is the one the
+ * WebSocket reads (no TLS through a proxy): a bulk transfer then allocates
+ * nothing per read. Such a socket emits no `data` events; read it through
+ * its {@linkcode ReadBuffers}.
+ */
+export function openWithLentReads(
+  handler: ConnectionHandler,
+  url: URL,
+  signal: AbortSignal,
+): Promise<NetSocket> {
+  return openLending(handler, url, signal);
 }
 
 /** Races `promise` against `signal`. */

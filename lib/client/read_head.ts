@@ -7,6 +7,7 @@
 
 import type { Socket as NetSocket } from "node:net";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { ReadBuffers } from "../engine/read_buffers.ts";
 
 /** A parsed response head and the bytes that followed it. */
 export interface ResponseHead {
@@ -25,7 +26,8 @@ const decoder = new TextDecoder();
 /**
  * Resolves with the head once `\r\n\r\n` arrived, leaving the socket paused
  * with no data listener; rejects when the socket ends first or the head
- * exceeds `limit` bytes.
+ * exceeds `limit` bytes. Reads through the socket's {@linkcode ReadBuffers}
+ * when it lends its reads.
  */
 export function readResponseHead(
   socket: NetSocket,
@@ -34,8 +36,10 @@ export function readResponseHead(
 ): Promise<ResponseHead> {
   return new Promise((resolve, reject) => {
     let received = new Uint8Array(0);
+    const buffers = ReadBuffers.of(socket);
     const cleanup = () => {
-      socket.off("data", onData);
+      if (buffers === undefined) socket.off("data", onData);
+      else buffers.listen(undefined);
       socket.off("end", onEnd);
       socket.off("close", onEnd);
       socket.off("error", onError);
@@ -51,6 +55,7 @@ export function readResponseHead(
         }),
       );
     const onError = (error: Error) => fail(error);
+    // Copies what it keeps: a lent chunk is overwritten by the next read.
     const onData = (chunk: Uint8Array) => {
       const joined = new Uint8Array(received.byteLength + chunk.byteLength);
       joined.set(received);
@@ -77,7 +82,8 @@ export function readResponseHead(
         ),
       );
     };
-    socket.on("data", onData);
+    if (buffers === undefined) socket.on("data", onData);
+    else buffers.listen(onData);
     socket.on("end", onEnd);
     socket.on("close", onEnd);
     socket.on("error", onError);

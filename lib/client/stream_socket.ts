@@ -76,11 +76,33 @@ export class StreamSocket extends ClientSocket {
 
   /** Builds the two streams over the connected socket. */
   protected attach(socket: EngineSocket): void {
-    this.#readable = new ReadableStream<Uint8Array>({
+    this.#readable = new ReadableStream({
+      type: "bytes",
       async pull(controller) {
+        const request = controller.byobRequest;
+        const into = request?.view;
+        if (request && into) {
+          const part = await socket.receive({
+            into: new Uint8Array(into.buffer, into.byteOffset, into.byteLength),
+          });
+          if (part.type === "close") {
+            controller.close();
+            request.respond(0);
+          } else request.respond(part.data.byteLength);
+          return;
+        }
         const part = await socket.receive();
-        if (part.type === "close") controller.close();
-        else controller.enqueue(part.data);
+        if (part.type === "close") {
+          controller.close();
+          return;
+        }
+        // Enqueueing transfers the buffer: it must hold this part alone.
+        const { data } = part;
+        controller.enqueue(
+          data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+            ? data
+            : data.slice(),
+        );
       },
       cancel() {
         socket.abort();

@@ -38,6 +38,7 @@ import { utf8ByteLength } from "../utf8_length.ts";
 import type { DeflateParams } from "../protocol/deflate_negotiation.ts";
 import { PerMessageDeflate } from "./deflate.ts";
 import { releaseFrame, takeFrame } from "./frame_pool.ts";
+import type { Release } from "./read_buffers.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import type { Transport } from "./transport.ts";
 
@@ -99,6 +100,8 @@ export class EngineSocket extends Socket {
   #closeFrameSent = false;
   #awaitingCloseReply = false;
   #paused = false;
+  // Set while a lent chunk is parsed: the transport reuses it afterwards.
+  #hold: (() => Release) | undefined;
   #finished = false;
   #deflate: PerMessageDeflate | undefined;
   // With compression, work that must stay in order runs on these chains.
@@ -172,7 +175,7 @@ export class EngineSocket extends Socket {
     queueMicrotask(() => {
       this.handleOpen();
       transport.start({
-        data: (chunk) => this.#onData(chunk),
+        data: (chunk, hold) => this.#onData(chunk, hold),
         end: (error) => this.#onTransportEnd(error),
       });
     });
@@ -304,12 +307,14 @@ export class EngineSocket extends Socket {
     if (this.#awaitingCloseReply) this.#replyToClose();
   }
 
-  #onData(chunk: Uint8Array): void {
+  #onData(chunk: Uint8Array, hold?: () => Release): void {
     if (this.state === "closed" || this.state === "aborted") return;
     this.#keepAlive.received();
+    this.#hold = hold;
     try {
       this.#parser.push(chunk, this.#onEvent);
     } catch (error) {
+      this.#hold = undefined;
       this.failConnection(
         error instanceof WebSocketError ? error : new WebSocketError(
           `Internal error while reading: ${error}`,
@@ -318,6 +323,7 @@ export class EngineSocket extends Socket {
       );
       return;
     }
+    this.#hold = undefined;
     // Pause only while a whole message waits to be taken: the parts of an
     // unfinished message cannot be delivered until the rest is read.
     if (
@@ -331,20 +337,29 @@ export class EngineSocket extends Socket {
 
   readonly #onEvent = (event: ParserEvent): void => {
     if (this.state === "closed" || this.state === "aborted") return;
+    const lent = this.#hold !== undefined;
     switch (event.kind) {
       case "data":
         if (event.compressed || this.#inbound !== undefined) {
-          this.#afterInbound(() => this.#deliver(event));
-        } else this.handleData(event.type, event.data, event.messageEnd);
+          // Handled after this read: a lent chunk is overwritten by then.
+          const owned = lent ? { ...event, data: event.data.slice() } : event;
+          this.#afterInbound(() => this.#deliver(owned));
+        } else {
+          this.handleData(event.type, event.data, event.messageEnd, this.#hold);
+        }
         return;
-      case "ping":
-        if (!this.#closeFrameSent) this.#writeControl(Opcode.Pong, event.data);
-        this.dispatchEvent(new MessageEvent("ping", { data: event.data }));
+      case "ping": {
+        const data = lent ? event.data.slice() : event.data;
+        if (!this.#closeFrameSent) this.#writeControl(Opcode.Pong, data);
+        this.dispatchEvent(new MessageEvent("ping", { data }));
         return;
-      case "pong":
-        this.#keepAlive.ponged(event.data);
-        this.dispatchEvent(new MessageEvent("pong", { data: event.data }));
+      }
+      case "pong": {
+        const data = lent ? event.data.slice() : event.data;
+        this.#keepAlive.ponged(data);
+        this.dispatchEvent(new MessageEvent("pong", { data }));
         return;
+      }
       case "close":
         if (this.#inbound !== undefined) {
           this.#afterInbound(() =>

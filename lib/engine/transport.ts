@@ -6,16 +6,22 @@
  */
 
 import type { Http2Stream } from "node:http2";
+import type { Socket as NetSocket } from "node:net";
 import { setImmediate } from "node:timers";
+import { ReadBuffers, type Release } from "./read_buffers.ts";
 
 /** Writes at least this big are not held back by corking. */
 const LARGE_WRITE = 16 * 1024;
-import type { Socket as NetSocket } from "node:net";
 
 /** Where a transport delivers what it reads. */
 export interface TransportSink {
-  /** Bytes arrived. The engine may keep the chunk: transports never reuse it. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes arrived. Without `hold`, the engine may keep the chunk. With it,
+   * the chunk views a buffer the transport reads into again once this call
+   * returns: to keep views of it, call `hold()`, and the function it
+   * returns once they are no longer needed.
+   */
+  data(chunk: Uint8Array, hold?: () => Release): void;
   /** The transport ended: at EOF without `error`, or because of it. */
   end(error?: unknown): void;
 }
@@ -51,6 +57,7 @@ export interface Transport {
 /**
  * Adapts a `node:net` socket, or an HTTP/2 stream (a WebSocket over
  * HTTP/2, RFC 8441). `head` holds bytes already read past the handshake.
+ * A socket opened with {@linkcode ReadBuffers} lends its reads.
  */
 export class NetSocketTransport implements Transport {
   readonly #socket: NetSocket | Http2Stream;
@@ -90,20 +97,21 @@ export class NetSocketTransport implements Transport {
       sink.end(error);
     };
     if (this.#head !== undefined) sink.data(this.#head);
-    // Plain Uint8Array views, so that applications never see Node's Buffer.
-    // Everything written in answer to what was read in this turn of the
-    // event loop (by listeners, or by async loops resuming in microtasks)
-    // leaves in one writev instead of one send per frame.
-    socket.on("data", (chunk: Uint8Array) => {
-      if (!this.#corked) {
-        this.#corked = true;
-        socket.cork();
-        setImmediate(() => this.#uncork());
-      }
-      sink.data(
-        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-    });
+    const buffers = "session" in socket ? undefined : ReadBuffers.of(socket);
+    if (buffers !== undefined) {
+      buffers.listen((chunk, hold) => {
+        this.#corkForTurn();
+        sink.data(chunk, hold);
+      });
+    } else {
+      socket.on("data", (chunk: Uint8Array) => {
+        this.#corkForTurn();
+        // A plain Uint8Array view: applications never see Node's Buffer.
+        sink.data(
+          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        );
+      });
+    }
     socket.on("end", () => finish());
     socket.on("error", (error: Error) => finish(error));
     socket.on("close", () => finish());
@@ -116,13 +124,36 @@ export class NetSocketTransport implements Transport {
     // Corking pays off for small frames; a large one would only be copied
     // into the joined write: flush what is queued and send it as it is.
     if (chunk.byteLength >= LARGE_WRITE) this.#uncork();
-    if (onWritten === undefined) this.#socket.write(chunk);
+    if (onWritten === undefined) {
+      this.#socket.write(chunk);
+      return;
+    }
     // Node calls back with an error too; the chunk is not read after that.
-    else this.#socket.write(chunk, () => onWritten());
+    let done = false;
+    const written = () => {
+      if (done) return;
+      done = true;
+      onWritten();
+    };
+    this.#socket.write(chunk, written);
+    // Nothing queued: the chunk went to the kernel during write(). Node
+    // calls back only on a later tick, which a sender looping on resolved
+    // promises may not reach for thousands of frames: say so now.
+    if (this.#socket.writableLength === 0) written();
   }
 
   get bufferedAmount(): number {
     return this.#socket.writableLength;
+  }
+
+  // Everything written in answer to what was read in this turn of the
+  // event loop (by listeners, or by async loops resuming in microtasks)
+  // leaves in one writev instead of one send per frame.
+  #corkForTurn(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    setImmediate(() => this.#uncork());
   }
 
   #uncork(): void {

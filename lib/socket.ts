@@ -37,7 +37,7 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 export interface ReceivedData {
   /** The type of the message this piece belongs to. */
   readonly type: MessageType;
-  /** At most `receiveBufferSize` bytes of the message. */
+  /** At most `receiveBufferSize` bytes of the message (with `into`, a view of it). */
   readonly data: Uint8Array;
   /** Whether this piece ends the message. */
   readonly endOfMessage: boolean;
@@ -509,6 +509,11 @@ export abstract class Socket extends EventTarget {
    * Waits for the next piece of data, at most `receiveBufferSize` bytes, or
    * for the peer's close. Rejects with a `WebSocketError` once the socket has
    * ended without a close frame, and after the close was already returned.
+   * With `into`, the piece is copied into that buffer, up to its length.
+   *
+   * @throws {TypeError} when `into` is not a `Uint8Array`.
+   * @throws {RangeError} when `maxBytes` is not a positive integer or `into`
+   * is empty.
    */
   receive(options: ReceiveOptions = {}): Promise<ReceiveResult> {
     const into = options.into;

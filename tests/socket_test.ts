@@ -118,6 +118,46 @@ for (const harness of HARNESSES) {
     );
   });
 
+  test("receive({ into }) copies into the buffer, as long as it is", async () => {
+    await using ctx = await setup(harness);
+    const payload = new Uint8Array(10_000).map((_, i) => i % 251);
+    ctx.client.ws.send(payload);
+    // Longer than receiveBufferSize (4096): the buffer sets the limit.
+    const into = new Uint8Array(6000);
+    const pieces: Uint8Array[] = [];
+    for (;;) {
+      const piece = await ctx.socket.receive({ into });
+      expectData(piece);
+      assert.equal(piece.data.buffer, into.buffer);
+      pieces.push(piece.data.slice());
+      if (piece.endOfMessage) break;
+    }
+    assert.deepEqual(new Uint8Array(pieces.flatMap((p) => [...p])), payload);
+    assert.ok(
+      pieces.some((piece) => piece.byteLength > 4096),
+      `pieces of ${pieces.map((p) => p.byteLength)} bytes`,
+    );
+    ctx.client.ws.send(payload);
+    const capped = await ctx.socket.receive({ into, maxBytes: 3000 });
+    expectData(capped);
+    assert.equal(capped.data.byteLength, 3000);
+    assert.deepEqual(capped.data, payload.subarray(0, 3000));
+    for (let end = capped.endOfMessage; !end;) {
+      end = (await ctx.socket.receive({ into })).endOfMessage;
+    }
+    assert.throws(
+      () => ctx.socket.receive({ into: new Uint8Array(0) }),
+      RangeError,
+    );
+    assert.throws(
+      () =>
+        ctx.socket.receive({
+          into: new ArrayBuffer(8) as unknown as Uint8Array,
+        }),
+      TypeError,
+    );
+  });
+
   test("receive() returns the peer's close, then the closed outcome", async () => {
     await using ctx = await setup(harness);
     ctx.client.ws.close(4001, "bye now");

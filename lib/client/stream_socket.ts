@@ -26,6 +26,13 @@ const DEFAULT_PART = 64 * 1024;
  * UTF-8 bytes. Parts are at most `receiveBufferSize` bytes (64 KiB unless
  * set).
  *
+ * `readable` is a byte stream. A default reader gets each part in a new
+ * buffer; a BYOB reader (`getReader({ mode: "byob" })`) gets it copied into
+ * the buffer it passes, up to that buffer's length. For bulk data use a
+ * BYOB reader with one reused buffer: the client reads the connection into
+ * reused buffers too, so the transfer allocates nothing per part and memory
+ * stays flat.
+ *
  * @example Send bytes and read them back from an echo server
  * ```ts
  * import { serveEngine, StreamSocket } from "@socketry/socketry";
@@ -44,6 +51,31 @@ const DEFAULT_PART = 64 * 1024;
  * console.log(value); // Uint8Array(3) [ 1, 2, 3 ]
  * await writer.close(); // sends the close frame
  * console.log((await socket.closed).code); // 1000
+ * await server.shutdown();
+ * ```
+ *
+ * @example Read into one reused buffer (BYOB)
+ * ```ts
+ * import { serveEngine, StreamSocket } from "@socketry/socketry";
+ *
+ * const server = serveEngine({ port: 0 }, async (socket) => {
+ *   await socket.send(new Uint8Array(100_000).fill(7));
+ *   await socket.close();
+ * });
+ * const { port } = await server.listening;
+ *
+ * const socket = new StreamSocket();
+ * await socket.connect(`ws://127.0.0.1:${port}/`);
+ * const reader = socket.readable.getReader({ mode: "byob" });
+ * let buffer = new Uint8Array(16 * 1024);
+ * let total = 0;
+ * for (;;) {
+ *   const { value, done } = await reader.read(buffer);
+ *   if (done) break;
+ *   total += value.byteLength;
+ *   buffer = new Uint8Array(value.buffer); // the read hands it back
+ * }
+ * console.log(total); // 100000
  * await server.shutdown();
  * ```
  */

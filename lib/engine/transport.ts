@@ -8,7 +8,7 @@
 import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { setImmediate } from "node:timers";
-import { ReadBuffers, type Release } from "./read_buffers.ts";
+import { ReadBuffers } from "./read_buffers.ts";
 
 /** Writes at least this big are not held back by corking. */
 const LARGE_WRITE = 16 * 1024;
@@ -21,7 +21,7 @@ export interface TransportSink {
    * returns: to keep views of it, call `hold()`, and the function it
    * returns once they are no longer needed.
    */
-  data(chunk: Uint8Array, hold?: () => Release): void;
+  data(chunk: Uint8Array, hold?: () => () => void): void;
   /** The transport ended: at EOF without `error`, or because of it. */
   end(error?: unknown): void;
 }

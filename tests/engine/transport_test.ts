@@ -1,0 +1,96 @@
+/**
+ * The `node:net` transport over real loopback sockets: write callbacks come
+ * exactly once, at once when the kernel took the bytes during the write,
+ * and reads through lent buffers arrive with a way to hold them.
+ */
+
+import assert from "node:assert/strict";
+import {
+  type AddressInfo,
+  connect,
+  createServer,
+  type Server,
+  type Socket,
+} from "node:net";
+import { NetSocketTransport } from "../../lib/engine/transport.ts";
+import { ReadBuffers } from "../../lib/engine/read_buffers.ts";
+import { waitFor } from "../helpers/client.ts";
+
+async function listen(
+  onConnection: (socket: Socket) => void,
+): Promise<{ port: number; server: Server }> {
+  const server = createServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as AddressInfo).port, server };
+}
+
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.once("connect", () => resolve()));
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+Deno.test("transport: onWritten comes once per write, at once when the kernel took the bytes", async () => {
+  let peer: Socket | undefined;
+  const { port, server } = await listen((socket) => {
+    peer = socket;
+    socket.pause();
+  });
+  const socket = connect({ port, host: "127.0.0.1" });
+  await connected(socket);
+  const transport = new NetSocketTransport(socket);
+  transport.start({ data() {}, end() {} });
+  const calls: number[] = [];
+  let first = 0;
+  transport.write(new Uint8Array(64 * 1024), () => first++);
+  // An empty socket on loopback takes 64 KiB at once: no waiting for
+  // Node's callback, which a busy sender may not let run for a long time.
+  assert.equal(first, 1);
+  // The peer does not read: later writes queue, and are reported only
+  // once they drained.
+  for (let i = 0; i < 200; i++) {
+    calls.push(0);
+    transport.write(new Uint8Array(64 * 1024), () => calls[i]!++);
+  }
+  assert.ok(transport.bufferedAmount > 0, "the writes should have queued");
+  await waitFor(() => peer !== undefined);
+  peer!.resume();
+  peer!.on("data", () => {});
+  await transport.drained();
+  await waitFor(() => calls.every((n) => n > 0), 5000, "every callback");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(first, 1);
+  assert.deepEqual(calls, calls.map(() => 1));
+  transport.destroy();
+  peer!.destroy();
+  await closeServer(server);
+});
+
+Deno.test("transport: a socket with lent reads hands chunks over with hold", async () => {
+  const { port, server } = await listen((socket) => {
+    socket.end(new Uint8Array([1, 2, 3]));
+  });
+  const buffers = new ReadBuffers();
+  const socket = connect({ port, host: "127.0.0.1", onread: buffers.onread });
+  buffers.attach(socket);
+  await connected(socket);
+  const transport = new NetSocketTransport(socket, new Uint8Array([0]));
+  const got: { bytes: number[]; lent: boolean }[] = [];
+  const { promise: ended, resolve } = Promise.withResolvers<void>();
+  transport.start({
+    data(chunk, hold) {
+      got.push({ bytes: [...chunk], lent: hold !== undefined });
+    },
+    end: () => resolve(),
+  });
+  await ended;
+  // The head was read before: it is the transport's own, not lent.
+  assert.deepEqual(got, [
+    { bytes: [0], lent: false },
+    { bytes: [1, 2, 3], lent: true },
+  ]);
+  transport.destroy();
+  await closeServer(server);
+});

@@ -19,6 +19,7 @@ import { ReadBuffers } from "../../lib/engine/read_buffers.ts";
 import { NetSocketTransport } from "../../lib/engine/transport.ts";
 import { readResponseHead } from "../../lib/client/read_head.ts";
 import { generateKey } from "../../lib/protocol/handshake_key.ts";
+import { concat } from "../protocol/parser_helpers.ts";
 
 /** Sizes that fall inside one read, span reads, and are fragmented. */
 const SIZES = [1, 100, 5000, 40_000, 70_000, 200_000, 0, 33_000];
@@ -160,14 +161,7 @@ for (const lent of [true, false]) {
           parts.push(result.data);
         }
         if (!result.endOfMessage) continue;
-        const whole = new Uint8Array(
-          parts.reduce((sum, part) => sum + part.byteLength, 0),
-        );
-        let offset = 0;
-        for (const part of parts) {
-          whole.set(part, offset);
-          offset += part.byteLength;
-        }
+        const whole = concat(parts);
         messages.push(
           result.type === "text" ? new TextDecoder().decode(whole) : whole,
         );

@@ -11,6 +11,7 @@
 import { validateClose } from "./protocol/close_codes.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import { utf8ByteLength } from "./utf8_length.ts";
+import { WaitTimer } from "./wait_timer.ts";
 
 /**
  * Where a socket is in its life. `closeSent` and `closeReceived` are the two
@@ -346,6 +347,9 @@ export abstract class Socket extends EventTarget {
   protected readonly options: ResolvedSocketOptions;
   #state: SocketState = "connecting";
   #incoming: Incoming[] = [];
+  // One timer each for the waits of sends and of reads (see WaitTimer).
+  #sendTimer: WaitTimer | undefined;
+  #receiveTimer: WaitTimer | undefined;
   #incomingBytes = 0;
   #queuedFinals = 0;
   #incomingMessageSize = 0;
@@ -565,6 +569,12 @@ export abstract class Socket extends EventTarget {
    * `signal` aborts and a `timeout` error after `receiveTimeout` or
    * `sendTimeout`. Returns the function that stops watching, if any.
    */
+  #waitTimer(send: boolean, timeout: number): WaitTimer {
+    return send
+      ? this.#sendTimer ??= new WaitTimer(timeout)
+      : this.#receiveTimer ??= new WaitTimer(timeout);
+  }
+
   #bound(
     what: "receive()" | "send()" | "iteration",
     signal: AbortSignal | undefined,
@@ -575,9 +585,8 @@ export abstract class Socket extends EventTarget {
       : this.options.receiveTimeout;
     const timed = Number.isFinite(timeout);
     if (signal === undefined && !timed) return undefined;
-    const onAbort = () => fail(cancelled(what, signal!));
-    const timer = timed
-      ? setTimeout(() =>
+    const stopTimer = timed
+      ? this.#waitTimer(what === "send()", timeout).start(() =>
         fail(
           new WebSocketError(
             what === "send()"
@@ -585,13 +594,16 @@ export abstract class Socket extends EventTarget {
               : `${what} timed out: no data arrived within ${timeout} ms (receiveTimeout)`,
             { status: WebSocketStatus.Timeout },
           ),
-        ), timeout)
+        )
+      )
       : undefined;
-    if (signal?.aborted) queueMicrotask(onAbort);
-    else signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal === undefined) return stopTimer;
+    const onAbort = () => fail(cancelled(what, signal));
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener("abort", onAbort, { once: true });
     return () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      stopTimer?.();
+      signal.removeEventListener("abort", onAbort);
     };
   }
 
@@ -945,6 +957,8 @@ export abstract class Socket extends EventTarget {
     this.#ended = outcome;
     if (this.#state !== "aborted") this.#state = "closed";
     clearTimeout(this.#closeTimer);
+    this.#sendTimer?.clear();
+    this.#receiveTimer?.clear();
     this.#sendingType = undefined;
     const failure = this.#sendFailure()!;
     this.#opened.reject(failure);

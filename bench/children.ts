@@ -1,14 +1,222 @@
 /**
  * What the load benchmarks share for running their child processes (the
- * servers and clients they measure) and reading their flags: starting
- * nothing themselves, they keep each child in `children`, read its output
+ * servers and clients they measure) and reading their flags: they start
+ * every child through `spawnChild`, keep it in `children`, read its output
  * line by line, and stop every one by its PID.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+import { messageOf } from "./outcome.ts";
+
 /** Every child process a benchmark started and has not stopped yet. */
 export const children: Set<Deno.ChildProcess> = new Set();
+
+/** The path of `path`, relative to `bench/`. */
+export function benchFile(path: string): string {
+  return fileURLToPath(new URL(path, import.meta.url));
+}
+
+/** A script a benchmark runs as a child, with Deno or with Node. */
+export interface Script {
+  readonly key: string;
+  readonly label: string;
+  readonly runtime: "deno" | "node";
+  readonly script: string;
+  /** Arguments it always gets. */
+  readonly args: readonly string[];
+}
+
+/**
+ * The command and arguments that run `script` with `args`: `v8Flags` go to
+ * the runtime, and Deno grants `permission` (default `--allow-net`).
+ */
+export function scriptCommand(
+  script: Pick<Script, "runtime" | "script">,
+  args: readonly string[],
+  options: { permission?: string; v8Flags?: readonly string[] } = {},
+): [string, string[]] {
+  const v8Flags = options.v8Flags ?? [];
+  return script.runtime === "node"
+    ? ["node", [...v8Flags, script.script, ...args]]
+    : [Deno.execPath(), [
+      "run",
+      options.permission ?? "--allow-net",
+      "--no-prompt",
+      ...v8Flags,
+      script.script,
+      ...args,
+    ]];
+}
+
+/** Starts `command` (no stdin, output piped) and adds it to `children`. */
+export function spawnChild(
+  command: string,
+  args: readonly string[],
+  env?: Record<string, string>,
+): Deno.ChildProcess {
+  const child = new Deno.Command(command, {
+    args: [...args],
+    ...(env === undefined ? {} : { env }),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  return child;
+}
+
+/** A child started by {@linkcode startListening}, listening or not. */
+export type Listening =
+  & {
+    readonly child: Deno.ChildProcess;
+    /** The last 40 lines of its stdout and stderr. */
+    readonly output: string[];
+  }
+  & (
+    | { readonly url: string }
+    | {
+      readonly url: null;
+      /** Why not: it exited, or printed no such line within 20 s. */
+      readonly failure: string;
+    }
+  );
+
+/**
+ * Starts a server (see {@linkcode spawnChild}) and waits up to 20 s for the
+ * first line of its stdout that `match` turns into a URL. When none comes,
+ * the server is stopped, its output complete.
+ */
+export async function startListening(
+  command: string,
+  args: readonly string[],
+  match: (line: string) => string | undefined,
+  env?: Record<string, string>,
+): Promise<Listening> {
+  const child = spawnChild(command, args, env);
+  const output: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  collectLines(child.stdout, output, (line) => {
+    const url = match(line);
+    if (url !== undefined) listening.resolve(url);
+  });
+  collectLines(child.stderr, output);
+  child.status.then(() => listening.reject(new Error("exited")));
+  const url = await within(listening.promise, 20_000, null).catch(
+    () => "exited" as const,
+  );
+  if (url !== null && url !== "exited") return { child, output, url };
+  await stopChild(child, "SIGKILL", 1_000);
+  return {
+    child,
+    output,
+    url: null,
+    failure: url === null ? "printed no Listening line within 20 s" : "exited",
+  };
+}
+
+/**
+ * Runs a child (see {@linkcode spawnChild}) to its end, killed past
+ * `limitMs`: its exit status (null: killed) and the last 40 lines of its
+ * output.
+ */
+export async function runChild(
+  command: string,
+  args: readonly string[],
+  limitMs: number,
+): Promise<{ status: Deno.CommandStatus | null; output: string[] }> {
+  const child = spawnChild(command, args);
+  const output: string[] = [];
+  const reading = Promise.all([
+    collectLines(child.stdout, output),
+    collectLines(child.stderr, output),
+  ]);
+  const status = await within(child.status, limitMs, null);
+  if (status === null) {
+    killChild(child, "SIGKILL");
+    await within(child.status, 2_000, null);
+  }
+  await within(reading, 2_000, 0);
+  children.delete(child);
+  return { status, output };
+}
+
+/**
+ * Runs a child like {@linkcode runChild} and returns the last line it
+ * printed that starts with `{` (its JSON report); throws, quoting its
+ * output, when it ran past `limitMs`, failed or printed none. `who` names
+ * it in the error ("ws client").
+ */
+export async function runForReport(
+  command: string,
+  args: readonly string[],
+  limitMs: number,
+  who: string,
+): Promise<string> {
+  const { status, output } = await runChild(command, args, limitMs);
+  if (status === null) {
+    throw new Error(
+      `the ${who} did not finish within ${limitMs / 1000} s:\n${
+        output.join("\n")
+      }`,
+    );
+  }
+  const line = output.findLast((text) => text.startsWith("{"));
+  if (!status.success || line === undefined) {
+    throw new Error(
+      `the ${who} failed (exit ${status.code}):\n${output.join("\n")}`,
+    );
+  }
+  return line;
+}
+
+/**
+ * On SIGINT or SIGTERM, says it is stopping `what`, stops every child and
+ * exits 130.
+ */
+export function stopAllOnSignal(what: string): void {
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`Interrupted: stopping the ${what}`);
+    stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+}
+
+/**
+ * Runs `work`, the measuring part of a run, noting what it throws in
+ * `problems`; then stops every child, whatever happened.
+ */
+export async function measureThenStopAll(
+  problems: string[],
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    problems.push(messageOf(error));
+  } finally {
+    await stopAll();
+  }
+}
+
+/** The version of `node` on the PATH (`v20.1.0`), or `-`. */
+export function nodeVersion(): string {
+  try {
+    const output = new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "-";
+  }
+}
 
 /** Sends `signal` to `child`, if it still runs. */
 export function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
@@ -96,15 +304,6 @@ export async function within<T, F>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The median of a non-empty list. */
-export function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /**

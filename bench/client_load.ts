@@ -96,18 +96,28 @@
  */
 
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
-import type { ClientReport } from "./clients/common.mjs";
+import type { ClientErrors, ClientReport } from "./clients/common.mjs";
 import {
-  children,
-  collectLines,
-  delay,
-  killChild,
-  median,
+  benchFile,
+  measureThenStopAll,
+  nodeVersion,
   positive,
-  stopAll,
-  within,
+  runForReport,
+  type Script,
+  scriptCommand,
+  stopAllOnSignal,
 } from "./children.ts";
+import { BUSY_PERCENT, type CpuFigures, cpuFigures } from "./cpu.ts";
+import {
+  ECHO_SERVERS,
+  type RunningServer,
+  type ServerSpec,
+  startEchoServer,
+} from "./echo_servers.ts";
+import { addCounts, finish } from "./outcome.ts";
+import { measureInTurns, pairedRatios, rateFigures } from "./rounds.ts";
+import { known, knownMedian, median, rounded, spread } from "./stats.ts";
+import { formatBytes, formatMegabytes, formatRate, table } from "./table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -173,75 +183,39 @@ const sizes = values.sizes.split(",").map(parseSize);
 
 // ---- servers and clients --------------------------------------------------------
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-
-interface ServerSpec {
-  readonly key: string;
-  readonly label: string;
-  readonly runtime: "deno" | "node";
-  readonly script: string;
-  readonly args: readonly string[];
-}
-
 const SERVERS: readonly ServerSpec[] = [
-  {
-    key: "ws",
-    label: "Node ws (bench/servers/ws_echo.mjs)",
-    runtime: "node",
-    script: here("./servers/ws_echo.mjs"),
-    args: [],
-  },
-  {
-    key: "engine",
-    label: "socketry examples/echo --backend engine",
-    runtime: "deno",
-    script: here("../examples/echo/main.ts"),
-    args: ["--backend", "engine"],
-  },
+  ECHO_SERVERS.ws,
+  ECHO_SERVERS.engine,
   {
     key: "native",
     label: "socketry examples/echo (Deno's WebSocket)",
     runtime: "deno",
-    script: here("../examples/echo/main.ts"),
+    script: benchFile("../examples/echo/main.ts"),
     args: [],
   },
-  {
-    key: "raw",
-    label: "raw Deno.upgradeWebSocket",
-    runtime: "deno",
-    script: here("./servers/raw_deno_echo.ts"),
-    args: [],
-  },
+  ECHO_SERVERS.raw,
 ];
 
-interface ClientSpec {
-  readonly key: string;
-  readonly label: string;
-  readonly runtime: "deno" | "node";
-  readonly script: string;
-  readonly args: readonly string[];
-}
-
-const CLIENTS: readonly ClientSpec[] = [
+const CLIENTS: readonly Script[] = [
   {
     key: "socketry",
     label: "socketry connect() (events), Deno",
     runtime: "deno",
-    script: here("./clients/socketry_client.ts"),
+    script: benchFile("./clients/socketry_client.ts"),
     args: ["--api", "events"],
   },
   {
     key: "socketry-iter",
     label: "socketry connect() (for await), Deno",
     runtime: "deno",
-    script: here("./clients/socketry_client.ts"),
+    script: benchFile("./clients/socketry_client.ts"),
     args: ["--api", "iter"],
   },
   {
     key: "ws",
     label: "ws client, Node",
     runtime: "node",
-    script: here("./clients/ws_client.mjs"),
+    script: benchFile("./clients/ws_client.mjs"),
     args: [],
   },
 ];
@@ -286,56 +260,8 @@ for (const key of profiled) {
 
 // ---- children -------------------------------------------------------------------
 
-interface RunningServer {
-  readonly child: Deno.ChildProcess;
-  readonly url: string;
-  readonly output: string[];
-  exited: boolean;
-}
-
-async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const command = spec.runtime === "node" ? "node" : Deno.execPath();
-  const common = ["--port", "0", "--hostname", "127.0.0.1", ...spec.args];
-  const args = spec.runtime === "node"
-    ? [spec.script, ...common]
-    : ["run", "--allow-net", "--no-prompt", spec.script, ...common];
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const listening = Promise.withResolvers<string>();
-  collectLines(child.stdout, output, (line) => {
-    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
-    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
-  });
-  collectLines(child.stderr, output);
-  let exited = false;
-  child.status.then(() => {
-    exited = true;
-    listening.reject(new Error("exited"));
-  });
-  const url = await within(listening.promise, 20_000, null).catch(
-    () => "exited" as const,
-  );
-  if (url === null || url === "exited") {
-    await within(child.status, 1_000, null);
-    throw new Error(
-      `the ${spec.key} server (${spec.script}) ${
-        url === null ? "printed no Listening line within 20 s" : "exited"
-      }:\n${output.join("\n")}`,
-    );
-  }
-  const server: RunningServer = { child, url, output, exited };
-  child.status.then(() => server.exited = true);
-  return server;
-}
-
 async function measure(
-  spec: ClientSpec,
+  spec: Script,
   server: RunningServer,
   size: SizeSpec,
 ): Promise<ClientReport> {
@@ -363,59 +289,20 @@ async function measure(
       ? ["--mod", socketryMod]
       : []),
   ];
-  const command = spec.runtime === "node" ? "node" : Deno.execPath();
-  const args = spec.runtime === "node"
-    ? [...profile, spec.script, ...loadArgs]
-    : [
-      "run",
-      // Deno grants /proc files only with all permissions.
-      "--allow-all",
-      "--no-prompt",
-      ...profile,
-      spec.script,
-      ...loadArgs,
-    ];
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const reading = Promise.all([
-    collectLines(child.stdout, output),
-    collectLines(child.stderr, output),
-  ]);
+  const [command, args] = scriptCommand(spec, loadArgs, {
+    // Deno grants /proc files only with all permissions.
+    permission: "--allow-all",
+    v8Flags: profile,
+  });
   const limit = (warmup + seconds) * 1000 + 45_000;
-  const status = await within(child.status, limit, null);
-  if (status === null) {
-    killChild(child, "SIGKILL");
-    await within(child.status, 2_000, null);
-  }
-  await within(reading, 2_000, 0);
-  children.delete(child);
-  if (status === null) {
-    throw new Error(
-      `the ${spec.key} client did not finish within ${limit / 1000} s:\n${
-        output.join("\n")
-      }`,
-    );
-  }
-  const line = output.findLast((text) => text.startsWith("{"));
-  if (!status.success || line === undefined) {
-    throw new Error(
-      `the ${spec.key} client failed (exit ${status.code}):\n${
-        output.join("\n")
-      }`,
-    );
-  }
-  return JSON.parse(line) as ClientReport;
+  return JSON.parse(
+    await runForReport(command, args, limit, `${spec.key} client`),
+  ) as ClientReport;
 }
 
 // ---- figures --------------------------------------------------------------------
 
-interface Measurement {
+interface Measurement extends CpuFigures {
   readonly size: number;
   readonly binary: boolean;
   readonly round: number;
@@ -424,50 +311,11 @@ interface Measurement {
   readonly runtime: string;
   readonly roundTripsPerSecond: number;
   readonly megabytesPerSecond: number;
-  readonly clientMicrosPerRoundTrip: number | null;
-  readonly serverMicrosPerRoundTrip: number | null;
-  readonly clientCpuPercent: number | null;
-  readonly serverCpuPercent: number | null;
-  readonly otherCpuPercent: number | null;
   readonly peakRssBytes: number | null;
 }
 
-/** Other processes above this share of a core disturb a measurement. */
-const BUSY_PERCENT = 25;
-
-function known(values: readonly (number | null)[]): number[] {
-  return values.filter((value) => value !== null);
-}
-
-/** (max − min) / median, or null with fewer than two values. */
-function spread(values: readonly number[]): number | null {
-  if (values.length < 2) return null;
-  const middle = median(values);
-  return middle === 0
-    ? null
-    : (Math.max(...values) - Math.min(...values)) / middle;
-}
-
 function formatSize(spec: SizeSpec): string {
-  const size = spec.size;
-  const text = size >= 1048576 && size % 1048576 === 0
-    ? `${size / 1048576} MiB`
-    : size >= 1024 && size % 1024 === 0
-    ? `${size / 1024} KiB`
-    : `${size} B`;
-  return `${text} ${spec.binary ? "binary" : "text"}`;
-}
-
-function formatRate(rate: number): string {
-  return Math.round(rate).toLocaleString("en-US");
-}
-
-function formatMegabytes(megabytes: number): string {
-  return megabytes >= 100
-    ? megabytes.toFixed(0)
-    : megabytes >= 10
-    ? megabytes.toFixed(1)
-    : megabytes.toFixed(2);
+  return `${formatBytes(spec.size)} ${spec.binary ? "binary" : "text"}`;
 }
 
 function formatMicros(micros: number): string {
@@ -478,25 +326,12 @@ function formatSpread(value: number | null): string {
   return value === null ? "-" : `±${(50 * value).toFixed(1)}%`;
 }
 
-function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
-  const widths = rows[0]!.map((_, column) =>
-    Math.max(...rows.map((row) => row[column]!.length))
-  );
-  return rows.map((row) =>
-    row.map((cell, column) =>
-      rightAligned.has(column)
-        ? cell.padStart(widths[column]!)
-        : cell.padEnd(widths[column]!)
-    ).join("  ").trimEnd()
-  ).join("\n");
-}
-
 /** This checkout's commit, and whether `lib/` or `mod.ts` differ from it. */
 function gitState(): { commit: string; libChanged: boolean } | null {
   const git = (...args: string[]) => {
     const output = new Deno.Command("git", {
       args,
-      cwd: here(".."),
+      cwd: benchFile(".."),
       stdout: "piped",
       stderr: "null",
     }).outputSync();
@@ -513,43 +348,13 @@ function gitState(): { commit: string; libChanged: boolean } | null {
   }
 }
 
-function nodeVersion(): string {
-  try {
-    const output = new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-    return new TextDecoder().decode(output.stdout).trim();
-  } catch {
-    return "-";
-  }
-}
-
 // ---- the run --------------------------------------------------------------------
-
-interface ClientErrors {
-  connect: number;
-  mismatch: number;
-  closedEarly: number;
-  socket: number;
-  unanswered: number;
-  closeTimeout: number;
-}
 
 async function main(): Promise<void> {
   if (profiled.size > 0) {
     Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
   }
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error("Interrupted: stopping the children");
-    stopAll().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  stopAllOnSignal("children");
 
   const measurements: Measurement[] = [];
   const problems: string[] = [];
@@ -565,8 +370,8 @@ async function main(): Promise<void> {
   const estimate = Math.ceil(
     sizes.length * rounds * clientSpecs.length * perMeasurement,
   );
-  try {
-    const server = await startServer(serverSpec);
+  await measureThenStopAll(problems, async () => {
+    const server = await startEchoServer(serverSpec);
     console.log(
       `Client load: ${connections} connections, ${inflight} in flight each, ` +
         `${rounds} round(s) of ${seconds} s after ${warmup} s warm-up; ` +
@@ -578,7 +383,7 @@ async function main(): Promise<void> {
     );
     const git = gitState();
     console.log(
-      `  socketry: ${socketryMod ?? here("../mod.ts")}${
+      `  socketry: ${socketryMod ?? benchFile("../mod.ts")}${
         git === null
           ? ""
           : socketryMod !== undefined
@@ -595,96 +400,63 @@ async function main(): Promise<void> {
         }`,
       );
     }
-    for (const size of sizes) {
-      for (let round = 0; round < rounds; round++) {
-        const order = clientSpecs.map((_, i) =>
-          clientSpecs[(i + round) % clientSpecs.length]!
-        );
-        for (const [position, spec] of order.entries()) {
-          if (server.exited) {
-            throw new Error(
-              `the server exited:\n${server.output.join("\n")}`,
-            );
-          }
-          const report = await measure(spec, server, size);
-          for (const [kind, count] of Object.entries(report.errors)) {
-            totalErrors[kind as keyof ClientErrors] += count;
-          }
-          if (report.firstError !== null) {
-            problems.push(
-              `${spec.key}, ${formatSize(size)}, round ${
-                round + 1
-              }: ${report.firstError}`,
-            );
-          }
-          const rate = report.seconds > 0
-            ? report.roundTrips / report.seconds
-            : 0;
-          const perRoundTrip = (cpu: number | null) =>
-            cpu === null || report.roundTrips === 0
-              ? null
-              : (1e6 * cpu) / report.roundTrips;
-          const percent = (cpu: number | null) =>
-            cpu === null || report.seconds === 0
-              ? null
-              : (100 * cpu) / report.seconds;
-          const m: Measurement = {
-            size: size.size,
-            binary: size.binary,
-            round,
-            position,
-            client: spec.key,
-            runtime: report.runtime,
-            roundTripsPerSecond: rate,
-            megabytesPerSecond: (rate * size.size) / 1e6,
-            clientMicrosPerRoundTrip: perRoundTrip(report.clientCpuSeconds),
-            serverMicrosPerRoundTrip: perRoundTrip(report.serverCpuSeconds),
-            clientCpuPercent: percent(report.clientCpuSeconds),
-            serverCpuPercent: percent(report.serverCpuSeconds),
-            otherCpuPercent: report.machineCpuSeconds === null ||
-                report.clientCpuSeconds === null ||
-                report.serverCpuSeconds === null
-              ? null
-              : Math.max(
-                0,
-                percent(
-                  report.machineCpuSeconds - report.clientCpuSeconds -
-                    report.serverCpuSeconds,
-                )!,
-              ),
-            peakRssBytes: report.peakRssBytes,
-          };
-          measurements.push(m);
-          const cpu = (label: string, value: number | null, unit = "%") =>
-            value === null
-              ? ""
-              : `  ${label} ${
-                unit === "%" ? Math.round(value) : formatMicros(value)
-              }${unit}`;
-          console.log(
-            `  ${formatSize(size).padStart(15)}  round ${round + 1}  ${
-              spec.key.padEnd(13)
-            } ${formatRate(rate).padStart(9)} msg/s ${
-              formatMegabytes(m.megabytesPerSecond).padStart(7)
-            } MB/s` +
-              cpu("cli", m.clientMicrosPerRoundTrip, " µs/rt") +
-              cpu("srv", m.serverMicrosPerRoundTrip, " µs/rt") +
-              cpu("cli CPU", m.clientCpuPercent) +
-              cpu("srv CPU", m.serverCpuPercent) +
-              cpu("other", m.otherCpuPercent) +
-              (report.firstError === null
-                ? ""
-                : `  ERROR ${report.firstError}`),
+    await measureInTurns(
+      sizes,
+      rounds,
+      clientSpecs,
+      async (size, round, position, spec) => {
+        if (server.exited) {
+          throw new Error(
+            `the server exited:\n${server.output.join("\n")}`,
           );
-          await delay(250);
         }
-      }
-    }
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-  } finally {
-    await stopAll();
-  }
+        const report = await measure(spec, server, size);
+        addCounts(totalErrors, report.errors);
+        if (report.firstError !== null) {
+          problems.push(
+            `${spec.key}, ${formatSize(size)}, round ${
+              round + 1
+            }: ${report.firstError}`,
+          );
+        }
+        const rate = report.seconds > 0
+          ? report.roundTrips / report.seconds
+          : 0;
+        const m: Measurement = {
+          size: size.size,
+          binary: size.binary,
+          round,
+          position,
+          client: spec.key,
+          runtime: report.runtime,
+          roundTripsPerSecond: rate,
+          megabytesPerSecond: (rate * size.size) / 1e6,
+          ...cpuFigures(report),
+          peakRssBytes: report.peakRssBytes,
+        };
+        measurements.push(m);
+        const cpu = (label: string, value: number | null, unit = "%") =>
+          value === null
+            ? ""
+            : `  ${label} ${
+              unit === "%" ? Math.round(value) : formatMicros(value)
+            }${unit}`;
+        console.log(
+          `  ${formatSize(size).padStart(15)}  round ${round + 1}  ${
+            spec.key.padEnd(13)
+          } ${formatRate(rate).padStart(9)} msg/s ${
+            formatMegabytes(m.megabytesPerSecond).padStart(7)
+          } MB/s` +
+            cpu("cli", m.clientMicrosPerRoundTrip, " µs/rt") +
+            cpu("srv", m.serverMicrosPerRoundTrip, " µs/rt") +
+            cpu("cli CPU", m.clientCpuPercent) +
+            cpu("srv CPU", m.serverCpuPercent) +
+            cpu("other", m.otherCpuPercent) +
+            (report.firstError === null ? "" : `  ERROR ${report.firstError}`),
+        );
+      },
+    );
+  });
 
   // ---- report ---------------------------------------------------------------
   const summary: Record<string, unknown>[] = [];
@@ -695,13 +467,9 @@ async function main(): Promise<void> {
         m.size === size.size && m.binary === size.binary && m.client === key
       );
     const base = of(baseline);
-    const baseRate = base.length === 0
-      ? undefined
-      : median(base.map((m) => m.roundTripsPerSecond));
-    const baseMicros = known(base.map((m) => m.clientMicrosPerRoundTrip));
-    const baseMicrosMedian = baseMicros.length === 0
-      ? undefined
-      : median(baseMicros);
+    const baseMicrosMedian = knownMedian(
+      base.map((m) => m.clientMicrosPerRoundTrip),
+    );
     const rows: string[][] = [[
       "client",
       "msg/s",
@@ -722,39 +490,28 @@ async function main(): Promise<void> {
     for (const spec of clientSpecs) {
       const mine = of(spec.key);
       if (mine.length === 0) continue;
-      const rates = mine.map((m) => m.roundTripsPerSecond);
-      const rate = median(rates);
-      const megabytes = median(mine.map((m) => m.megabytesPerSecond));
-      const ratio = baseRate === undefined || baseRate === 0
-        ? null
-        : rate / baseRate;
-      const pairs = mine.flatMap((m) => {
-        const other = base.find((b) => b.round === m.round);
-        return other === undefined || other.roundTripsPerSecond === 0
-          ? []
-          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
-      });
-      const paired = pairs.length === 0 ? null : median(pairs);
+      const { rates, rate, megabytes, ratio, pairs, paired } = rateFigures(
+        mine,
+        base,
+      );
       // The same, over the rounds where neither measurement was disturbed.
       const quiet = (m: Measurement) =>
         m.otherCpuPercent !== null && m.otherCpuPercent <= BUSY_PERCENT;
-      const quietPairs = mine.flatMap((m) => {
-        const other = base.find((b) => b.round === m.round);
-        return other === undefined || other.roundTripsPerSecond === 0 ||
-            !quiet(m) || !quiet(other)
-          ? []
-          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
-      });
-      const quietPaired = quietPairs.length === 0 ? null : median(quietPairs);
+      const quietPairs = pairedRatios(
+        mine,
+        base,
+        (m) => m.roundTripsPerSecond,
+        (m, other) => m.round === other.round && quiet(m) && quiet(other),
+      );
+      const quietPaired = knownMedian(quietPairs);
       const micros = known(mine.map((m) => m.clientMicrosPerRoundTrip));
-      const microsMedian = micros.length === 0 ? null : median(micros);
-      const cpuRatio = microsMedian === null || baseMicrosMedian === undefined
+      const microsMedian = knownMedian(micros);
+      const cpuRatio = microsMedian === null || baseMicrosMedian === null
         ? null
         : microsMedian / baseMicrosMedian;
-      const serverMicros = known(mine.map((m) => m.serverMicrosPerRoundTrip));
-      const serverMicrosMedian = serverMicros.length === 0
-        ? null
-        : median(serverMicros);
+      const serverMicrosMedian = knownMedian(
+        mine.map((m) => m.serverMicrosPerRoundTrip),
+      );
       const clientCpu = known(mine.map((m) => m.clientCpuPercent));
       const other = known(mine.map((m) => m.otherCpuPercent));
       const rss = known(mine.map((m) => m.peakRssBytes));
@@ -797,20 +554,14 @@ async function main(): Promise<void> {
         messagesPerSecond: rates.map(Math.round),
         median: Math.round(rate),
         megabytesPerSecond: Number(megabytes.toFixed(3)),
-        spread: spread(rates) === null
-          ? null
-          : Number(spread(rates)!.toFixed(4)),
-        ratio: ratio === null ? null : Number(ratio.toFixed(4)),
+        spread: rounded(spread(rates), 4),
+        ratio: rounded(ratio, 4),
         pairedRatios: pairs.map((p) => Number(p.toFixed(4))),
         quietPairedRatios: quietPairs.map((p) => Number(p.toFixed(4))),
         clientMicrosPerRoundTrip: micros.map((v) => Number(v.toFixed(2))),
-        clientMicrosMedian: microsMedian === null
-          ? null
-          : Number(microsMedian.toFixed(2)),
-        cpuRatio: cpuRatio === null ? null : Number(cpuRatio.toFixed(4)),
-        serverMicrosMedian: serverMicrosMedian === null
-          ? null
-          : Number(serverMicrosMedian.toFixed(2)),
+        clientMicrosMedian: rounded(microsMedian, 2),
+        cpuRatio: rounded(cpuRatio, 4),
+        serverMicrosMedian: rounded(serverMicrosMedian, 2),
         peakRssBytes: rss.length === 0 ? null : Math.max(...rss),
         disturbed,
       });
@@ -866,35 +617,29 @@ async function main(): Promise<void> {
   );
   if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
 
-  const errorCount = Object.values(totalErrors).reduce((a, b) => a + b, 0);
-  const failed = errorCount > 0 || problems.length > 0;
-  if (failed) {
-    console.error(
-      `\nFAILED: ${JSON.stringify(totalErrors)}\n${problems.join("\n")}`,
-    );
-  }
-  console.log(JSON.stringify({
-    bench: "client_load",
-    deno: Deno.version.deno,
-    node: nodeVersion(),
-    cpus: navigator.hardwareConcurrency,
-    server: serverSpec.key,
-    clients: clientSpecs.map((c) => c.key),
-    socketry: socketryMod ?? here("../mod.ts"),
-    git: gitState(),
-    baseline,
-    connections,
-    inflight,
-    seconds,
-    warmup,
-    rounds,
-    sizes: sizes.map((s) => `${s.size}:${s.binary ? "binary" : "text"}`),
-    goal,
-    results: summary,
-    errors: totalErrors,
-    ok: !failed,
-  }));
-  Deno.exit(failed ? 1 : 0);
+  finish(
+    {
+      bench: "client_load",
+      deno: Deno.version.deno,
+      node: nodeVersion(),
+      cpus: navigator.hardwareConcurrency,
+      server: serverSpec.key,
+      clients: clientSpecs.map((c) => c.key),
+      socketry: socketryMod ?? benchFile("../mod.ts"),
+      git: gitState(),
+      baseline,
+      connections,
+      inflight,
+      seconds,
+      warmup,
+      rounds,
+      sizes: sizes.map((s) => `${s.size}:${s.binary ? "binary" : "text"}`),
+      goal,
+      results: summary,
+    },
+    problems,
+    totalErrors,
+  );
 }
 
 await main();

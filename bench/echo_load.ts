@@ -160,15 +160,35 @@ import {
   SyncInflater,
 } from "./deflate_client.ts";
 import {
-  children,
-  collectLines,
+  benchFile,
   delay,
-  killChild,
-  median,
+  measureThenStopAll,
+  nodeVersion,
   positive,
-  stopAll,
+  runForReport,
+  scriptCommand,
+  stopAllOnSignal,
   within,
 } from "./children.ts";
+import {
+  BUSY_PERCENT,
+  type CpuFigures,
+  cpuFigures,
+  cpuSeconds,
+  machineCpuSeconds,
+} from "./cpu.ts";
+import {
+  ECHO_SERVERS,
+  pickServers,
+  type RunningServer,
+  type ServerSpec,
+  startEchoServer,
+} from "./echo_servers.ts";
+import { addCounts, finish } from "./outcome.ts";
+import { clientFrame, handshake, headerValue, writeAll } from "./raw_client.ts";
+import { measureInTurns, rateFigures } from "./rounds.ts";
+import { knownMedian, rounded } from "./stats.ts";
+import { formatBytes, formatMegabytes, formatRate, table } from "./table.ts";
 
 // ---- shared -----------------------------------------------------------------
 
@@ -248,35 +268,6 @@ function makeMessages(size: number, count: number): string[] {
     messages.push(chars.join(""));
   }
   return messages;
-}
-
-/** CPU seconds (user + system, all threads) of a process, or null off Linux. */
-function cpuSeconds(pid: number | "self"): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after "(comm)": state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? ticks / 100 : null; // USER_HZ is 100.
-  } catch {
-    return null;
-  }
-}
-
-/** Busy CPU seconds of the whole machine since boot, or null off Linux. */
-function machineCpuSeconds(): number | null {
-  try {
-    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0]!;
-    // cpu user nice system idle iowait irq softirq steal ...
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    const busy = ticks.reduce(
-      (sum, value, i) => i === 3 || i === 4 ? sum : sum + value,
-      0,
-    );
-    return Number.isFinite(busy) ? busy / 100 : null;
-  } catch {
-    return null;
-  }
 }
 
 function noErrors(): ClientErrors {
@@ -493,8 +484,6 @@ class BuiltinConn extends LoadConn {
   }
 }
 
-const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
 /**
  * The masked client frames and the expected payloads of every variant,
  * computed once: sending is then a single write of ready bytes. The masks are
@@ -513,7 +502,9 @@ class Frames {
     let longest = 0;
     for (const [variant, text] of texts.entries()) {
       const payload = encoder.encode(text);
-      const frame = encodeClientFrame(opcode, payload, variantMask(variant));
+      const frame = clientFrame(opcode, payload, {
+        mask: variantMask(variant),
+      });
       this.frames.push(frame);
       const padded = new Uint8Array((payload.byteLength + 3) & ~3);
       padded.set(payload);
@@ -591,38 +582,16 @@ class DeflateFrames {
         const compressed = deflater.deflate(payload);
         this.steadyWire.push(compressed.byteLength);
         this.steady.push(
-          encodeClientFrame(opcode, compressed, variantMask(variant), true),
+          clientFrame(opcode, compressed, {
+            mask: variantMask(variant),
+            rsv1: true,
+          }),
         );
       }
     } finally {
       deflater.close();
     }
   }
-}
-
-function encodeClientFrame(
-  opcode: number,
-  payload: Uint8Array,
-  mask: readonly number[],
-  rsv1 = false,
-): Uint8Array {
-  const length = payload.byteLength;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = new Uint8Array(header + 4 + length);
-  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  if (length < 126) frame[1] = 0x80 | length;
-  else if (length < 65536) {
-    frame[1] = 0x80 | 126;
-    new DataView(frame.buffer).setUint16(2, length);
-  } else {
-    frame[1] = 0x80 | 127;
-    new DataView(frame.buffer).setBigUint64(2, BigInt(length));
-  }
-  frame.set(mask, header);
-  for (let i = 0; i < length; i++) {
-    frame[header + 4 + i] = payload[i]! ^ mask[i & 3]!;
-  }
-  return frame;
 }
 
 /**
@@ -670,40 +639,17 @@ class TcpConn extends LoadConn {
       });
       this.#conn = conn;
       conn.setNoDelay(true);
-      const keyBytes = crypto.getRandomValues(new Uint8Array(16));
-      const key = btoa(String.fromCharCode(...keyBytes));
-      const request = `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-        `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-        (compression ? `Sec-WebSocket-Extensions: ${DEFLATE_OFFER}\r\n` : "") +
-        "\r\n";
-      await this.#writeAll(new TextEncoder().encode(request));
-      const head = await this.#readHead();
-      const accept = btoa(String.fromCharCode(
-        ...new Uint8Array(
-          await crypto.subtle.digest(
-            "SHA-1",
-            new TextEncoder().encode(key + WEBSOCKET_GUID),
-          ),
-        ),
-      ));
-      const lines = head.split("\r\n");
-      const ok = /^HTTP\/1\.1 101\b/.test(lines[0] ?? "") &&
-        lines.some((line) =>
-          line.toLowerCase().startsWith("sec-websocket-accept:") &&
-          line.slice(line.indexOf(":") + 1).trim() === accept
-        );
-      if (!ok) {
-        throw new Error(`handshake refused: ${lines[0]}`);
-      }
+      const lines = await handshake(
+        url,
+        compression ? DEFLATE_OFFER : undefined,
+        (bytes) => writeAll(conn, bytes),
+        () => this.#readHead(),
+      );
       if (compression) {
-        const header = lines.find((line) =>
-          line.toLowerCase().startsWith("sec-websocket-extensions:")
-        );
         let agreed: AgreedDeflate;
         try {
           agreed = parseDeflateResponse(
-            header?.slice(header.indexOf(":") + 1),
+            headerValue(lines, "sec-websocket-extensions"),
           );
         } catch (error) {
           declined = true;
@@ -756,12 +702,10 @@ class TcpConn extends LoadConn {
     );
     wire.wireSent += compressed.byteLength;
     this.#send(
-      encodeClientFrame(
-        this.frames.opcode,
-        compressed,
-        variantMask(variant),
-        true,
-      ),
+      clientFrame(this.frames.opcode, compressed, {
+        mask: variantMask(variant),
+        rsv1: true,
+      }),
     );
   }
 
@@ -769,7 +713,7 @@ class TcpConn extends LoadConn {
     if (this.#conn === undefined || this.#closeSent || this.#gotClose) return;
     this.#closeSent = true;
     const payload = new Uint8Array([0x03, 0xe8]); // 1000
-    this.#send(encodeClientFrame(0x8, payload, [1, 2, 3, 4]));
+    this.#send(clientFrame(0x8, payload, { mask: [1, 2, 3, 4] }));
   }
 
   #send(frame: Uint8Array): void {
@@ -785,7 +729,7 @@ class TcpConn extends LoadConn {
     try {
       let frame: Uint8Array | undefined = first;
       while (frame !== undefined) {
-        await this.#writeAll(frame);
+        await writeAll(this.#conn!, frame);
         frame = this.#queue.shift();
       }
     } catch (error) {
@@ -795,13 +739,6 @@ class TcpConn extends LoadConn {
       this.#queue = [];
     } finally {
       this.#writing = false;
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.byteLength) {
-      offset += await this.#conn!.write(bytes.subarray(offset));
     }
   }
 
@@ -921,12 +858,12 @@ class TcpConn extends LoadConn {
       }
       if (!this.#closeSent) {
         this.#closeSent = true;
-        this.#send(encodeClientFrame(0x8, payload.slice(), [1, 2, 3, 4]));
+        this.#send(clientFrame(0x8, payload.slice(), { mask: [1, 2, 3, 4] }));
       }
       return;
     }
     if (opcode === 0x9) {
-      this.#send(encodeClientFrame(0xa, payload.slice(), [4, 3, 2, 1]));
+      this.#send(clientFrame(0xa, payload.slice(), { mask: [4, 3, 2, 1] }));
       return;
     }
     if (opcode === 0xa) return;
@@ -1131,36 +1068,13 @@ async function runClient(): Promise<never> {
 
 // ---- controller ---------------------------------------------------------------
 
-interface ServerSpec {
-  readonly key: string;
-  readonly label: string;
-  /** `deno` runs the script with `deno run --allow-net`, `node` with `node`. */
-  readonly runtime: "deno" | "node";
-  readonly script: string;
-  readonly args: readonly string[];
-  /** Whether it takes `--compression` (permessage-deflate). */
-  readonly compresses: boolean;
-}
-
-interface RunningServer {
-  readonly spec: ServerSpec;
-  readonly child: Deno.ChildProcess;
-  url: string;
-  readonly output: string[];
-  exited: boolean;
-}
-
-interface Measurement {
+interface Measurement extends CpuFigures {
   size: number;
   round: number;
   position: number;
   server: string;
   roundTripsPerSecond: number;
   megabytesPerSecond: number;
-  serverCpuPercent: number | null;
-  serverCpuMicrosPerRoundTrip: number | null;
-  clientCpuPercent: number | null;
-  otherCpuPercent: number | null;
   /** Wire payload bytes over plain payload bytes, client to server. */
   sentRatio: number | null;
   /** Wire payload bytes over plain payload bytes, server to client. */
@@ -1168,54 +1082,28 @@ interface Measurement {
   extensions: string | null;
 }
 
-/** Other processes above this share of a core disturb a measurement. */
-const BUSY_PERCENT = 25;
-
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-
 const ALL_SERVERS: readonly ServerSpec[] = [
-  {
-    key: "raw",
-    label: "raw Deno.upgradeWebSocket",
-    runtime: "deno",
-    script: here("./servers/raw_deno_echo.ts"),
-    args: ["--hostname", "127.0.0.1"],
-    compresses: false,
-  },
+  ECHO_SERVERS.raw,
   {
     key: "events",
     label: "socketry examples/echo (events)",
     runtime: "deno",
-    script: here("../examples/echo/main.ts"),
-    args: ["--hostname", "127.0.0.1"],
+    script: benchFile("../examples/echo/main.ts"),
+    args: [],
     compresses: false,
   },
   {
     key: "iter",
     label: "socketry for-await (iter)",
     runtime: "deno",
-    script: here("./servers/socketry_iter_echo.ts"),
-    args: ["--hostname", "127.0.0.1"],
+    script: benchFile("./servers/socketry_iter_echo.ts"),
+    args: [],
     compresses: false,
   },
   // Not in the default set: the sample on socketry's own RFC 6455 engine.
-  {
-    key: "engine",
-    label: "socketry examples/echo --backend engine",
-    runtime: "deno",
-    script: here("../examples/echo/main.ts"),
-    args: ["--hostname", "127.0.0.1", "--backend", "engine"],
-    compresses: true,
-  },
+  ECHO_SERVERS.engine,
   // Not in the default set: Node's ws package, the reference of issue 3.
-  {
-    key: "ws",
-    label: "Node ws (bench/servers/ws_echo.mjs)",
-    runtime: "node",
-    script: here("./servers/ws_echo.mjs"),
-    args: ["--hostname", "127.0.0.1"],
-    compresses: true,
-  },
+  ECHO_SERVERS.ws,
 ];
 
 /** The servers to run under V8's CPU profiler (`--cpu-prof`). */
@@ -1225,79 +1113,13 @@ const profiled = new Set(
   ),
 );
 
-async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const profile = profiled.has(spec.key)
-    ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
-    : [];
-  const command = spec.runtime === "node" ? "node" : Deno.execPath();
-  const serverArgs = [
-    "--port",
-    "0",
-    ...spec.args,
-    ...(compression ? ["--compression"] : []),
-  ];
-  const args = spec.runtime === "node"
-    ? [...profile, spec.script, ...serverArgs]
-    : [
-      "run",
-      "--allow-net",
-      "--no-prompt",
-      ...profile,
-      spec.script,
-      ...serverArgs,
-    ];
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const listening = Promise.withResolvers<string>();
-  collectLines(child.stdout, output, (line) => {
-    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
-    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
-  });
-  collectLines(child.stderr, output);
-  const server: RunningServer = {
-    spec,
-    child,
-    url: "",
-    output,
-    exited: false,
-  };
-  child.status.then(() => {
-    server.exited = true;
-    listening.reject(new Error(`${spec.key} server exited before listening`));
-  });
-  const url = await within(listening.promise, 20_000, null).catch(
-    () => "exited" as const,
-  );
-  if (url === null || url === "exited") {
-    // Let the last output arrive before quoting it.
-    await within(child.status, 1_000, null);
-    throw new Error(
-      `the ${spec.key} server (${spec.script}) ${
-        url === null ? "printed no Listening line within 20 s" : "exited"
-      }:\n${output.join("\n")}`,
-    );
-  }
-  server.url = url;
-  return server;
-}
-
 async function measure(
   server: RunningServer,
   size: number,
 ): Promise<ClientReport> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      // Deno grants /proc files only with all permissions.
-      "--allow-all",
-      "--no-prompt",
-      fileURLToPath(import.meta.url),
+  const [command, args] = scriptCommand(
+    { runtime: "deno", script: fileURLToPath(import.meta.url) },
+    [
       "--as-client",
       "--client",
       values.client,
@@ -1320,121 +1142,33 @@ async function measure(
       "--payload",
       payload,
     ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const reading = Promise.all([
-    collectLines(child.stdout, output),
-    collectLines(child.stderr, output),
-  ]);
-  const limit = (warmup + seconds) * 1000 + 45_000;
-  const status = await within(child.status, limit, null);
-  if (status === null) killChild(child, "SIGKILL");
-  await within(reading, 2_000, 0);
-  children.delete(child);
-  if (status === null) {
-    throw new Error(
-      `the client against ${server.spec.key} did not finish within ${
-        limit / 1000
-      } s:\n${output.join("\n")}`,
-    );
-  }
-  const line = output.findLast((text) => text.startsWith("{"));
-  if (!status.success || line === undefined) {
-    throw new Error(
-      `the client against ${server.spec.key} failed (exit ${status.code}):\n${
-        output.join("\n")
-      }`,
-    );
-  }
-  return JSON.parse(line) as ClientReport;
-}
-
-function formatMegabytes(megabytes: number): string {
-  return megabytes >= 100
-    ? megabytes.toFixed(0)
-    : megabytes >= 10
-    ? megabytes.toFixed(1)
-    : megabytes.toFixed(2);
-}
-
-function nodeVersion(): string {
-  try {
-    const output = new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-    return new TextDecoder().decode(output.stdout).trim();
-  } catch {
-    return "-";
-  }
-}
-
-function formatSize(size: number): string {
-  if (size >= 1048576 && size % 1048576 === 0) return `${size / 1048576} MiB`;
-  if (size >= 1024 && size % 1024 === 0) return `${size / 1024} KiB`;
-  return `${size} B`;
-}
-
-function table(rows: string[][], rightAligned: ReadonlySet<number>): string {
-  const widths = rows[0]!.map((_, column) =>
-    Math.max(...rows.map((row) => row[column]!.length))
+    // Deno grants /proc files only with all permissions.
+    { permission: "--allow-all" },
   );
-  return rows.map((row) =>
-    row.map((cell, column) =>
-      rightAligned.has(column)
-        ? cell.padStart(widths[column]!)
-        : cell.padEnd(widths[column]!)
-    ).join("  ").trimEnd()
-  ).join("\n");
+  const limit = (warmup + seconds) * 1000 + 45_000;
+  return JSON.parse(
+    await runForReport(
+      command,
+      args,
+      limit,
+      `client against ${server.spec.key}`,
+    ),
+  ) as ClientReport;
 }
 
 async function runController(): Promise<void> {
   const sizes = values.sizes.split(",").map((text) =>
     positive("sizes", text.trim())
   );
-  const keys = values.servers.split(",").map((text) => text.trim());
-  const specs = keys.map((key) => {
-    const spec = ALL_SERVERS.find((candidate) => candidate.key === key);
-    if (spec === undefined) {
-      console.error(
-        `--servers: unknown server ${key} (use ${
-          ALL_SERVERS.map((s) => s.key).join(", ")
-        })`,
-      );
-      Deno.exit(2);
-    }
-    if (compression && !spec.compresses) {
-      console.error(
-        `--compression: the ${key} server cannot compress (use engine, ws or --extra)`,
-      );
-      Deno.exit(2);
-    }
-    return spec;
-  });
-  // Experiments: any server script that takes --port and --hostname, prints
+  // --extra: any server script that takes --port and --hostname, prints
   // the Listening line and echoes on /ws, such as a patched copy of socketry.
-  for (const extra of values.extra) {
-    const at = extra.indexOf("=");
-    if (at <= 0 || at === extra.length - 1) {
-      console.error(`--extra must be NAME=SCRIPT, got ${extra}`);
-      Deno.exit(2);
-    }
-    const key = extra.slice(0, at);
-    const script = extra.slice(at + 1);
-    specs.push({
-      key,
-      label: `${key} (${script})`,
-      runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
-      script,
-      args: ["--hostname", "127.0.0.1"],
-      compresses: true,
-    });
-  }
+  const specs = pickServers(
+    values.servers,
+    values.extra,
+    ALL_SERVERS,
+    compression,
+    (key, script) => `${key} (${script})`,
+  );
   const keysSeen = new Set<string>();
   for (const spec of specs) {
     if (keysSeen.has(spec.key)) {
@@ -1462,22 +1196,24 @@ async function runController(): Promise<void> {
     Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
   }
 
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error("Interrupted: stopping the servers");
-    stopAll().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  stopAllOnSignal("servers");
 
   const measurements: Measurement[] = [];
   const problems: string[] = [];
   const totalErrors: ClientErrors = noErrors();
-  try {
+  await measureThenStopAll(problems, async () => {
     const servers: RunningServer[] = [];
-    for (const spec of specs) servers.push(await startServer(spec));
+    for (const spec of specs) {
+      servers.push(
+        await startEchoServer(
+          spec,
+          compression ? ["--compression"] : [],
+          profiled.has(spec.key)
+            ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
+            : [],
+        ),
+      );
+    }
 
     console.log(
       `Echo load: ${connections} connections, ${inflight} in flight each, ` +
@@ -1500,107 +1236,75 @@ async function runController(): Promise<void> {
       );
     }
 
-    for (const size of sizes) {
-      for (let round = 0; round < rounds; round++) {
-        const order = servers.map((_, i) =>
-          servers[(i + round) % servers.length]!
-        );
-        for (const [position, server] of order.entries()) {
-          if (server.exited) {
-            throw new Error(
-              `the ${server.spec.key} server exited:\n${
-                server.output.join("\n")
-              }`,
-            );
-          }
-          const report = await measure(server, size);
-          const rate = report.seconds > 0
-            ? report.roundTrips / report.seconds
-            : 0;
-          for (const [kind, count] of Object.entries(report.errors)) {
-            totalErrors[kind as keyof ClientErrors] += count;
-          }
-          if (report.firstError !== null) {
-            problems.push(
-              `${server.spec.key}, ${formatSize(size)}, round ${
-                round + 1
-              }: ${report.firstError}`,
-            );
-          }
-          measurements.push({
-            size,
-            round,
-            position,
-            server: server.spec.key,
-            roundTripsPerSecond: rate,
-            megabytesPerSecond: (rate * size) / 1e6,
-            serverCpuPercent: report.serverCpuSeconds === null
-              ? null
-              : (100 * report.serverCpuSeconds) / report.seconds,
-            serverCpuMicrosPerRoundTrip:
-              report.serverCpuSeconds === null || report.roundTrips === 0
-                ? null
-                : (1e6 * report.serverCpuSeconds) / report.roundTrips,
-            clientCpuPercent: report.clientCpuSeconds === null
-              ? null
-              : (100 * report.clientCpuSeconds) / report.seconds,
-            otherCpuPercent: report.machineCpuSeconds === null ||
-                report.serverCpuSeconds === null ||
-                report.clientCpuSeconds === null
-              ? null
-              : Math.max(
-                0,
-                (100 * (report.machineCpuSeconds - report.serverCpuSeconds -
-                  report.clientCpuSeconds)) / report.seconds,
-              ),
-            sentRatio: null,
-            receivedRatio: null,
-            extensions: null,
-          });
-          const ratioOf = (wire: number, plain: number) =>
-            !compression || plain === 0 ? null : wire / plain;
-          const last = measurements[measurements.length - 1]!;
-          last.sentRatio = ratioOf(report.wire.wireSent, report.wire.plainSent);
-          last.receivedRatio = ratioOf(
+    await measureInTurns(
+      sizes,
+      rounds,
+      servers,
+      async (size, round, position, server) => {
+        if (server.exited) {
+          throw new Error(
+            `the ${server.spec.key} server exited:\n${
+              server.output.join("\n")
+            }`,
+          );
+        }
+        const report = await measure(server, size);
+        const rate = report.seconds > 0
+          ? report.roundTrips / report.seconds
+          : 0;
+        addCounts(totalErrors, report.errors);
+        if (report.firstError !== null) {
+          problems.push(
+            `${server.spec.key}, ${formatBytes(size)}, round ${
+              round + 1
+            }: ${report.firstError}`,
+          );
+        }
+        const ratioOf = (wire: number, plain: number) =>
+          !compression || plain === 0 ? null : wire / plain;
+        const last: Measurement = {
+          size,
+          round,
+          position,
+          server: server.spec.key,
+          roundTripsPerSecond: rate,
+          megabytesPerSecond: (rate * size) / 1e6,
+          ...cpuFigures(report),
+          sentRatio: ratioOf(report.wire.wireSent, report.wire.plainSent),
+          receivedRatio: ratioOf(
             report.wire.wireReceived,
             report.wire.plainReceived,
-          );
-          last.extensions = report.extensions;
-          const cpu = (label: string, value: number | null) =>
-            value === null ? "" : `  ${label} ${Math.round(value)}%`;
-          console.log(
-            `  ${formatSize(size).padStart(8)}  round ${round + 1}  ${
-              server.spec.key.padEnd(8)
-            } ${Math.round(rate).toLocaleString("en-US").padStart(9)} rt/s` +
-              ` ${formatMegabytes(last.megabytesPerSecond).padStart(7)} MB/s` +
-              cpu("server CPU", last.serverCpuPercent) +
-              cpu("client", last.clientCpuPercent) +
-              cpu("other", last.otherCpuPercent) +
-              (last.receivedRatio === null || last.sentRatio === null
-                ? ""
-                : `  wire/plain c→s ${last.sentRatio.toFixed(3)} s→c ${
-                  last.receivedRatio.toFixed(3)
-                }`) +
-              (report.firstError === null
-                ? ""
-                : `  ERROR ${report.firstError}`),
-          );
-          await delay(250);
-        }
-      }
-    }
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-  } finally {
-    await stopAll();
-  }
+          ),
+          extensions: report.extensions,
+        };
+        measurements.push(last);
+        const cpu = (label: string, value: number | null) =>
+          value === null ? "" : `  ${label} ${Math.round(value)}%`;
+        console.log(
+          `  ${formatBytes(size).padStart(8)}  round ${round + 1}  ${
+            server.spec.key.padEnd(8)
+          } ${formatRate(rate).padStart(9)} rt/s` +
+            ` ${formatMegabytes(last.megabytesPerSecond).padStart(7)} MB/s` +
+            cpu("server CPU", last.serverCpuPercent) +
+            cpu("client", last.clientCpuPercent) +
+            cpu("other", last.otherCpuPercent) +
+            (last.receivedRatio === null || last.sentRatio === null
+              ? ""
+              : `  wire/plain c→s ${last.sentRatio.toFixed(3)} s→c ${
+                last.receivedRatio.toFixed(3)
+              }`) +
+            (report.firstError === null ? "" : `  ERROR ${report.firstError}`),
+        );
+      },
+    );
+  });
 
   // ---- report -----------------------------------------------------------------
   const summary: Record<string, unknown>[] = [];
   const verdicts: string[] = [];
   const percent = (values: (number | null)[]) => {
-    const known = values.filter((v) => v !== null);
-    return known.length === 0 ? null : Math.round(median(known));
+    const middle = knownMedian(values);
+    return middle === null ? null : Math.round(middle);
   };
   for (const size of sizes) {
     const rows: string[][] = [[
@@ -1620,33 +1324,15 @@ async function runController(): Promise<void> {
     const ofServer = (key: string) =>
       measurements.filter((m) => m.size === size && m.server === key);
     const raw = ofServer(baseline);
-    const rawMedian = raw.length > 0
-      ? median(raw.map((m) => m.roundTripsPerSecond))
-      : undefined;
-    const microsOf = (list: Measurement[]) => {
-      const known = list.map((m) => m.serverCpuMicrosPerRoundTrip).filter((
-        v,
-      ) => v !== null);
-      return known.length === 0 ? null : median(known);
-    };
+    const microsOf = (list: Measurement[]) =>
+      knownMedian(list.map((m) => m.serverMicrosPerRoundTrip));
     const rawMicros = microsOf(raw);
     for (const spec of specs) {
       const mine = ofServer(spec.key);
       if (mine.length === 0) continue;
-      const rates = mine.map((m) => m.roundTripsPerSecond);
-      const middle = median(rates);
-      const megabytes = median(mine.map((m) => m.megabytesPerSecond));
-      const ratio = rawMedian === undefined || rawMedian === 0
-        ? null
-        : middle / rawMedian;
-      // Paired: this server's rate over raw's in the same round, medianed.
-      const pairs = mine.flatMap((m) => {
-        const other = raw.find((r) => r.round === m.round);
-        return other === undefined || other.roundTripsPerSecond === 0
-          ? []
-          : [m.roundTripsPerSecond / other.roundTripsPerSecond];
-      });
-      const paired = pairs.length > 0 ? median(pairs) : null;
+      // Paired: this server's rate over the baseline's in the same round,
+      // medianed.
+      const { rates, rate, megabytes, ratio, paired } = rateFigures(mine, raw);
       const micros = microsOf(mine);
       const cpuRatio = micros === null || rawMicros === null
         ? null
@@ -1654,19 +1340,15 @@ async function runController(): Promise<void> {
       const serverCpu = percent(mine.map((m) => m.serverCpuPercent));
       const clientCpu = percent(mine.map((m) => m.clientCpuPercent));
       const otherCpu = percent(mine.map((m) => m.otherCpuPercent));
-      const ratioMedian = (pick: (m: Measurement) => number | null) => {
-        const known = mine.map(pick).filter((v) => v !== null);
-        return known.length === 0 ? null : median(known);
-      };
-      const sentRatio = ratioMedian((m) => m.sentRatio);
-      const receivedRatio = ratioMedian((m) => m.receivedRatio);
+      const sentRatio = knownMedian(mine.map((m) => m.sentRatio));
+      const receivedRatio = knownMedian(mine.map((m) => m.receivedRatio));
       const ratioText = (value: number | null) =>
         value === null ? "-" : value.toFixed(3);
       rows.push([
         spec.label,
-        Math.round(middle).toLocaleString("en-US"),
+        formatRate(rate),
         mine.map((m) =>
-          Math.round(m.roundTripsPerSecond).toLocaleString("en-US") +
+          formatRate(m.roundTripsPerSecond) +
           ((m.otherCpuPercent ?? 0) > BUSY_PERCENT ? "*" : "")
         ).join(" / "),
         formatMegabytes(megabytes),
@@ -1685,16 +1367,12 @@ async function runController(): Promise<void> {
         size,
         server: spec.key,
         roundTripsPerSecond: rates.map(Math.round),
-        median: Math.round(middle),
+        median: Math.round(rate),
         megabytesPerSecond: Number(megabytes.toFixed(3)),
-        ratio: ratio === null ? null : Number(ratio.toFixed(4)),
-        pairedRatio: paired === null ? null : Number(paired.toFixed(4)),
-        serverMicrosPerRoundTrip: micros === null
-          ? null
-          : Number(micros.toFixed(2)),
-        serverMicrosRatio: cpuRatio === null
-          ? null
-          : Number(cpuRatio.toFixed(4)),
+        ratio: rounded(ratio, 4),
+        pairedRatio: rounded(paired, 4),
+        serverMicrosPerRoundTrip: rounded(micros, 2),
+        serverMicrosRatio: rounded(cpuRatio, 4),
         serverCpuPercent: serverCpu,
         clientCpuPercent: clientCpu,
         otherCpuPercent: otherCpu,
@@ -1703,19 +1381,15 @@ async function runController(): Promise<void> {
             extensions: mine.find((m) => m.extensions !== null)?.extensions ??
               null,
             compressionRatio: {
-              clientToServer: sentRatio === null
-                ? null
-                : Number(sentRatio.toFixed(4)),
-              serverToClient: receivedRatio === null
-                ? null
-                : Number(receivedRatio.toFixed(4)),
+              clientToServer: rounded(sentRatio, 4),
+              serverToClient: rounded(receivedRatio, 4),
             },
           }
           : {}),
       });
       if (spec.key !== baseline && ratio !== null) {
         verdicts.push(
-          `${spec.key} ${formatSize(size)}: ${
+          `${spec.key} ${formatBytes(size)}: ${
             ratio.toFixed(3)
           }× ${baseline} in messages/s and MB/s (paired ${
             paired?.toFixed(3) ?? "-"
@@ -1737,7 +1411,7 @@ async function runController(): Promise<void> {
     }
     if (rows.length > 1) {
       console.log(
-        `\n${formatSize(size)} ${
+        `\n${formatBytes(size)} ${
           binary ? "binary" : "text"
         } messages, ${connections} connections, ` +
           `${inflight} in flight each; ratios over ${baseline}`,
@@ -1774,33 +1448,27 @@ async function runController(): Promise<void> {
   );
   if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
 
-  const errorCount = Object.values(totalErrors).reduce((a, b) => a + b, 0);
-  const failed = errorCount > 0 || problems.length > 0;
-  if (failed) {
-    console.error(
-      `\nFAILED: ${JSON.stringify(totalErrors)}\n${problems.join("\n")}`,
-    );
-  }
-  console.log(JSON.stringify({
-    bench: "echo_load",
-    deno: Deno.version.deno,
-    cpus: navigator.hardwareConcurrency,
-    connections,
-    inflight,
-    binary,
-    compression,
-    payload,
-    baseline,
-    seconds,
-    warmup,
-    rounds,
-    sizes,
-    goal,
-    results: summary,
-    errors: totalErrors,
-    ok: !failed,
-  }));
-  Deno.exit(failed ? 1 : 0);
+  finish(
+    {
+      bench: "echo_load",
+      deno: Deno.version.deno,
+      cpus: navigator.hardwareConcurrency,
+      connections,
+      inflight,
+      binary,
+      compression,
+      payload,
+      baseline,
+      seconds,
+      warmup,
+      rounds,
+      sizes,
+      goal,
+      results: summary,
+    },
+    problems,
+    totalErrors,
+  );
 }
 
 // Last, so that every module-level constant above is initialised.

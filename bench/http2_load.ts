@@ -71,14 +71,18 @@ import { connect, ConnectionHandler, type EngineSocket } from "../mod.ts";
 import { testCertificates } from "../tests/helpers/tls.ts";
 import {
   children,
-  collectLines,
   delay,
   killChild,
-  median,
   positive,
+  runChild,
+  startListening,
   stopAll,
   within,
 } from "./children.ts";
+import { cpuMicros } from "./cpu.ts";
+import { pairedRatios } from "./rounds.ts";
+import { knownMedian, median, spread } from "./stats.ts";
+import { table } from "./table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -121,19 +125,6 @@ const inflight = positive("inflight", values.inflight, true, usage);
 const seconds = positive("seconds", values.seconds, false, usage);
 const warmup = Number(values.warmup);
 if (!(warmup >= 0)) usage(`--warmup must be >= 0, got ${values.warmup}`);
-
-/** CPU time (user + system, all threads) of a process, in µs; null if unknown. */
-function cpuMicros(pid: number | "self"): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the command name, which may hold spaces: utime is the
-    // 14th field, stime the 15th; /proc counts in 100 Hz ticks.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return null;
-  }
-}
 
 // ---- the client child -----------------------------------------------------------
 
@@ -296,8 +287,12 @@ async function startServer(
   transport: Transport,
   files: { cert: string; key: string },
 ): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  const line = transport === "tls"
+    ? /^Listening on https:\/\/127\.0\.0\.1:(\d+)\/ \(engine backend, HTTP\/2\)$/
+    : /^Listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(engine backend, HTTP\/2 cleartext \(h2c\)\)$/;
+  const started = await startListening(
+    Deno.execPath(),
+    [
       "run",
       "--allow-net",
       "--allow-read",
@@ -314,33 +309,22 @@ async function startServer(
       "--hostname",
       "127.0.0.1",
     ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const listening = Promise.withResolvers<string>();
-  const line = transport === "tls"
-    ? /^Listening on https:\/\/127\.0\.0\.1:(\d+)\/ \(engine backend, HTTP\/2\)$/
-    : /^Listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(engine backend, HTTP\/2 cleartext \(h2c\)\)$/;
-  collectLines(child.stdout, output, (text) => {
-    const match = line.exec(text);
-    if (match !== null) {
-      listening.resolve(
-        `${transport === "tls" ? "wss" : "ws"}://127.0.0.1:${match[1]}/ws`,
-      );
-    }
-  });
-  collectLines(child.stderr, output);
-  child.status.then(() => listening.reject(new Error("exited")));
-  const url = await within(listening.promise, 20_000, null).catch(() => null);
-  if (url === null) {
+    (text) => {
+      const match = line.exec(text);
+      return match === null
+        ? undefined
+        : `${transport === "tls" ? "wss" : "ws"}://127.0.0.1:${match[1]}/ws`;
+    },
+    { NO_COLOR: "1" },
+  );
+  if (started.url === null) {
     throw new Error(
-      `the ${transport} echo server did not listen:\n${output.join("\n")}`,
+      `the ${transport} echo server did not listen:\n${
+        started.output.join("\n")
+      }`,
     );
   }
+  const { child, url, output } = started;
   return { transport, child, url, output };
 }
 
@@ -350,8 +334,10 @@ async function measure(
   size: number,
   caFile: string,
 ): Promise<ClientReport> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  const limit = (warmup + seconds) * 1000 + 60_000;
+  const { status, output } = await runChild(
+    Deno.execPath(),
+    [
       "run",
       "--allow-all", // Deno grants /proc files only with all permissions.
       "--no-prompt",
@@ -374,24 +360,8 @@ async function measure(
       "--server-pid",
       String(server.child.pid),
     ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const reading = Promise.all([
-    collectLines(child.stdout, output),
-    collectLines(child.stderr, output),
-  ]);
-  const limit = (warmup + seconds) * 1000 + 60_000;
-  const status = await within(child.status, limit, null);
-  if (status === null) {
-    killChild(child, "SIGKILL");
-    await within(child.status, 2_000, null);
-  }
-  await within(reading, 2_000, 0);
-  children.delete(child);
+    limit,
+  );
   const line = output.findLast((text) => text.startsWith("{"));
   if (status === null || !status.success || line === undefined) {
     throw new Error(
@@ -403,32 +373,16 @@ async function measure(
   return JSON.parse(line) as ClientReport;
 }
 
-function spread(numbers: readonly number[]): string {
-  if (numbers.length < 2) return "-";
-  const m = median(numbers);
-  return m === 0
-    ? "-"
-    : `${
-      ((Math.max(...numbers) - Math.min(...numbers)) / m * 100).toFixed(0)
-    }%`;
+/** (max − min) / median as a percentage, or `-`. */
+function formatSpread(numbers: readonly number[]): string {
+  const value = spread(numbers);
+  return value === null ? "-" : `${(value * 100).toFixed(0)}%`;
 }
 
 function paired(ratios: readonly number[]): string {
   return `${median(ratios).toFixed(2)} [${Math.min(...ratios).toFixed(2)}–${
     Math.max(...ratios).toFixed(2)
   }]`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) =>
-    Math.max(...rows.map((row) => row[i]!.length))
-  );
-  return rows.map((row) =>
-    row.map((cell, i) =>
-      i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)
-    )
-      .join("  ")
-  ).join("\n");
 }
 
 function formatSize(size: number): string {
@@ -551,12 +505,12 @@ async function main(): Promise<void> {
       size: number | undefined,
       pick: (m: Measurement) => number,
     ) =>
-      of("h2", size).map((h2) => {
-        const h1 = of("h1", size).find((m) =>
-          m.round === h2.round && m.size === h2.size
-        )!;
-        return pick(h2) / pick(h1);
-      });
+      pairedRatios(
+        of("h2", size),
+        of("h1", size),
+        pick,
+        (h2, h1) => h1.round === h2.round && h1.size === h2.size,
+      );
     // Opening does not depend on the message size: all measurements count.
     const open = {
       h2: of("h2").map((m) => m.openMs),
@@ -571,7 +525,7 @@ async function main(): Promise<void> {
       ...(["h2", "h1"] as const).map((mode) => [
         mode === "h2" ? "h2 (1 connection)" : `h1 (${sockets} connections)`,
         median(open[mode]).toFixed(1),
-        spread(open[mode]),
+        formatSpread(open[mode]),
         Math.min(...open[mode]).toFixed(1),
         Math.max(...open[mode]).toFixed(1),
       ]),
@@ -587,10 +541,8 @@ async function main(): Promise<void> {
         h2: of("h2", size).map((m) => m.rate),
         h1: of("h1", size).map((m) => m.rate),
       };
-      const cpu = (mode: string, pick: (m: Measurement) => number | null) => {
-        const known = of(mode, size).map(pick).filter((v) => v !== null);
-        return known.length === 0 ? null : median(known);
-      };
+      const cpu = (mode: string, pick: (m: Measurement) => number | null) =>
+        knownMedian(of(mode, size).map(pick));
       const ratePaired = pairs(size, (m) => m.rate);
       console.log(
         `\n${transport}, ${
@@ -602,7 +554,7 @@ async function main(): Promise<void> {
         ...(["h2", "h1"] as const).map((mode) => [
           mode,
           median(rate[mode]).toFixed(0),
-          spread(rate[mode]),
+          formatSpread(rate[mode]),
           (median(rate[mode]) * size / 1e6).toFixed(1),
           cpu(mode, (m) => m.clientPerRt)?.toFixed(1) ?? "?",
           cpu(mode, (m) => m.serverPerRt)?.toFixed(1) ?? "?",

@@ -81,15 +81,28 @@ import {
   SyncInflater,
 } from "./deflate_client.ts";
 import {
+  benchFile,
   children,
   collectLines,
   delay,
   killChild,
-  median,
   positive,
+  scriptCommand,
+  spawnChild,
   stopChild,
   within,
 } from "./children.ts";
+import {
+  ECHO_SERVERS,
+  pickServers,
+  type ServerSpec,
+  startEchoServer,
+} from "./echo_servers.ts";
+import { finish, messageOf } from "./outcome.ts";
+import { clientFrame, handshake, headerValue, writeAll } from "./raw_client.ts";
+import { rotated } from "./rounds.ts";
+import { median } from "./stats.ts";
+import { table } from "./table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -120,7 +133,6 @@ if (values.help) {
 
 // ---- client -------------------------------------------------------------------
 
-const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /**
  * The message each socket echoes with `--message`: 64 bytes, or with
  * `--compression` 1 KiB of JSON, sent compressed.
@@ -131,30 +143,6 @@ const MESSAGE = values.compression
     64,
     ".",
   );
-
-/** A masked client frame (payloads under 64 KiB). */
-function clientFrame(
-  opcode: number,
-  payload: Uint8Array,
-  rsv1 = false,
-): Uint8Array {
-  const length = payload.byteLength;
-  const header = length < 126 ? 2 : 4;
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  const frame = new Uint8Array(header + 4 + length);
-  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
-  if (length < 126) frame[1] = 0x80 | length;
-  else {
-    frame[1] = 0x80 | 126;
-    frame[2] = length >> 8;
-    frame[3] = length & 0xff;
-  }
-  frame.set(mask, header);
-  for (let i = 0; i < length; i++) {
-    frame[header + 4 + i] = payload[i]! ^ mask[i & 3]!;
-  }
-  return frame;
-}
 
 /** The length of the whole server frame at the start of `bytes`, or -1. */
 function serverFrameLength(bytes: Uint8Array): number {
@@ -176,13 +164,6 @@ function payloadOffset(frame: Uint8Array): number {
   return (frame[1]! & 0x7f) === 126 ? 4 : 2;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    offset += await conn.write(bytes.subarray(offset));
-  }
-}
-
 /**
  * One idle client socket: the opening handshake over `Deno.connect`, then
  * (with `echo`) one text message and its echo, then a read loop that only
@@ -201,48 +182,21 @@ class IdleConn {
     });
     this.#conn = conn;
     try {
-      const key = btoa(
-        String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+      const lines = await handshake(
+        url,
+        values.compression ? DEFLATE_OFFER : undefined,
+        (bytes) => writeAll(conn, bytes),
+        async () => {
+          const head = await this.#readUntil((bytes) => {
+            const at = findHeadEnd(bytes);
+            return at === -1 ? -1 : at + 4;
+          });
+          return new TextDecoder().decode(head);
+        },
       );
-      await writeAll(
-        conn,
-        new TextEncoder().encode(
-          `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-            `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-            (values.compression
-              ? `Sec-WebSocket-Extensions: ${DEFLATE_OFFER}\r\n`
-              : "") +
-            "\r\n",
-        ),
-      );
-      const head = await this.#readUntil((bytes) => {
-        const at = findHeadEnd(bytes);
-        return at === -1 ? -1 : at + 4;
-      });
-      const text = new TextDecoder().decode(head);
-      const accept = btoa(String.fromCharCode(
-        ...new Uint8Array(
-          await crypto.subtle.digest(
-            "SHA-1",
-            new TextEncoder().encode(key + WEBSOCKET_GUID),
-          ),
-        ),
-      ));
-      if (
-        !/^HTTP\/1\.1 101\b/.test(text) ||
-        !text.toLowerCase().includes(
-          `sec-websocket-accept: ${accept.toLowerCase()}`,
-        )
-      ) {
-        throw new Error(`handshake refused: ${text.split("\r\n", 1)[0]}`);
-      }
       if (values.compression) {
         // Throws, failing the socket, unless permessage-deflate was agreed.
-        const line = text.split("\r\n").find((line) =>
-          line.toLowerCase().startsWith("sec-websocket-extensions:")
-        );
-        parseDeflateResponse(line?.slice(line.indexOf(":") + 1));
+        parseDeflateResponse(headerValue(lines, "sec-websocket-extensions"));
       }
       if (echo) {
         const message = new TextEncoder().encode(MESSAGE);
@@ -252,7 +206,7 @@ class IdleConn {
           const deflater = new SyncDeflater();
           const compressed = deflater.deflate(message).slice();
           deflater.close();
-          await writeAll(conn, clientFrame(0x1, compressed, true));
+          await writeAll(conn, clientFrame(0x1, compressed, { rsv1: true }));
         } else {
           await writeAll(conn, clientFrame(0x1, message));
         }
@@ -375,51 +329,18 @@ async function runClient(): Promise<void> {
 
 // ---- controller -----------------------------------------------------------------
 
-interface ServerSpec {
-  readonly key: string;
-  readonly label: string;
-  readonly runtime: "deno" | "node";
-  readonly script: string;
-  readonly args: readonly string[];
-  /** Whether it takes `--compression` (permessage-deflate). */
-  readonly compresses: boolean;
-}
-
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-
 const ALL_SERVERS: readonly ServerSpec[] = [
   {
     key: "native",
     label: "socketry sample, native backend",
     runtime: "deno",
-    script: here("../examples/echo/main.ts"),
-    args: ["--hostname", "127.0.0.1", "--backend", "native"],
+    script: benchFile("../examples/echo/main.ts"),
+    args: ["--backend", "native"],
     compresses: false,
   },
-  {
-    key: "engine",
-    label: "socketry sample, engine backend",
-    runtime: "deno",
-    script: here("../examples/echo/main.ts"),
-    args: ["--hostname", "127.0.0.1", "--backend", "engine"],
-    compresses: true,
-  },
-  {
-    key: "ws",
-    label: "Node ws, ws_echo.mjs",
-    runtime: "node",
-    script: here("./servers/ws_echo.mjs"),
-    args: ["--hostname", "127.0.0.1"],
-    compresses: true,
-  },
-  {
-    key: "raw",
-    label: "raw Deno.upgradeWebSocket",
-    runtime: "deno",
-    script: here("./servers/raw_deno_echo.ts"),
-    args: ["--hostname", "127.0.0.1"],
-    compresses: false,
-  },
+  { ...ECHO_SERVERS.engine, label: "socketry sample, engine backend" },
+  { ...ECHO_SERVERS.ws, label: "Node ws, ws_echo.mjs" },
+  ECHO_SERVERS.raw,
 ];
 
 interface Memory {
@@ -485,50 +406,6 @@ function openFileLimit(): number {
   }
 }
 
-interface RunningServer {
-  readonly child: Deno.ChildProcess;
-  readonly url: string;
-  readonly output: string[];
-}
-
-async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const command = spec.runtime === "node" ? "node" : Deno.execPath();
-  const serverArgs = [
-    "--port",
-    "0",
-    ...spec.args,
-    ...(values.compression ? ["--compression"] : []),
-  ];
-  const args = spec.runtime === "node"
-    ? [spec.script, ...serverArgs]
-    : ["run", "--allow-net", "--no-prompt", spec.script, ...serverArgs];
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  const output: string[] = [];
-  const listening = Promise.withResolvers<string>();
-  collectLines(child.stdout, output, (line) => {
-    const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);
-    if (match !== null) listening.resolve(`ws://${match[1]}/ws`);
-  });
-  collectLines(child.stderr, output);
-  child.status.then(() =>
-    listening.reject(new Error(`the ${spec.key} server exited`))
-  );
-  const url = await within(listening.promise, 20_000, null).catch(() => null);
-  if (url === null) {
-    await stopChild(child, "SIGKILL", 1_000);
-    throw new Error(
-      `the ${spec.key} server did not start:\n${output.join("\n")}`,
-    );
-  }
-  return { child, url, output };
-}
-
 /** Starts client processes holding `total` idle sockets; returns them once all are ready. */
 async function openIdle(
   url: string,
@@ -544,25 +421,21 @@ async function openIdle(
     const count = Math.floor(total / processes) +
       (i < total % processes ? 1 : 0);
     if (count === 0) continue;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--no-prompt",
-        fileURLToPath(import.meta.url),
-        "--as-client",
-        "--url",
-        url,
-        "--count",
-        String(count),
-        ...(message ? ["--message"] : []),
-        ...(values.compression ? ["--compression"] : []),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    children.add(child);
+    const child = spawnChild(
+      ...scriptCommand(
+        { runtime: "deno", script: fileURLToPath(import.meta.url) },
+        [
+          "--as-client",
+          "--url",
+          url,
+          "--count",
+          String(count),
+          ...(message ? ["--message"] : []),
+          ...(values.compression ? ["--compression"] : []),
+        ],
+        { permission: "--allow-all" },
+      ),
+    );
     clients.push(child);
     const output: string[] = [];
     const report = Promise.withResolvers<string>();
@@ -621,7 +494,10 @@ async function measure(
   settleMs: number,
   samples: number,
 ): Promise<Result> {
-  const server = await startServer(spec);
+  const server = await startEchoServer(
+    spec,
+    values.compression ? ["--compression"] : [],
+  );
   const pid = server.child.pid;
   const clients: Deno.ChildProcess[] = [];
   try {
@@ -678,60 +554,19 @@ async function measure(
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) =>
-    Math.max(...rows.map((row) => row[column]!.length))
-  );
-  return rows.map((row) =>
-    row.map((cell, column) =>
-      column === 0
-        ? cell.padEnd(widths[column]!)
-        : cell.padStart(widths[column]!)
-    ).join("  ").trimEnd()
-  ).join("\n");
-}
-
 async function runController(): Promise<void> {
   const connections = positive("connections", values.connections);
   const processes = positive("clients", values.clients);
   const rounds = positive("rounds", values.rounds);
   const settleMs = positive("settle", values.settle, false) * 1000;
   const samples = positive("samples", values.samples);
-  const specs = values.servers.split(",").map((text) => {
-    const key = text.trim();
-    const spec = ALL_SERVERS.find((candidate) => candidate.key === key);
-    if (spec === undefined) {
-      console.error(
-        `--servers: unknown server ${key} (use ${
-          ALL_SERVERS.map((s) => s.key).join(", ")
-        })`,
-      );
-      Deno.exit(2);
-    }
-    if (values.compression && !spec.compresses) {
-      console.error(
-        `--compression: the ${key} server cannot compress (use engine, ws or --extra)`,
-      );
-      Deno.exit(2);
-    }
-    return spec;
-  });
-  for (const extra of values.extra) {
-    const at = extra.indexOf("=");
-    if (at <= 0 || at === extra.length - 1) {
-      console.error(`--extra must be NAME=SCRIPT, got ${extra}`);
-      Deno.exit(2);
-    }
-    const script = extra.slice(at + 1);
-    specs.push({
-      key: extra.slice(0, at),
-      label: script,
-      runtime: /\.(mjs|cjs|js)$/.test(script) ? "node" : "deno",
-      script,
-      args: ["--hostname", "127.0.0.1"],
-      compresses: true,
-    });
-  }
+  const specs = pickServers(
+    values.servers,
+    values.extra,
+    ALL_SERVERS,
+    values.compression,
+    (_, script) => script,
+  );
 
   // Every child inherits this limit: the server needs a descriptor per
   // socket, each client one per socket it holds, plus a few dozen of their own.
@@ -774,8 +609,7 @@ async function runController(): Promise<void> {
   const results: Result[] = [];
   const problems: string[] = [];
   for (let round = 0; round < rounds; round++) {
-    const order = specs.map((_, i) => specs[(i + round) % specs.length]!);
-    for (const spec of order) {
+    for (const spec of rotated(specs, round)) {
       try {
         const result = await measure(
           spec,
@@ -801,9 +635,7 @@ async function runController(): Promise<void> {
         }
       } catch (error) {
         problems.push(
-          `${spec.key}, round ${round + 1}: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
+          `${spec.key}, round ${round + 1}: ${messageOf(error)}`,
         );
         console.log(`  round ${round + 1}  ${spec.key.padEnd(7)} FAILED`);
       }
@@ -874,9 +706,7 @@ async function runController(): Promise<void> {
         "server's).",
     );
   }
-  const failed = problems.length > 0;
-  if (failed) console.error(`\nFAILED:\n${problems.join("\n")}`);
-  console.log(JSON.stringify({
+  finish({
     bench: "idle_memory",
     deno: Deno.version.deno,
     cpus: navigator.hardwareConcurrency,
@@ -888,9 +718,7 @@ async function runController(): Promise<void> {
     samples,
     rounds,
     results: summary,
-    ok: !failed,
-  }));
-  Deno.exit(failed ? 1 : 0);
+  }, problems);
 }
 
 function mib(kib: number): string {

@@ -564,17 +564,18 @@ export abstract class Socket extends EventTarget {
     return promise;
   }
 
-  /**
-   * Watches a waiting operation: `fail` gets a `cancelled` error when
-   * `signal` aborts and a `timeout` error after `receiveTimeout` or
-   * `sendTimeout`. Returns the function that stops watching, if any.
-   */
+  // Waits of one kind all last as long: one timer serves them.
   #waitTimer(send: boolean, timeout: number): WaitTimer {
     return send
       ? this.#sendTimer ??= new WaitTimer(timeout)
       : this.#receiveTimer ??= new WaitTimer(timeout);
   }
 
+  /**
+   * Watches a waiting operation: `fail` gets a `cancelled` error when
+   * `signal` aborts and a `timeout` error after `receiveTimeout` or
+   * `sendTimeout`. Returns the function that stops watching, if any.
+   */
   #bound(
     what: "receive()" | "send()" | "iteration",
     signal: AbortSignal | undefined,
@@ -1288,7 +1289,6 @@ function normalizeSendData(
   return { payload: bytes, type: type ?? "binary", size: bytes.byteLength };
 }
 
-/** The UTF-8 size of `text`, exact unless it certainly exceeds `limit`. */
 /**
  * A whole message as the application gets it: text decoded, binary bytes
  * copied out of a lent buffer (`lent`), which the transport reuses.
@@ -1303,6 +1303,7 @@ function messageData(
   return lent ? payload.slice() : payload;
 }
 
+/** The UTF-8 size of `text`, exact unless it certainly exceeds `limit`. */
 function stringByteLengthUpTo(text: string, limit: number): number {
   // Each UTF-16 unit is at most 3 UTF-8 bytes and at least 1.
   if (text.length * 3 <= limit) return utf8ByteLength(text);

@@ -314,7 +314,6 @@ export class EngineSocket extends Socket {
     try {
       this.#parser.push(chunk, this.#onEvent);
     } catch (error) {
-      this.#hold = undefined;
       this.failConnection(
         error instanceof WebSocketError ? error : new WebSocketError(
           `Internal error while reading: ${error}`,
@@ -322,8 +321,9 @@ export class EngineSocket extends Socket {
         ),
       );
       return;
+    } finally {
+      this.#hold = undefined;
     }
-    this.#hold = undefined;
     // Pause only while a whole message waits to be taken: the parts of an
     // unfinished message cannot be delivered until the rest is read.
     if (

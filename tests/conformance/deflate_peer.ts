@@ -32,7 +32,12 @@ import {
   type RawFrame,
   toHex,
 } from "./peer.ts";
-import { type Inflated, StrictInflater } from "./strict_inflate.ts";
+import {
+  DISTANCE_BASE,
+  type Inflated,
+  LENGTH_BASE,
+  StrictInflater,
+} from "./strict_inflate.ts";
 
 /** What `connect(url, { deflate: true })` and browsers offer. */
 export const DEFAULT_OFFER = "permessage-deflate; client_max_window_bits";
@@ -406,70 +411,6 @@ export function deflateConformance(
 
 /** A literal byte or a back-reference, for {@linkcode fixedHuffman}. */
 export type Token = number | { length: number; distance: number };
-
-const LENGTH_BASE = [
-  3,
-  4,
-  5,
-  6,
-  7,
-  8,
-  9,
-  10,
-  11,
-  13,
-  15,
-  17,
-  19,
-  23,
-  27,
-  31,
-  35,
-  43,
-  51,
-  59,
-  67,
-  83,
-  99,
-  115,
-  131,
-  163,
-  195,
-  227,
-  258,
-];
-const DISTANCE_BASE = [
-  1,
-  2,
-  3,
-  4,
-  5,
-  7,
-  9,
-  13,
-  17,
-  25,
-  33,
-  49,
-  65,
-  97,
-  129,
-  193,
-  257,
-  385,
-  513,
-  769,
-  1025,
-  1537,
-  2049,
-  3073,
-  4097,
-  6145,
-  8193,
-  12289,
-  16385,
-  24577,
-];
 
 class BitWriter {
   readonly bytes: number[] = [];

@@ -15,7 +15,8 @@
  * @module
  */
 
-const LENGTH_BASE = [
+/** The base length of each length code (257–285), RFC 1951 section 3.2.5. */
+export const LENGTH_BASE = [
   3,
   4,
   5,
@@ -77,7 +78,8 @@ const LENGTH_EXTRA = [
   5,
   0,
 ];
-const DISTANCE_BASE = [
+/** The base distance of each distance code (0–29), RFC 1951 section 3.2.5. */
+export const DISTANCE_BASE = [
   1,
   2,
   3,

@@ -10,21 +10,14 @@ import { Buffer } from "node:buffer";
 
 // Below this many units a loop in JavaScript beats any call into the runtime.
 const SHORT_UNITS = 256;
-let lastText = "";
-let lastLength = 0;
 
 /** The number of bytes `new TextEncoder().encode(text)` would produce. */
 export function utf8ByteLength(text: string): number {
-  // An echo measures the same string twice: received, then sent.
-  if (text === lastText) return lastLength;
   // Buffer.byteLength counts in native code without writing the bytes
   // anywhere: about twice as fast as encodeInto into a scratch buffer.
-  const length = text.length <= SHORT_UNITS
+  return text.length <= SHORT_UNITS
     ? countShort(text)
     : Buffer.byteLength(text, "utf8");
-  lastText = text;
-  lastLength = length;
-  return length;
 }
 
 function countShort(text: string): number {

@@ -114,7 +114,9 @@ export {
   serveEngine,
 } from "./lib/server/engine_listener.ts";
 export {
+  type BroadcastOptions,
   type BroadcastResult,
+  type GroupChange,
   type ShutdownOptions,
   type SlowConsumerPolicy,
   type SocketCompletion,

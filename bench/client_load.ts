@@ -8,17 +8,12 @@
  *         [--clients socketry,ws] [--baseline ws] [--connections 20]
  *         [--inflight 4] [--seconds 5] [--warmup 1] [--rounds 3]
  *         [--sizes 64:text,16384:text,1048576:binary] [--goal 1.0]
- *         [--cpu-prof NAME,...] [--cpu-prof-dir DIR] [--socketry-mod PATH]
+ *         [--socketry-mod PATH]
  *
  * The figures of issue 5 (the defaults; `node_modules/deno/deno` in this
  * repository):
  *
  *     deno run -A bench/client_load.ts --rounds 3
- *
- * The iteration API beside the message listener:
- *
- *     deno run -A bench/client_load.ts --sizes 64,16K \
- *         --clients socketry,socketry-iter,ws
  *
  * One echo server runs for the whole run, a child process on a port the
  * system picks (`--port 0`, read back from its `Listening on` line), so
@@ -34,7 +29,6 @@
  *
  * - `socketry`: `bench/clients/socketry_client.ts`, `connect()` from
  *   `mod.ts` run by Deno, a `message` listener per socket;
- * - `socketry-iter`: the same with `for await (const m of socket)`;
  * - `ws`: `bench/clients/ws_client.mjs`, `new WebSocket(url)` of the `ws`
  *   package run by `node`, `ws.on("message", ...)`, text turned into a
  *   string with `data.toString()` (what socketry hands out). Without the
@@ -74,11 +68,6 @@
  * against `--goal` uses the paired ratio, which a drift of the machine's
  * speed between rounds does not skew.
  *
- * `--cpu-prof NAME,...` runs those clients under V8's sampling profiler
- * (`--cpu-prof`, Deno and Node alike), one `.cpuprofile` per measurement in
- * `--cpu-prof-dir` (default `/tmp/client_load_profiles`); summarise one with
- * `deno run --allow-read bench/cpuprofile_top.ts FILE`.
- *
  * `--socketry-mod PATH` runs the socketry clients on another copy of
  * socketry than this checkout's `mod.ts`, such as a commit's snapshot
  * (`git archive HEAD mod.ts lib deno.json | tar -x -C /tmp/head`, then
@@ -106,18 +95,29 @@ import {
   type Script,
   scriptCommand,
   stopAllOnSignal,
-} from "./children.ts";
-import { BUSY_PERCENT, type CpuFigures, cpuFigures } from "./cpu.ts";
+} from "./helpers/children.ts";
+import { BUSY_PERCENT, type CpuFigures, cpuFigures } from "./helpers/cpu.ts";
 import {
   ECHO_SERVERS,
   type RunningServer,
   type ServerSpec,
   startEchoServer,
-} from "./echo_servers.ts";
-import { addCounts, finish } from "./outcome.ts";
-import { measureInTurns, pairedRatios, rateFigures } from "./rounds.ts";
-import { known, knownMedian, median, rounded, spread } from "./stats.ts";
-import { formatBytes, formatMegabytes, formatRate, table } from "./table.ts";
+} from "./helpers/echo_servers.ts";
+import { addCounts, finish } from "./helpers/outcome.ts";
+import { measureInTurns, pairedRatios, rateFigures } from "./helpers/rounds.ts";
+import {
+  known,
+  knownMedian,
+  median,
+  rounded,
+  spread,
+} from "./helpers/stats.ts";
+import {
+  formatBytes,
+  formatMegabytes,
+  formatRate,
+  table,
+} from "./helpers/table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -132,15 +132,13 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     sizes: { type: "string", default: "64:text,16384:text,1048576:binary" },
     goal: { type: "string", default: "1.0" },
-    "cpu-prof": { type: "string", default: "" },
-    "cpu-prof-dir": { type: "string", default: "/tmp/client_load_profiles" },
     "socketry-mod": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 const USAGE =
-  "Usage: deno run -A bench/client_load.ts [--server ws|engine|native|raw] [--clients socketry,ws] [--baseline ws] [--connections 20] [--inflight 4] [--seconds 5] [--warmup 1] [--rounds 3] [--sizes 64:text,16384:text,1048576:binary] [--goal 1.0] [--cpu-prof NAME,...] [--cpu-prof-dir DIR] [--socketry-mod PATH]";
+  "Usage: deno run -A bench/client_load.ts [--server ws|engine|native|raw] [--clients socketry,ws] [--baseline ws] [--connections 20] [--inflight 4] [--seconds 5] [--warmup 1] [--rounds 3] [--sizes 64:text,16384:text,1048576:binary] [--goal 1.0] [--socketry-mod PATH]";
 
 if (values.help) {
   console.log(USAGE);
@@ -186,13 +184,7 @@ const sizes = values.sizes.split(",").map(parseSize);
 const SERVERS: readonly ServerSpec[] = [
   ECHO_SERVERS.ws,
   ECHO_SERVERS.engine,
-  {
-    key: "native",
-    label: "socketry examples/echo (Deno's WebSocket)",
-    runtime: "deno",
-    script: benchFile("../examples/echo/main.ts"),
-    args: [],
-  },
+  ECHO_SERVERS.native,
   ECHO_SERVERS.raw,
 ];
 
@@ -202,14 +194,7 @@ const CLIENTS: readonly Script[] = [
     label: "socketry connect() (events), Deno",
     runtime: "deno",
     script: benchFile("./clients/socketry_client.ts"),
-    args: ["--api", "events"],
-  },
-  {
-    key: "socketry-iter",
-    label: "socketry connect() (for await), Deno",
-    runtime: "deno",
-    script: benchFile("./clients/socketry_client.ts"),
-    args: ["--api", "iter"],
+    args: [],
   },
   {
     key: "ws",
@@ -247,16 +232,6 @@ const socketryMod = values["socketry-mod"] === undefined
   : await Deno.realPath(values["socketry-mod"]).catch(() =>
     usage(`--socketry-mod: ${values["socketry-mod"]} does not exist`)
   );
-const profiled = new Set(
-  values["cpu-prof"].split(",").map((key) => key.trim()).filter((key) =>
-    key !== ""
-  ),
-);
-for (const key of profiled) {
-  if (!clientSpecs.some((c) => c.key === key)) {
-    usage(`--cpu-prof ${key} is not among the clients`);
-  }
-}
 
 // ---- children -------------------------------------------------------------------
 
@@ -265,9 +240,6 @@ async function measure(
   server: RunningServer,
   size: SizeSpec,
 ): Promise<ClientReport> {
-  const profile = profiled.has(spec.key)
-    ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
-    : [];
   const loadArgs = [
     "--url",
     server.url,
@@ -285,14 +257,13 @@ async function measure(
     "--server-pid",
     String(server.child.pid),
     ...spec.args,
-    ...(spec.key.startsWith("socketry") && socketryMod !== undefined
+    ...(spec.key === "socketry" && socketryMod !== undefined
       ? ["--mod", socketryMod]
       : []),
   ];
   const [command, args] = scriptCommand(spec, loadArgs, {
     // Deno grants /proc files only with all permissions.
     permission: "--allow-all",
-    v8Flags: profile,
   });
   const limit = (warmup + seconds) * 1000 + 45_000;
   return JSON.parse(
@@ -351,9 +322,6 @@ function gitState(): { commit: string; libChanged: boolean } | null {
 // ---- the run --------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (profiled.size > 0) {
-    Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
-  }
   stopAllOnSignal("children");
 
   const measurements: Measurement[] = [];
@@ -395,9 +363,7 @@ async function main(): Promise<void> {
     );
     for (const spec of clientSpecs) {
       console.log(
-        `  client ${spec.key.padEnd(22)} ${spec.label}${
-          profiled.has(spec.key) ? " (profiled)" : ""
-        }`,
+        `  client ${spec.key.padEnd(22)} ${spec.label}`,
       );
     }
     await measureInTurns(

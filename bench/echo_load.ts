@@ -1,57 +1,41 @@
 /**
- * Echo load benchmark: round trips per second (and MB/s) of socketry's
- * backends against a baseline (raw `Deno.upgradeWebSocket` by default, or
- * Node's `ws`), measured in one run with the servers interleaved, so that
- * the ratio holds even when the machine's speed drifts.
+ * Echo load benchmark: round trips per second (and MB/s) of socketry's two
+ * backends against raw `Deno.upgradeWebSocket` and Node's `ws`, measured in
+ * one run with the servers interleaved, so that the ratios hold even when
+ * the machine's speed drifts.
  *
  *     deno run -A bench/echo_load.ts [--connections 50] [--seconds 5]
  *         [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1]
- *         [--servers raw,events,iter] [--extra NAME=SCRIPT]...
- *         [--client tcp|websocket] [--binary] [--compression]
- *         [--payload random|json] [--baseline NAME] [--goal RATIO]
- *         [--cpu-prof NAME,...] [--cpu-prof-dir DIR]
+ *         [--servers raw,native,engine,ws] [--extra NAME=SCRIPT]...
+ *         [--binary] [--compression] [--payload random|json]
+ *         [--baseline NAME] [--goal RATIO]
  *
- * The issue 3 comparisons (engine against `ws`):
- *
- *     deno run -A bench/echo_load.ts --servers engine,ws --connections 100 \
- *         --inflight 8 --sizes 64
- *     deno run -A bench/echo_load.ts --servers engine,ws --connections 10 \
- *         --inflight 1 --sizes 1048576 --binary
- *
- * The issue 4 comparison (item 7: compressed echo of 1 KiB JSON-like text,
- * engine `--compression` against `ws` with `perMessageDeflate`; messages/s,
- * server CPU per round trip and the compression ratio each way):
+ * Compressed echo of 1 KiB JSON-like text, the engine's `--compression`
+ * against `ws` with `perMessageDeflate` (messages/s, server CPU per round
+ * trip and the compression ratio each way):
  *
  *     deno run -A bench/echo_load.ts --servers engine,ws --compression \
  *         --sizes 1024 --connections 50 --rounds 5
- *     deno run -A bench/echo_load.ts --servers engine,ws --compression \
- *         --sizes 1024 --connections 100 --inflight 8 --rounds 5
  *
- * (memory per compressed connection: `bench/idle_memory.ts --compression
- * --message`).
- *
- * The servers, each its own child process started once, on a port the
- * system picks (`--port 0`, read back from its `Listening on` line); Deno
- * servers run with `deno run --allow-net`, Node ones with `node`:
+ * The servers (`bench/helpers/echo_servers.ts`), each its own child process
+ * started once, on a port the system picks (`--port 0`, read back from its
+ * `Listening on` line):
  *
  * - `raw`: `bench/servers/raw_deno_echo.ts`, `Deno.upgradeWebSocket` with
  *   `socket.onmessage = (e) => socket.send(e.data)`;
- * - `events`: the real sample, `examples/echo/main.ts` (socketry middleware,
- *   processor, `message` events);
- * - `iter`: `bench/servers/socketry_iter_echo.ts` (socketry middleware,
- *   `for await (const m of socket) await socket.send(m)`);
- * - `engine` (only when named in `--servers`): the sample with
- *   `--backend engine`, socketry's own RFC 6455 engine (with
- *   `--compression`, the sample's `--compression`:
+ * - `native`: the sample, `examples/echo/main.ts` (socketry middleware,
+ *   processor, `message` events on Deno's own WebSocket);
+ * - `engine`: the sample with `--backend engine`, socketry's own RFC 6455
+ *   engine (with `--compression`, the sample's `--compression`:
  *   `dangerouslyEnableCompression: true`, socketry's defaults);
- * - `ws` (only when named in `--servers`): `bench/servers/ws_echo.mjs`,
- *   Node's `ws` package (`perMessageDeflate: false`; with `--compression`
- *   ws's defaults with `threshold: 0`, see that file), run with `node`;
+ * - `ws`: `bench/servers/ws_echo.mjs`, Node's `ws` package
+ *   (`perMessageDeflate: false`; with `--compression` ws's defaults with
+ *   `threshold: 0`, see that file), run with `node`;
  * - `--extra NAME=SCRIPT`: any script taking `--port` and `--hostname`
  *   (and `--compression`, passed on with `--compression`), printing the
- *   `Listening on` line and echoing on `/ws` (a patched copy of socketry,
- *   say); `.mjs`, `.cjs` and `.js` scripts run with `node`, the rest with
- *   Deno.
+ *   `Listening on` line and echoing on `/ws` (a copy of socketry at another
+ *   commit, say); `.mjs`, `.cjs` and `.js` scripts run with `node`, the rest
+ *   with Deno.
  *
  * For each message size and each round, every server gets one measurement,
  * in an order rotated by one each round (ABC, BCA, CAB, ...). A measurement
@@ -71,7 +55,7 @@
  * `json` (the default with it) makes each message a different JSON event of
  * exactly the given size (ids, timestamps, names, a list of items with
  * prices, a hex trace id, a padding note of words; `makeJsonMessages` in
- * `bench/deflate_client.ts`), compressible like real traffic. With
+ * `bench/helpers/deflate_client.ts`), compressible like real traffic. With
  * `--compression` or `json` a socket cycles through as many messages as
  * fill 64 KiB (64 at 1 KiB; 8 at least), so that no message is still in
  * DEFLATE's 32 KiB window when it comes round again: each compresses
@@ -91,7 +75,7 @@
  * socketry sample's threshold is 0; ws's threshold does not apply with
  * context takeover). To keep the client cheap (inflating 1 KiB costs it
  * ~3 µs, deflating ~20 µs, and more with many cold contexts), zlib runs
- * synchronously on the stream's handle (`bench/deflate_client.ts`), and a
+ * synchronously on the stream's handle (`bench/helpers/deflate_client.ts`), and a
  * socket deflates only its first 32 KiB of messages itself: from then on
  * its window holds nothing but the cycle, so the compressed frame of each
  * message is the same for every socket and computed once (a deflater run
@@ -106,18 +90,12 @@
  * each round trip counted once (round trips/s × message size): the bytes
  * that crossed the wire in each direction, not the sum of both directions.
  *
- * The client (`--client`):
- *
- * - `tcp` (default): RFC 6455 over `Deno.connect` with `TCP_NODELAY`, each
- *   frame pre-masked and written in one call, echoes compared word-wise
- *   without allocating. It costs little CPU, so the servers, not the client,
- *   set the pace.
- * - `websocket`: Deno's built-in `WebSocket`. Deno 2.9.6's client turns
- *   `TCP_NODELAY` off and, for payloads over 1 KiB, writes a frame's header
- *   and payload in two `send` calls, so Nagle's algorithm holds the payload
- *   until the server's delayed ACK: from 1,025 B to 16 KiB every round trip
- *   takes ~44 ms whatever the server does, and all servers tie at ~1,100
- *   round trips/s with 50 sockets. Kept to show that, not to measure.
+ * The client speaks RFC 6455 itself over `Deno.connect` with `TCP_NODELAY`,
+ * each frame pre-masked and written in one call, echoes compared word-wise
+ * without allocating. It costs little CPU, so the servers, not the client,
+ * set the pace. (Deno's built-in `WebSocket` client cannot be used: it turns
+ * `TCP_NODELAY` off and writes a frame's header and payload in two calls, so
+ * from 1,025 B to 16 KiB every round trip waits ~44 ms for a delayed ACK.)
  *
  * Why a client process per measurement rather than clients in this process:
  * every server then meets an identical client (fresh heap, fresh JIT state,
@@ -132,13 +110,10 @@
  * time per round trip still shows.
  *
  * `--baseline NAME` picks the server the ratios are taken over: by default
- * `raw` when it runs, else `ws` when it runs, else the first server.
+ * `raw` when it runs, else `ws` when it runs, else the first server; when
+ * `ws` runs and is not the baseline, a second ratio is taken over it.
  * `--goal` is the ratio a server must reach (default 0.95 over `raw`, 1.0
- * over anything else). `--cpu-prof NAME,...` runs those servers with V8's
- * sampling profiler (`--cpu-prof`, Deno and Node alike), writing a
- * `.cpuprofile` into `--cpu-prof-dir` when the server exits at the end (the
- * server must exit on SIGTERM through `Deno.exit`/`process.exit`, as the
- * sample and `ws_echo.mjs` do).
+ * over anything else).
  *
  * Prints a table per size (median round trips/s and MB/s over rounds, ratio
  * to the baseline) and a JSON summary line. Exits 1 when an echo
@@ -158,9 +133,8 @@ import {
   parseDeflateResponse,
   SyncDeflater,
   SyncInflater,
-} from "./deflate_client.ts";
+} from "./helpers/deflate_client.ts";
 import {
-  benchFile,
   delay,
   measureThenStopAll,
   nodeVersion,
@@ -169,26 +143,36 @@ import {
   scriptCommand,
   stopAllOnSignal,
   within,
-} from "./children.ts";
+} from "./helpers/children.ts";
 import {
   BUSY_PERCENT,
   type CpuFigures,
   cpuFigures,
   cpuSeconds,
   machineCpuSeconds,
-} from "./cpu.ts";
+} from "./helpers/cpu.ts";
 import {
   ECHO_SERVERS,
   pickServers,
   type RunningServer,
   type ServerSpec,
   startEchoServer,
-} from "./echo_servers.ts";
-import { addCounts, finish } from "./outcome.ts";
-import { clientFrame, handshake, headerValue, writeAll } from "./raw_client.ts";
-import { measureInTurns, rateFigures } from "./rounds.ts";
-import { knownMedian, rounded } from "./stats.ts";
-import { formatBytes, formatMegabytes, formatRate, table } from "./table.ts";
+} from "./helpers/echo_servers.ts";
+import { addCounts, finish } from "./helpers/outcome.ts";
+import {
+  clientFrame,
+  handshake,
+  headerValue,
+  writeAll,
+} from "./helpers/raw_client.ts";
+import { measureInTurns, rateFigures } from "./helpers/rounds.ts";
+import { knownMedian, rounded } from "./helpers/stats.ts";
+import {
+  formatBytes,
+  formatMegabytes,
+  formatRate,
+  table,
+} from "./helpers/table.ts";
 
 // ---- shared -----------------------------------------------------------------
 
@@ -292,16 +276,13 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "64,16384" },
     inflight: { type: "string", default: "1" },
     warmup: { type: "string", default: "1" },
-    servers: { type: "string", default: "raw,events,iter" },
+    servers: { type: "string", default: "raw,native,engine,ws" },
     extra: { type: "string", multiple: true, default: [] },
-    client: { type: "string", default: "tcp" },
     binary: { type: "boolean", default: false },
     compression: { type: "boolean", default: false },
     payload: { type: "string" },
     baseline: { type: "string" },
     goal: { type: "string" },
-    "cpu-prof": { type: "string", default: "" },
-    "cpu-prof-dir": { type: "string", default: "/tmp/echo_load_profiles" },
     help: { type: "boolean", short: "h", default: false },
     // Internal: run as the client of one measurement.
     "as-client": { type: "boolean", default: false },
@@ -313,13 +294,9 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,events,iter,engine,ws] [--extra NAME=SCRIPT]... [--client tcp|websocket] [--binary] [--compression] [--payload random|json] [--baseline NAME] [--goal RATIO] [--cpu-prof NAME,...] [--cpu-prof-dir DIR]",
+    "Usage: deno run -A bench/echo_load.ts [--connections 50] [--seconds 5] [--rounds 3] [--sizes 64,16384] [--inflight 1] [--warmup 1] [--servers raw,native,engine,ws] [--extra NAME=SCRIPT]... [--binary] [--compression] [--payload random|json] [--baseline NAME] [--goal RATIO]",
   );
   Deno.exit(0);
-}
-if (values.client !== "tcp" && values.client !== "websocket") {
-  console.error(`--client must be tcp or websocket, got ${values.client}`);
-  Deno.exit(2);
 }
 
 const connections = positive("connections", values.connections);
@@ -331,12 +308,6 @@ const compression = values.compression;
 const payload = values.payload ?? (compression ? "json" : "random");
 if (payload !== "random" && payload !== "json") {
   console.error(`--payload must be random or json, got ${payload}`);
-  Deno.exit(2);
-}
-if (compression && values.client !== "tcp") {
-  console.error(
-    "--compression needs --client tcp: Deno's WebSocket client cannot compress",
-  );
   Deno.exit(2);
 }
 const warmup = Number(values.warmup);
@@ -432,56 +403,6 @@ abstract class LoadConn {
   protected abstract transmit(variant: number): void;
   /** Starts the close handshake (1000). */
   abstract close(): void;
-}
-
-/** A connection on Deno's built-in `WebSocket` client. */
-class BuiltinConn extends LoadConn {
-  #ws: WebSocket | undefined;
-
-  open(url: string): Promise<boolean> {
-    const ws = new WebSocket(url);
-    ws.binaryType = "arraybuffer";
-    this.#ws = ws;
-    const opened = Promise.withResolvers<boolean>();
-    ws.onopen = () => opened.resolve(true);
-    ws.onerror = (event) => {
-      this.load.fail(
-        "socket",
-        `socket ${this.index}: ${(event as ErrorEvent).message}`,
-      );
-    };
-    ws.onclose = (event) => {
-      opened.resolve(false);
-      this.ended(`${event.code} ${event.reason}`);
-    };
-    ws.onmessage = (event: MessageEvent) => {
-      const data = event.data;
-      if (binary) {
-        const ok = data instanceof ArrayBuffer &&
-          this.load.frames.matches(new Uint8Array(data), this.expected);
-        this.echoed(
-          ok,
-          data instanceof ArrayBuffer ? `${data.byteLength} bytes` : "text",
-        );
-        return;
-      }
-      this.echoed(
-        data === this.load.texts[this.expected],
-        typeof data === "string" ? `${data.length} chars` : "not text",
-      );
-    };
-    return within(opened.promise, 10_000, false);
-  }
-
-  protected transmit(variant: number): void {
-    this.#ws!.send(
-      binary ? this.load.frames.payloads[variant]! : this.load.texts[variant]!,
-    );
-  }
-
-  close(): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.close(1000, "done");
-  }
 }
 
 /**
@@ -594,14 +515,7 @@ class DeflateFrames {
   }
 }
 
-/**
- * A connection speaking RFC 6455 itself over `Deno.connect`, with
- * `TCP_NODELAY` and one write per frame. Deno's built-in client cannot be
- * used for large messages: it turns `TCP_NODELAY` off and writes a masked
- * frame's header (8 bytes) and payload in two `send` calls, so Nagle's
- * algorithm holds the payload until the server's delayed ACK (~40 ms): at 16
- * KiB it measures that timer, not the server.
- */
+/** A connection speaking RFC 6455 itself over `Deno.connect`. */
 class TcpConn extends LoadConn {
   #conn: Deno.TcpConn | undefined;
   #buffer: Uint8Array;
@@ -962,20 +876,14 @@ async function runClient(): Promise<never> {
     plainFrames,
     compression ? new DeflateFrames(plainFrames.payloads, opcode) : undefined,
   );
-  const frames = values.client === "tcp" ? load.frames : undefined;
 
   const opened = await Promise.all(
     Array.from({ length: connections }, async (_, index) => {
-      const conn = frames === undefined
-        ? new BuiltinConn(index, load)
-        : new TcpConn(index, load, frames);
-      const ok = conn instanceof BuiltinConn
-        ? await conn.open(url.href)
-        : await within((conn as TcpConn).open(url), 10_000, false);
-      return ok ? conn as LoadConn : null;
+      const conn = new TcpConn(index, load, load.frames);
+      return await within(conn.open(url), 10_000, false) ? conn : null;
     }),
   );
-  const conns = opened.filter((conn): conn is LoadConn => conn !== null);
+  const conns = opened.filter((conn) => conn !== null);
   if (conns.length < connections) {
     const missing = connections - conns.length;
     load.fail("connect", `${missing} socket(s) did not open`, missing);
@@ -1084,34 +992,10 @@ interface Measurement extends CpuFigures {
 
 const ALL_SERVERS: readonly ServerSpec[] = [
   ECHO_SERVERS.raw,
-  {
-    key: "events",
-    label: "socketry examples/echo (events)",
-    runtime: "deno",
-    script: benchFile("../examples/echo/main.ts"),
-    args: [],
-    compresses: false,
-  },
-  {
-    key: "iter",
-    label: "socketry for-await (iter)",
-    runtime: "deno",
-    script: benchFile("./servers/socketry_iter_echo.ts"),
-    args: [],
-    compresses: false,
-  },
-  // Not in the default set: the sample on socketry's own RFC 6455 engine.
+  ECHO_SERVERS.native,
   ECHO_SERVERS.engine,
-  // Not in the default set: Node's ws package, the reference of issue 3.
   ECHO_SERVERS.ws,
 ];
-
-/** The servers to run under V8's CPU profiler (`--cpu-prof`). */
-const profiled = new Set(
-  values["cpu-prof"].split(",").map((key) => key.trim()).filter((key) =>
-    key !== ""
-  ),
-);
 
 async function measure(
   server: RunningServer,
@@ -1121,8 +1005,6 @@ async function measure(
     { runtime: "deno", script: fileURLToPath(import.meta.url) },
     [
       "--as-client",
-      "--client",
-      values.client,
       "--url",
       server.url,
       "--size",
@@ -1186,15 +1068,8 @@ async function runController(): Promise<void> {
   const goal = values.goal === undefined
     ? (baseline === "raw" ? 0.95 : 1.0)
     : positive("goal", values.goal, false);
-  for (const key of profiled) {
-    if (!keysSeen.has(key)) {
-      console.error(`--cpu-prof ${key} is not among the servers`);
-      Deno.exit(2);
-    }
-  }
-  if (profiled.size > 0) {
-    Deno.mkdirSync(values["cpu-prof-dir"], { recursive: true });
-  }
+  // The engine's reference is ws: its ratios too when ws runs beside raw.
+  const overWs = baseline !== "ws" && keysSeen.has("ws");
 
   stopAllOnSignal("servers");
 
@@ -1205,13 +1080,7 @@ async function runController(): Promise<void> {
     const servers: RunningServer[] = [];
     for (const spec of specs) {
       servers.push(
-        await startEchoServer(
-          spec,
-          compression ? ["--compression"] : [],
-          profiled.has(spec.key)
-            ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`]
-            : [],
-        ),
+        await startEchoServer(spec, compression ? ["--compression"] : []),
       );
     }
 
@@ -1229,10 +1098,7 @@ async function runController(): Promise<void> {
       console.log(
         `  ${
           server.spec.key.padEnd(6)
-        } ${server.spec.label} on ${server.url} ` +
-          `(pid ${server.child.pid}${
-            profiled.has(server.spec.key) ? ", profiled" : ""
-          })`,
+        } ${server.spec.label} on ${server.url} (pid ${server.child.pid})`,
       );
     }
 
@@ -1319,6 +1185,7 @@ async function runController(): Promise<void> {
       "srv CPU",
       "cli CPU",
       "other CPU",
+      ...(overWs ? ["ws ratio", "ws µs ratio"] : []),
       ...(compression ? ["c→s wire/plain", "s→c wire/plain"] : []),
     ]];
     const ofServer = (key: string) =>
@@ -1327,6 +1194,8 @@ async function runController(): Promise<void> {
     const microsOf = (list: Measurement[]) =>
       knownMedian(list.map((m) => m.serverMicrosPerRoundTrip));
     const rawMicros = microsOf(raw);
+    const ws = ofServer("ws");
+    const wsMicros = microsOf(ws);
     for (const spec of specs) {
       const mine = ofServer(spec.key);
       if (mine.length === 0) continue;
@@ -1344,6 +1213,10 @@ async function runController(): Promise<void> {
       const receivedRatio = knownMedian(mine.map((m) => m.receivedRatio));
       const ratioText = (value: number | null) =>
         value === null ? "-" : value.toFixed(3);
+      const wsRatio = overWs ? rateFigures(mine, ws).ratio : null;
+      const wsCpuRatio = micros === null || wsMicros === null
+        ? null
+        : micros / wsMicros;
       rows.push([
         spec.label,
         formatRate(rate),
@@ -1359,6 +1232,7 @@ async function runController(): Promise<void> {
         serverCpu === null ? "-" : `${serverCpu}%`,
         clientCpu === null ? "-" : `${clientCpu}%`,
         otherCpu === null ? "-" : `${otherCpu}%`,
+        ...(overWs ? [ratioText(wsRatio), ratioText(wsCpuRatio)] : []),
         ...(compression
           ? [ratioText(sentRatio), ratioText(receivedRatio)]
           : []),
@@ -1373,6 +1247,12 @@ async function runController(): Promise<void> {
         pairedRatio: rounded(paired, 4),
         serverMicrosPerRoundTrip: rounded(micros, 2),
         serverMicrosRatio: rounded(cpuRatio, 4),
+        ...(overWs
+          ? {
+            wsRatio: rounded(wsRatio, 4),
+            wsMicrosRatio: rounded(wsCpuRatio, 4),
+          }
+          : {}),
         serverCpuPercent: serverCpu,
         clientCpuPercent: clientCpu,
         otherCpuPercent: otherCpu,
@@ -1417,7 +1297,7 @@ async function runController(): Promise<void> {
           `${inflight} in flight each; ratios over ${baseline}`,
       );
       console.log(
-        table(rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])),
+        table(rows, new Set(rows[0]!.keys().drop(1).filter((i) => i !== 2))),
       );
       if (compression) {
         for (const spec of specs) {
@@ -1440,6 +1320,9 @@ async function runController(): Promise<void> {
       "figure when the machine is busy).\nCPU columns: % of one core during the window; " +
       `other = the rest of the machine (*: over ${BUSY_PERCENT}%, a ` +
       "disturbed measurement)." +
+      (overWs
+        ? "\nws ratio, ws µs ratio: the same over ws's (the engine's reference)."
+        : "") +
       (compression
         ? "\nwire/plain: compressed payload bytes over message bytes in the " +
           "window, per direction (c→s: the client's own DEFLATE, the same " +

@@ -78,11 +78,11 @@ import {
   startListening,
   stopAll,
   within,
-} from "./children.ts";
-import { cpuMicros } from "./cpu.ts";
-import { pairedRatios } from "./rounds.ts";
-import { knownMedian, median, spread } from "./stats.ts";
-import { table } from "./table.ts";
+} from "./helpers/children.ts";
+import { cpuMicros } from "./helpers/cpu.ts";
+import { pairedRatios } from "./helpers/rounds.ts";
+import { knownMedian, median, spread } from "./helpers/stats.ts";
+import { table } from "./helpers/table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -47,7 +47,7 @@
  *    echoes one 64-byte text message), answering pings with pongs;
  *    with `--compression` it offers plain `permessage-deflate` and fails
  *    unless the server agrees, and its `--message` is 1 KiB of JSON
- *    (`makeJsonMessages` in `bench/deflate_client.ts`) sent compressed
+ *    (`makeJsonMessages` in `bench/helpers/deflate_client.ts`) sent compressed
  *    (RSV1, raw DEFLATE from `node:zlib`), whose echo must come back
  *    compressed and inflate to the same text. Servers create their zlib
  *    streams on first use (socketry and ws alike), so handshake-only shows
@@ -79,9 +79,8 @@ import {
   parseDeflateResponse,
   SyncDeflater,
   SyncInflater,
-} from "./deflate_client.ts";
+} from "./helpers/deflate_client.ts";
 import {
-  benchFile,
   children,
   collectLines,
   delay,
@@ -91,18 +90,23 @@ import {
   spawnChild,
   stopChild,
   within,
-} from "./children.ts";
+} from "./helpers/children.ts";
 import {
   ECHO_SERVERS,
   pickServers,
   type ServerSpec,
   startEchoServer,
-} from "./echo_servers.ts";
-import { finish, messageOf } from "./outcome.ts";
-import { clientFrame, handshake, headerValue, writeAll } from "./raw_client.ts";
-import { rotated } from "./rounds.ts";
-import { median } from "./stats.ts";
-import { table } from "./table.ts";
+} from "./helpers/echo_servers.ts";
+import { finish, messageOf } from "./helpers/outcome.ts";
+import {
+  clientFrame,
+  handshake,
+  headerValue,
+  writeAll,
+} from "./helpers/raw_client.ts";
+import { rotated } from "./helpers/rounds.ts";
+import { median } from "./helpers/stats.ts";
+import { table } from "./helpers/table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -330,16 +334,9 @@ async function runClient(): Promise<void> {
 // ---- controller -----------------------------------------------------------------
 
 const ALL_SERVERS: readonly ServerSpec[] = [
-  {
-    key: "native",
-    label: "socketry sample, native backend",
-    runtime: "deno",
-    script: benchFile("../examples/echo/main.ts"),
-    args: ["--backend", "native"],
-    compresses: false,
-  },
-  { ...ECHO_SERVERS.engine, label: "socketry sample, engine backend" },
-  { ...ECHO_SERVERS.ws, label: "Node ws, ws_echo.mjs" },
+  ECHO_SERVERS.native,
+  ECHO_SERVERS.engine,
+  ECHO_SERVERS.ws,
   ECHO_SERVERS.raw,
 ];
 

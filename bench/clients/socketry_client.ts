@@ -7,13 +7,12 @@
  *
  *     deno run -A bench/clients/socketry_client.ts --url ws://HOST:PORT/ws \
  *         --size BYTES [--binary] [--connections 20] [--inflight 4]
- *         [--seconds 5] [--warmup 1] [--server-pid PID] [--api events|iter]
+ *         [--seconds 5] [--warmup 1] [--server-pid PID]
  *         [--mod PATH]
  *
- * `--api events` (default): one `message` listener per socket, which checks
- * the echo and sends the next message (`socket.send(data)`, its promise not
- * awaited: the in-flight window bounds what is queued). `--api iter`:
- * `for await (const message of socket)` per socket instead.
+ * One `message` listener per socket, which checks the echo and sends the
+ * next message (`socket.send(data)`, its promise not awaited: the in-flight
+ * window bounds what is queued).
  *
  * `--mod PATH` loads socketry from another `mod.ts` than this checkout's (a
  * snapshot of a commit, say, made with `git archive`), to compare versions.
@@ -31,17 +30,12 @@ import {
   runLoad,
 } from "./common.mjs";
 
-const args = parseClientArgs(Deno.args, { api: "events", mod: "" });
-const { api } = args.extra;
+const args = parseClientArgs(Deno.args, { mod: "" });
 const modPath = String(args.extra.mod);
 const mod: typeof import("../../mod.ts") = modPath === ""
   ? await import("../../mod.ts")
   : await import(new URL(modPath, `file://${Deno.cwd()}/`).href);
 const { connect } = mod;
-if (api !== "events" && api !== "iter") {
-  console.error(`--api must be events or iter, got ${api}`);
-  Deno.exit(2);
-}
 const load = new Load(new Messages(args.size, args.binary));
 
 // A send that fails rejects its promise; nobody awaits it, so count it here.
@@ -71,22 +65,12 @@ async function open(conn: LoadConn, url: string): Promise<boolean> {
   socket.closed.then((outcome) =>
     conn.ended(`${outcome.ending} ${outcome.code} ${outcome.reason}`)
   );
-  if (api === "events") {
-    socket.addEventListener("message", (event) => conn.echoed(event.data));
-  } else {
-    (async () => {
-      for await (const message of socket) conn.echoed(message);
-    })().catch((error) => {
-      if (!load.closing) {
-        load.fail("socket", `socket ${conn.index}: iteration: ${error}`);
-      }
-    });
-  }
+  socket.addEventListener("message", (event) => conn.echoed(event.data));
   return true;
 }
 
 await runLoad({
-  name: `socketry${api === "iter" ? "-iter" : ""}`,
+  name: "socketry",
   runtime: `Deno ${Deno.version.deno}`,
   args,
   open,

@@ -15,7 +15,7 @@ export const children: Set<Deno.ChildProcess> = new Set();
 
 /** The path of `path`, relative to `bench/`. */
 export function benchFile(path: string): string {
-  return fileURLToPath(new URL(path, import.meta.url));
+  return fileURLToPath(new URL(`../${path}`, import.meta.url));
 }
 
 /** A script a benchmark runs as a child, with Deno or with Node. */

@@ -20,15 +20,23 @@ export interface ServerSpec extends Script {
   readonly compresses?: boolean;
 }
 
-/** The echo servers that more than one benchmark runs, by key. */
+/** The echo servers the benchmarks run, by key. */
 export const ECHO_SERVERS: Readonly<
-  Record<"raw" | "engine" | "ws", ServerSpec>
+  Record<"raw" | "native" | "engine" | "ws", ServerSpec>
 > = {
   raw: {
     key: "raw",
     label: "raw Deno.upgradeWebSocket",
     runtime: "deno",
     script: benchFile("./servers/raw_deno_echo.ts"),
+    args: [],
+    compresses: false,
+  },
+  native: {
+    key: "native",
+    label: "socketry examples/echo (native backend)",
+    runtime: "deno",
+    script: benchFile("../examples/echo/main.ts"),
     args: [],
     compresses: false,
   },

@@ -1,0 +1,140 @@
+/**
+ * What every backplane does the same way, whatever carries its bytes: its
+ * id and sequence numbers, the checks and encoding of publications, the
+ * decoding and filtering of arrivals, the counters, the subscription set,
+ * and the handlers and listeners.
+ *
+ * @module
+ */
+
+import type {
+  BackplaneEvent,
+  BackplaneHandler,
+  BackplaneState,
+  BackplaneStats,
+  Publication,
+} from "./backplane.ts";
+import { decodeEnvelope, encodeEnvelope } from "./envelope.ts";
+import { checkTarget, type Target, targetKey } from "./target.ts";
+
+/** The shared state of a backplane implementation. Internal. */
+export class BackplaneCore {
+  readonly id: string;
+  state: BackplaneState;
+  readonly subscriptions = new Map<string, Target>();
+  #seq = 0;
+  #published = 0;
+  #publishFailures = 0;
+  #received = 0;
+  #malformed = 0;
+  readonly #handlers = new Set<BackplaneHandler>();
+  readonly #listeners = new Set<(event: BackplaneEvent) => void>();
+
+  constructor(id: string | undefined, state: BackplaneState) {
+    this.id = id ?? crypto.randomUUID();
+    // The id travels in every envelope: it obeys the rules of names.
+    checkTarget({ kind: "socket", name: this.id });
+    this.state = state;
+  }
+
+  get stats(): BackplaneStats {
+    return {
+      published: this.#published,
+      publishFailures: this.#publishFailures,
+      received: this.#received,
+      malformed: this.#malformed,
+      subscriptions: this.subscriptions.size,
+    };
+  }
+
+  /** Checks and encodes a publication with the next sequence number. */
+  encode(publication: Publication): Uint8Array {
+    const target = checkTarget(publication.target);
+    if (publication.except !== undefined) {
+      checkTarget({ kind: "socket", name: publication.except });
+    }
+    this.#seq++;
+    return encodeEnvelope(
+      publication.except === undefined
+        ? { origin: this.id, seq: this.#seq, target, data: publication.data }
+        : {
+          origin: this.id,
+          seq: this.#seq,
+          target,
+          except: publication.except,
+          data: publication.data,
+        },
+    );
+  }
+
+  published(): true {
+    this.#published++;
+    return true;
+  }
+
+  failed(target: Target, error: unknown): false {
+    this.#publishFailures++;
+    this.emit({ type: "publishFailed", target, error });
+    return false;
+  }
+
+  /**
+   * Takes bytes that arrived on `channel`; `expected` is the key of the
+   * target that channel carries, when the channel carries only one.
+   * Garbage is counted and reported, never thrown; the process's own
+   * publications and targets it is not subscribed to are ignored.
+   */
+  arrive(bytes: unknown, channel: string, expected?: string): void {
+    const result = decodeEnvelope(bytes as Uint8Array);
+    if (!result.ok) return this.#drop(channel, result.reason);
+    const envelope = result.envelope;
+    const key = targetKey(envelope.target);
+    if (expected !== undefined && key !== expected) {
+      return this.#drop(channel, `a ${key} message on the ${expected} channel`);
+    }
+    if (envelope.origin === this.id || !this.subscriptions.has(key)) return;
+    this.#received++;
+    for (const handler of this.#handlers) {
+      try {
+        handler(envelope);
+      } catch (error) {
+        console.error("socketry: backplane message handler failed:", error);
+      }
+    }
+  }
+
+  setState(state: BackplaneState, error?: unknown): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit(
+      error === undefined
+        ? { type: "state", state }
+        : { type: "state", state, error },
+    );
+  }
+
+  onMessage(handler: BackplaneHandler): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  onEvent(listener: (event: BackplaneEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(event: BackplaneEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error("socketry: backplane event listener failed:", error);
+      }
+    }
+  }
+
+  #drop(channel: string, reason: string): void {
+    this.#malformed++;
+    this.emit({ type: "malformed", channel, reason });
+  }
+}

@@ -47,7 +47,7 @@ export {
   type SocketOptions,
   type SocketState,
   type SocketStats,
-} from "./lib/socket.ts";
+} from "./lib/socket/mod.ts";
 export { type NativeSilenceEnding, NativeSocket } from "./lib/native.ts";
 export {
   type NativeKeepAlive,

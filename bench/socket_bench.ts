@@ -10,7 +10,7 @@ import {
   type MessageType,
   resolveSocketOptions,
   Socket,
-} from "../lib/socket.ts";
+} from "../lib/socket/mod.ts";
 import { utf8ByteLength } from "../lib/utf8_length.ts";
 
 const KIB = 1024;

@@ -22,7 +22,7 @@ import {
   type ResolvedSocketOptions,
   Socket,
   type SocketEnding,
-} from "./socket.ts";
+} from "./socket/mod.ts";
 
 const DENO_PING_TIMEOUT = "No response from ping frame.";
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -15,7 +15,7 @@ import type {
   SendOptions,
   Socket,
   SocketClosed,
-} from "./socket.ts";
+} from "./socket/mod.ts";
 
 /** How the processor finished with one socket. */
 export interface SocketCompletion {

@@ -7,7 +7,7 @@
 
 import type { EngineSocket } from "../engine/engine_socket.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
-import { type SocketClosed, SocketCloseEvent } from "../socket.ts";
+import { type SocketClosed, SocketCloseEvent } from "../socket/mod.ts";
 import { connect } from "./connect.ts";
 import { InformationReader, type SocketInformation } from "./information.ts";
 import type { SocketControl } from "./socket_control.ts";

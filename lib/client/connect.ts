@@ -21,7 +21,7 @@ import {
   HTTP1_ONLY_FIELDS,
   isToken,
 } from "../protocol/handshake.ts";
-import { checkSocketOptions } from "../socket.ts";
+import { checkSocketOptions } from "../socket/mod.ts";
 import {
   acceptClientResponse,
   type DeflateClientOptions,

@@ -7,7 +7,7 @@
  */
 
 import type { EngineSocket } from "../engine/engine_socket.ts";
-import type { MessageData, MessageType, SendData } from "../socket.ts";
+import type { MessageData, MessageType, SendData } from "../socket/mod.ts";
 import { ClientSocket } from "./client_socket.ts";
 import { SocketControl, type SocketControlOptions } from "./socket_control.ts";
 

@@ -13,7 +13,7 @@ import {
   WEBSOCKET_VERSION,
 } from "../protocol/handshake.ts";
 import { NativeSocket } from "../native.ts";
-import type { Socket } from "../socket.ts";
+import type { Socket } from "../socket/mod.ts";
 import {
   nativeKeepAlive,
   type ResolvedServerOptions,

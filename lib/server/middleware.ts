@@ -6,7 +6,7 @@
  */
 
 import { isUpgradeAttempt } from "../protocol/handshake.ts";
-import type { Socket } from "../socket.ts";
+import type { Socket } from "../socket/mod.ts";
 import { acceptResolved, refuse } from "./accept.ts";
 import {
   resolveServerOptions,

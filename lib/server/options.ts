@@ -9,7 +9,7 @@ import {
   type ResolvedSocketOptions,
   resolveSocketOptions,
   type SocketOptions,
-} from "../socket.ts";
+} from "../socket/mod.ts";
 
 /** Options of {@linkcode webSockets} and {@linkcode acceptWebSocket}. Times are in milliseconds. */
 export interface WebSocketServerOptions extends SocketOptions {

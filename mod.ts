@@ -24,7 +24,7 @@
  */
 
 export { getStatus, WebSocketError, WebSocketStatus } from "./lib/errors.ts";
-export type { WebSocketErrorOptions } from "./lib/errors.ts";
+export type { HandshakeResponse, WebSocketErrorOptions } from "./lib/errors.ts";
 export { CloseCode, isValidCloseCode } from "./lib/protocol/close_codes.ts";
 export { isWebSocketRequest } from "./lib/server/detect.ts";
 export type { HandshakeRequest } from "./lib/protocol/handshake.ts";

@@ -69,6 +69,19 @@ export const WebSocketStatus = {
 export type WebSocketStatus =
   typeof WebSocketStatus[keyof typeof WebSocketStatus];
 
+/**
+ * What a server answered when it refused an opening handshake: its HTTP
+ * status, headers and the start of its body, which often says why.
+ */
+export interface HandshakeResponse {
+  /** The HTTP status code, such as 401, 403, 404 or 426. */
+  readonly status: number;
+  /** The response headers. */
+  readonly headers: Headers;
+  /** The first 4 KiB of the body, decoded as UTF-8 (`""` without one). */
+  readonly body: string;
+}
+
 /** Details given when creating a {@linkcode WebSocketError}. */
 export interface WebSocketErrorOptions {
   /** What went wrong. */
@@ -77,6 +90,8 @@ export interface WebSocketErrorOptions {
   code?: number;
   /** The underlying error, if any. */
   cause?: unknown;
+  /** The server's answer, when it refused the opening handshake. */
+  response?: HandshakeResponse;
 }
 
 /**
@@ -94,12 +109,37 @@ export interface WebSocketErrorOptions {
  * });
  * console.log(error.status, error.code, error.message);
  * ```
+ *
+ * @example Read why a server refused the handshake
+ * ```ts
+ * import { connect, WebSocketError } from "@socketry/socketry";
+ *
+ * const server = Deno.serve(
+ *   { port: 0, onListen() {} },
+ *   () => new Response("log in first", { status: 401 }),
+ * );
+ * try {
+ *   await connect(`ws://127.0.0.1:${server.addr.port}/`);
+ * } catch (error) {
+ *   if (error instanceof WebSocketError && error.response !== undefined) {
+ *     console.log(error.response.status); // 401
+ *     console.log(error.response.body); // "log in first"
+ *   }
+ * }
+ * await server.shutdown();
+ * ```
  */
 export class WebSocketError extends Error {
   /** What went wrong. */
   readonly status: WebSocketStatus;
   /** The close code that goes with the failure, when there is one. */
   readonly code: number | undefined;
+  /**
+   * When a server refused the opening handshake with an HTTP status (status
+   * `handshakeRejected`): that status, the headers and the start of the
+   * body. `undefined` for every other failure.
+   */
+  readonly response: HandshakeResponse | undefined;
 
   /** Creates an error with a message that names the cause. */
   constructor(message: string, options: WebSocketErrorOptions) {
@@ -110,6 +150,7 @@ export class WebSocketError extends Error {
     this.name = "WebSocketError";
     this.status = options.status;
     this.code = options.code;
+    this.response = options.response;
   }
 }
 

@@ -12,6 +12,9 @@ import { connect } from "./connect.ts";
 import { InformationReader, type SocketInformation } from "./information.ts";
 import type { SocketControl } from "./socket_control.ts";
 
+// Message and stream sockets keep the 30-second receive limit they document.
+const RECEIVE_TIMEOUT = 30_000;
+
 /** Options of `connect()` on a message or stream socket. */
 export interface ClientConnectOptions {
   /** Cancels connecting. */
@@ -33,7 +36,9 @@ export abstract class ClientSocket extends EventTarget {
    * Connects to a `ws://` or `wss://` URL with the control's settings. It
    * may be called once; the settings are fixed from the call on. Rejects
    * with a `WebSocketError` whose status says why (and `closed` then
-   * resolves with the failure).
+   * resolves with the failure). Unlike a socket of `connect()`, a read
+   * waits at most 30 s for data unless the control's `receiveTimeout` says
+   * otherwise.
    */
   async connect(
     url: string | URL,
@@ -49,6 +54,7 @@ export abstract class ClientSocket extends EventTarget {
     let socket: EngineSocket;
     try {
       socket = await connect(url, {
+        receiveTimeout: RECEIVE_TIMEOUT,
         ...this.control.options,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });

@@ -7,7 +7,7 @@
  */
 
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
-import type { ConnectOptions } from "./connect.ts";
+import type { ConnectOptions } from "./options.ts";
 
 /** Settings of a message or stream socket: everything `connect()` takes but the signal. */
 export type SocketControlOptions = Omit<ConnectOptions, "signal">;

@@ -132,7 +132,9 @@ export interface PerMessageDeflateOptions {
   threshold?: number;
   /**
    * The largest message after inflating, in bytes. Past it decompression
-   * stops within {@linkcode ZLIB_CHUNK_SIZE} bytes and fails with 1009.
+   * stops within {@linkcode ZLIB_CHUNK_SIZE} bytes and fails with 1009, its
+   * reason naming the limit as a socket's `maxMessageSize` (what an engine
+   * socket passes here), worded as on every backend.
    * Default 64 MiB (the parser's default `maxMessageSize`); `Infinity` for
    * no limit.
    */
@@ -590,7 +592,7 @@ export class PerMessageDeflate {
       }),
       () =>
         new WebSocketError(
-          `The message inflates past the ${this.#maxDecompressedSize}-byte limit`,
+          `Message exceeds maxMessageSize (${this.#maxDecompressedSize} bytes)`,
           {
             status: WebSocketStatus.MessageTooBig,
             code: CloseCode.MessageTooBig,

@@ -39,6 +39,18 @@ export type SocketWork = (
 /** What to do with a socket whose send queue is full during a broadcast. */
 export type SlowConsumerPolicy = "close" | "skip";
 
+/** A socket joined or left a group; `members` is the group's new size. */
+export interface GroupChange {
+  /** The group. */
+  readonly group: string;
+  /** The socket that joined or left. */
+  readonly socket: Socket;
+  /** True for a join, false for a leave (explicit, or because the socket closed). */
+  readonly joined: boolean;
+  /** How many sockets the group holds now. */
+  readonly members: number;
+}
+
 /** Options of {@linkcode SocketProcessor}. Times are in milliseconds. */
 export interface SocketProcessorOptions {
   /**
@@ -57,9 +69,16 @@ export interface SocketProcessorOptions {
   /**
    * A broadcast to a socket whose queue is full (`sendQueueFull`) either
    * closes it with 1008 so that the client reconnects and catches up
-   * (`"close"`, the default), or skips that one message (`"skip"`).
+   * (`"close"`, the default; the socket leaves its groups at once), or
+   * skips that one message (`"skip"`). Either way the broadcast does not
+   * wait for it, and the other sockets are not slowed.
    */
   slowConsumer?: SlowConsumerPolicy;
+  /**
+   * Called after every change of a group's membership, including the leave
+   * of a socket that closed: feed presence counts from here.
+   */
+  onGroupChange?: (change: GroupChange) => void;
 }
 
 /** Options of {@linkcode SocketProcessor.shutdown}. */
@@ -77,10 +96,19 @@ export interface ShutdownOptions {
 
 /** The outcome of a broadcast. */
 export interface BroadcastResult {
-  /** Sockets the message was handed to. */
+  /** Sockets that took the message into their send queue. */
   readonly sent: number;
-  /** Sockets that could not take it (ended, or slow consumers). */
+  /** Sockets that refused it (ending, or slow consumers with a full queue). */
   readonly failed: number;
+}
+
+/** Options of {@linkcode SocketProcessor.broadcast} and `sendToGroup()`. */
+export interface BroadcastOptions extends SendOptions {
+  /**
+   * A socket left out, usually the sender. Without it every member gets
+   * the message, the sender included.
+   */
+  except?: Socket;
 }
 
 interface Entry {
@@ -115,6 +143,7 @@ export class SocketProcessor {
   readonly #onError: (error: unknown, socket: Socket) => void;
   readonly #grace: number;
   readonly #slowConsumer: SlowConsumerPolicy;
+  readonly #onGroupChange: ((change: GroupChange) => void) | undefined;
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
   #shutdown: Promise<SocketCompletion[]> | undefined;
@@ -137,6 +166,7 @@ export class SocketProcessor {
       );
     }
     this.#slowConsumer = policy;
+    this.#onGroupChange = options.onGroupChange;
   }
 
   /** The number of live sockets. */
@@ -168,17 +198,30 @@ export class SocketProcessor {
   add(socket: Socket): Promise<SocketCompletion> {
     const existing = this.#live.get(socket);
     if (existing !== undefined) return existing.completion;
-    const entry: Entry = {
-      groups: new Set(),
-      completion: this.#run(socket),
-    };
+    // Groups hold open sockets only: a closed one leaves them at once, even
+    // while its work still runs.
+    socket.addEventListener("close", () => this.#leaveAll(socket), {
+      once: true,
+    });
+    const entry: Entry = { groups: new Set(), completion: this.#run(socket) };
     this.#live.set(socket, entry);
     return entry.completion;
   }
 
-  /** Adds a live socket to a named group. */
+  /**
+   * Adds a socket to a named group (a room). The socket must be live in this
+   * processor and not closed; it leaves every group by itself when it
+   * closes. Joining twice changes nothing.
+   */
   join(socket: Socket, group: string): void {
     const entry = this.#entry(socket, "join()");
+    if (socket.state === "closed" || socket.state === "aborted") {
+      throw new WebSocketError(
+        "join(): the socket has already closed",
+        { status: WebSocketStatus.InvalidState },
+      );
+    }
+    if (entry.groups.has(group)) return;
     entry.groups.add(group);
     let members = this.#groups.get(group);
     if (members === undefined) {
@@ -186,20 +229,31 @@ export class SocketProcessor {
       this.#groups.set(group, members);
     }
     members.add(socket);
+    this.#changed(group, socket, true, members.size);
   }
 
-  /** Removes a socket from a named group. */
+  /** Removes a socket from a named group; does nothing if it is not in it. */
   leave(socket: Socket, group: string): void {
     this.#live.get(socket)?.groups.delete(group);
     const members = this.#groups.get(group);
-    if (members === undefined) return;
-    members.delete(socket);
+    if (members === undefined || !members.delete(socket)) return;
     if (members.size === 0) this.#groups.delete(group);
+    this.#changed(group, socket, false, members.size);
   }
 
-  /** The live members of a group. */
+  /** The sockets of a group, in the order they joined. */
   members(group: string): Socket[] {
     return [...(this.#groups.get(group) ?? [])];
+  }
+
+  /** How many sockets a group holds (0 for an unknown group). */
+  count(group: string): number {
+    return this.#groups.get(group)?.size ?? 0;
+  }
+
+  /** The names of the groups that have members. */
+  groups(): string[] {
+    return [...this.#groups.keys()];
   }
 
   /** The groups a socket belongs to. */
@@ -208,22 +262,31 @@ export class SocketProcessor {
   }
 
   /**
-   * Sends a message to every open socket, except `except`. Resolves when
-   * every socket took it or failed; slow consumers are handled by the
+   * Sends a message to every open socket, except `except`. Resolves once
+   * every socket took the message into its send queue or refused it: it
+   * never waits for a slow reader, so one stalled socket does not hold up
+   * the sender or the others. A socket whose queue is full is handled by the
    * `slowConsumer` policy.
    */
   broadcast(
     data: SendData | MessageData,
-    options: SendOptions & { except?: Socket } = {},
+    options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
     return this.#sendAll(this.#live.keys(), data, options);
   }
 
-  /** Sends a message to every open socket of a group. */
+  /**
+   * Sends a message to every open socket of a group, the sender included
+   * unless it is passed as `except`. Including it is the default because a
+   * room then has one order of messages that every member sees, the
+   * sender's own among them (a chat shows its own line where the others see
+   * it); leave the sender out when it already shows what it sent. Like
+   * `broadcast()`, it never waits for slow readers.
+   */
   sendToGroup(
     group: string,
     data: SendData | MessageData,
-    options: SendOptions & { except?: Socket } = {},
+    options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
     return this.#sendAll(this.#groups.get(group) ?? [], data, options);
   }
@@ -276,11 +339,9 @@ export class SocketProcessor {
         this.#grace,
       );
     });
+    this.#leaveAll(socket);
     const outcome = await Promise.race([work, late]);
     clearTimeout(grace);
-    for (const group of this.#live.get(socket)?.groups ?? []) {
-      this.leave(socket, group);
-    }
     this.#live.delete(socket);
     return outcome.failed ? { socket, closed, error: outcome.error } : {
       socket,
@@ -307,36 +368,68 @@ export class SocketProcessor {
   async #sendAll(
     sockets: Iterable<Socket>,
     data: SendData | MessageData,
-    options: SendOptions & { except?: Socket },
+    options: BroadcastOptions,
   ): Promise<BroadcastResult> {
     const { except, ...sendOptions } = options;
-    const sends: Promise<void>[] = [];
+    let sent = 0;
+    let failed = 0;
+    let counting = true;
+    const refused = (error: unknown, socket: Socket) => {
+      if (counting) {
+        sent--;
+        failed++;
+      }
+      this.#slow(error, socket);
+    };
     for (const socket of sockets) {
       if (socket === except || socket.state !== "open") continue;
-      sends.push(this.#sendOne(socket, data, sendOptions));
+      sent++;
+      // A refusal (full queue, ending socket) rejects at once; a send that
+      // waits for the peer to read counts as taken and is not awaited.
+      try {
+        socket.send(data, sendOptions).then(
+          undefined,
+          (error) => refused(error, socket),
+        );
+      } catch (error) {
+        refused(error, socket);
+      }
     }
-    const results = await Promise.allSettled(sends);
-    const sent = results.filter((result) => result.status === "fulfilled")
-      .length;
-    return { sent, failed: results.length - sent };
+    // The handlers of refusals made at once have run after this.
+    await null;
+    counting = false;
+    return { sent, failed };
   }
 
-  async #sendOne(
+  #slow(error: unknown, socket: Socket): void {
+    if (
+      error instanceof WebSocketError &&
+      error.status === WebSocketStatus.SendQueueFull &&
+      this.#slowConsumer === "close"
+    ) {
+      // It leaves its groups now: its close handshake waits behind unread data.
+      this.#leaveAll(socket);
+      this.#closeQuietly(socket, 1008, "Slow consumer: send queue full");
+    }
+  }
+
+  #leaveAll(socket: Socket): void {
+    for (const group of this.#live.get(socket)?.groups ?? []) {
+      this.leave(socket, group);
+    }
+  }
+
+  #changed(
+    group: string,
     socket: Socket,
-    data: SendData | MessageData,
-    options: SendOptions,
-  ): Promise<void> {
+    joined: boolean,
+    members: number,
+  ): void {
+    if (this.#onGroupChange === undefined) return;
     try {
-      await socket.send(data, options);
+      this.#onGroupChange({ group, socket, joined, members });
     } catch (error) {
-      if (
-        error instanceof WebSocketError &&
-        error.status === WebSocketStatus.SendQueueFull &&
-        this.#slowConsumer === "close"
-      ) {
-        this.#closeQuietly(socket, 1008, "Slow consumer: send queue full");
-      }
-      throw error;
+      this.#onError(error, socket);
     }
   }
 

@@ -31,7 +31,10 @@ export function describeEnding(outcome: SocketClosed): string {
 }
 
 /** The error of `what` (an operation) tried after the socket ended. */
-export function endedError(what: string, outcome: SocketClosed): WebSocketError {
+export function endedError(
+  what: string,
+  outcome: SocketClosed,
+): WebSocketError {
   const how = describeEnding(outcome);
   const status = outcome.error?.status ??
     (outcome.ending === "abort"

@@ -11,10 +11,14 @@ import {
   WebSocketError,
   type WebSocketServerOptions,
   WebSocketStatus,
-} from "../mod.ts";
-import { Inbox, TestClient, waitFor } from "./helpers/client.ts";
-import { type Harness, HARNESSES, type TestServer } from "./helpers/harness.ts";
-import { rawWebSocket } from "./helpers/raw.ts";
+} from "../../mod.ts";
+import { Inbox, TestClient, waitFor } from "../helpers/client.ts";
+import {
+  type Harness,
+  HARNESSES,
+  type TestServer,
+} from "../helpers/harness.ts";
+import { rawWebSocket } from "../helpers/raw.ts";
 
 const decoder = new TextDecoder();
 

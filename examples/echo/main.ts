@@ -1,5 +1,6 @@
 /**
- * The echo sample (SPEC S4): a WebSocket echo at `/ws` and a page at `/`.
+ * The echo sample (SPEC S4): a WebSocket echo at `/ws`, a page at `/`, and
+ * socketry's browser client, which the page uses, at `/socketry.js`.
  *
  *     deno run --allow-net [--allow-read] examples/echo/main.ts [--port 8080]
  *         [--hostname H] [--allowed-origin URL]... [--backend native|engine]
@@ -13,7 +14,8 @@
  * only) serves HTTP/2 beside HTTP/1.1 on the same port, WebSockets included
  * (RFC 8441): over TLS with `--cert`/`--key`, as h2c without.
  *
- * Every message comes back with its type until the client closes; the close
+ * Every message comes back with its type until the client closes (the
+ * browser client's heartbeats are answered, not echoed); the close
  * handshake is completed with the client's status and description. SIGINT
  * and SIGTERM shut down gracefully through the processor: every socket gets
  * 1001 after what was queued for it.
@@ -23,6 +25,7 @@
 
 import { parseArgs } from "node:util";
 import { serveEngine, SocketProcessor, webSockets } from "../../mod.ts";
+import { serveSocketryJs } from "../socketry_js.ts";
 import { ECHO_PAGE } from "./page.ts";
 
 const { values } = parseArgs({
@@ -94,6 +97,7 @@ const processor = new SocketProcessor({
 const options = {
   path: "/ws",
   maxMessageSize: 64 * 1024 * 1024,
+  heartbeat: true, // Answers the page's heartbeats (see /socketry.js).
   ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
 };
 const page = (request: Request) => {
@@ -104,6 +108,8 @@ const page = (request: Request) => {
     });
   }
   if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
+  const script = serveSocketryJs(pathname);
+  if (script !== undefined) return script;
   return new Response("Not Found\n", { status: 404 });
 };
 const announce = ({ hostname, port }: { hostname: string; port: number }) => {

@@ -1,7 +1,10 @@
 /**
  * The echo sample's web page (SPEC S4): connection state, Connect, a message
  * box with Send, Close Socket, and a Communication Log of every open, send,
- * receive and close. Plain HTML and a small script, no build step.
+ * receive, drop, reconnect and close. Plain HTML and a small module that
+ * uses socketry's browser client from `/socketry.js`, so the page
+ * reconnects after a drop and queues what is sent meanwhile. Numeric client
+ * options may be set in the query string (`/?heartbeatInterval=1000`).
  *
  * @module
  */
@@ -48,10 +51,18 @@ export const ECHO_PAGE = `<!doctype html>
   <thead><tr><th>From</th><th>To</th><th>Data</th></tr></thead>
   <tbody id="log"></tbody>
 </table>
-<script>
+<script type="module">
+  import { ReconnectingSocket } from "/socketry.js";
+
   const $ = (id) => document.getElementById(id);
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   $("url").value = scheme + "//" + location.host + "/ws";
+  // Numeric options of the client may be given in the page's query string,
+  // such as ?heartbeatInterval=1000&heartbeatTimeout=500.
+  const options = {};
+  for (const [name, value] of new URLSearchParams(location.search)) {
+    if (/^(min|max|connect|heartbeat)[A-Za-z]*$/.test(name)) options[name] = Number(value);
+  }
   let socket = null;
 
   function log(from, to, data) {
@@ -66,41 +77,49 @@ export const ECHO_PAGE = `<!doctype html>
   }
 
   function update() {
-    const names = ["Connecting", "Open", "Closing", "Closed"];
-    const state = socket === null ? "Not connected" : names[socket.readyState];
+    const names = { connecting: "Connecting", open: "Open", reconnecting: "Reconnecting", closed: "Closed" };
+    const state = socket === null ? "Not connected" : names[socket.state];
     $("state").textContent = state;
-    $("state").className = state === "Open" ? "open" : state === "Connecting" || state === "Closing" ? "pending" : "closed";
-    const open = socket !== null && socket.readyState === WebSocket.OPEN;
-    $("message").disabled = !open;
-    $("send").disabled = !open;
-    $("close").disabled = !open;
-    $("connect").disabled = open || (socket !== null && socket.readyState === WebSocket.CONNECTING);
-    $("url").disabled = $("connect").disabled;
+    $("state").className = state === "Open" ? "open" : state === "Connecting" || state === "Reconnecting" ? "pending" : "closed";
+    // While reconnecting, messages wait in the client's queue.
+    const live = socket !== null && socket.state !== "closed";
+    $("message").disabled = !live;
+    $("send").disabled = !live;
+    $("close").disabled = !live;
+    $("connect").disabled = live;
+    $("url").disabled = live;
   }
 
   $("connect").onclick = () => {
     const url = $("url").value;
     log("Client", "Server", "Connecting to " + url);
-    try {
-      socket = new WebSocket(url);
-    } catch (error) {
-      log("Client", "Client", "Cannot connect: " + error.message);
-      return;
-    }
-    update();
-    socket.onopen = () => { log("Server", "Client", "Connection opened"); update(); };
-    socket.onmessage = (event) => log("Server", "Client", "Received: " + event.data);
-    socket.onerror = () => { log("Server", "Client", "Error: the connection failed"); update(); };
-    socket.onclose = (event) => {
+    socket = new ReconnectingSocket(url, options);
+    window.echoSocket = socket;
+    socket.addEventListener("connecting", ({ attempt }) => {
+      if (attempt > 0) log("Client", "Server", "Connecting to " + url + " (attempt " + attempt + ")");
+      update();
+    });
+    socket.addEventListener("open", () => { log("Server", "Client", "Connection opened"); update(); });
+    socket.addEventListener("message", (event) => log("Server", "Client", "Received: " + event.data));
+    socket.addEventListener("reconnecting", ({ attempt, delay, code, reason }) => {
+      log("Server", "Client", "Connection lost (" + code + (reason ? ", " + reason : "") + "); reconnecting in " + delay + " ms (attempt " + attempt + ")");
+      update();
+    });
+    socket.addEventListener("closed", (event) => {
       log("Server", "Client", "Connection closed. Code: " + event.code + ", Reason: " + (event.reason || "(none)") + (event.wasClean ? "" : " (not clean)"));
       update();
-    };
+    });
+    update();
   };
 
   $("send").onclick = () => {
     const data = $("message").value;
-    socket.send(data);
-    log("Client", "Server", "Sent: " + data);
+    try {
+      const outcome = socket.send(data);
+      log("Client", "Server", outcome === "sent" ? "Sent: " + data : "Queued: " + data + " (sent once connected)");
+    } catch (error) {
+      log("Client", "Client", "Not sent: " + error.message);
+    }
   };
   $("message").onkeydown = (event) => { if (event.key === "Enter") $("send").click(); };
 

@@ -13,6 +13,7 @@ import {
   WEBSOCKET_VERSION,
 } from "../protocol/handshake.ts";
 import { NativeSocket } from "../native.ts";
+import { answeringHeartbeats } from "./heartbeat.ts";
 import type { Socket } from "../socket/mod.ts";
 import {
   nativeKeepAlive,
@@ -93,7 +94,7 @@ export function acceptResolved(
     upgrade.response.headers.set("sec-websocket-protocol", protocol);
   }
   return {
-    socket: new NativeSocket(
+    socket: new (options.heartbeat ? HeartbeatNativeSocket : NativeSocket)(
       upgrade.socket,
       options.socket,
       keepAlive.ending,
@@ -102,6 +103,8 @@ export function acceptResolved(
     response: upgrade.response,
   };
 }
+
+const HeartbeatNativeSocket = answeringHeartbeats(NativeSocket);
 
 /** A plain-text refusal; 426 also names the version this server speaks. */
 export function refuse(

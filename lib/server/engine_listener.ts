@@ -24,6 +24,7 @@ import type {
 import type { Socket as NetSocket } from "node:net";
 import { Readable } from "node:stream";
 import { EngineSocket } from "../engine/engine_socket.ts";
+import { answeringHeartbeats } from "./heartbeat.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import {
   checkHandshake,
@@ -349,10 +350,13 @@ function start(
   const { protocol, deflate } = acceptance;
   const threshold = compression?.threshold;
   const level = compression?.level;
-  const socket = new EngineSocket(transport, "server", {
+  const Engine = options.heartbeat ? HeartbeatEngineSocket : EngineSocket;
+  const socket = new Engine(transport, "server", {
     ...options.socket,
     keepAliveInterval: options.keepAliveInterval,
     keepAliveTimeout: options.keepAliveTimeout,
+const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
+
     silenceLimit: 2 * options.clientPingInterval,
     httpVersion,
     ...(protocol === undefined ? {} : { protocol }),

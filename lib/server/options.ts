@@ -49,6 +49,13 @@ export interface WebSocketServerOptions extends SocketOptions {
    */
   protocols?: readonly string[];
   /**
+   * Answers the heartbeats of socketry's browser client
+   * (`@socketry/socketry/browser`): a text message of exactly
+   * `"\u0000socketry:ping"` gets `"\u0000socketry:pong"` back and is not
+   * handed to your code. Default `false`: every message reaches your code.
+   */
+  heartbeat?: boolean;
+  /**
    * Called when a socket handler throws or rejects; the socket is then
    * closed with 1011. Default: `console.error`.
    */
@@ -71,6 +78,8 @@ export interface ResolvedServerOptions {
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   /** The server's subprotocols in order of preference. */
   readonly protocols: readonly string[];
+  /** Whether sockets answer the browser client's heartbeats. */
+  readonly heartbeat: boolean;
   /** Receives failures of socket handlers. */
   readonly onError: (error: unknown, request: Request) => void;
 }
@@ -97,6 +106,7 @@ export function resolveServerOptions(
     clientPingInterval = Infinity,
     allowedOrigins,
     protocols = [],
+    heartbeat = false,
     onError = (error: unknown, request: Request) =>
       console.error(
         `socketry: socket handler for ${request.url} failed:`,
@@ -114,6 +124,7 @@ export function resolveServerOptions(
       ? undefined
       : new Set(allowedOrigins.map(checkOrigin)),
     protocols: protocols.map(checkProtocol),
+    heartbeat: heartbeat === true,
     onError,
   };
 }

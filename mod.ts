@@ -124,3 +124,4 @@ export {
   type SocketProcessorOptions,
   type SocketWork,
 } from "./lib/processor.ts";
+export * from "./lib/backplane/mod.ts";

@@ -28,6 +28,12 @@ export interface BackplaneStats {
   readonly received: number;
   /** Arrivals that were not valid envelopes, dropped. */
   readonly malformed: number;
+  /**
+   * Messages known to be lost on the way: gaps in a publisher's sequence
+   * numbers, where the backplane sees all of them (the BroadcastChannel
+   * backplane); always 0 for a backplane that cannot tell.
+   */
+  readonly lost: number;
   /** How many targets this process is subscribed to. */
   readonly subscriptions: number;
 }
@@ -44,6 +50,13 @@ export type BackplaneEvent =
     readonly type: "publishFailed";
     readonly target: Target;
     readonly error: unknown;
+  }
+  | {
+    readonly type: "lost";
+    /** The publisher whose messages went missing. */
+    readonly origin: string;
+    /** How many. */
+    readonly count: number;
   }
   | {
     readonly type: "malformed";

@@ -27,14 +27,23 @@ export class BackplaneCore {
   #publishFailures = 0;
   #received = 0;
   #malformed = 0;
+  #lost = 0;
+  // The last sequence number seen from each publisher, when every
+  // publication passes by (one channel for all).
+  readonly #last: Map<string, number> | undefined;
   readonly #handlers = new Set<BackplaneHandler>();
   readonly #listeners = new Set<(event: BackplaneEvent) => void>();
 
-  constructor(id: string | undefined, state: BackplaneState) {
+  constructor(
+    id: string | undefined,
+    state: BackplaneState,
+    seesEverything = false,
+  ) {
     this.id = id ?? crypto.randomUUID();
     // The id travels in every envelope: it obeys the rules of names.
     checkTarget({ kind: "socket", name: this.id });
     this.state = state;
+    this.#last = seesEverything ? new Map() : undefined;
   }
 
   get stats(): BackplaneStats {
@@ -43,6 +52,7 @@ export class BackplaneCore {
       publishFailures: this.#publishFailures,
       received: this.#received,
       malformed: this.#malformed,
+      lost: this.#lost,
       subscriptions: this.subscriptions.size,
     };
   }
@@ -92,7 +102,20 @@ export class BackplaneCore {
     if (expected !== undefined && key !== expected) {
       return this.#drop(channel, `a ${key} message on the ${expected} channel`);
     }
-    if (envelope.origin === this.id || !this.subscriptions.has(key)) return;
+    if (envelope.origin === this.id) return;
+    if (this.#last !== undefined) {
+      const last = this.#last.get(envelope.origin);
+      if (last !== undefined && envelope.seq <= last) {
+        return this.#drop(channel, "a sequence number seen before");
+      }
+      this.#last.set(envelope.origin, envelope.seq);
+      if (last !== undefined && envelope.seq > last + 1) {
+        const count = envelope.seq - last - 1;
+        this.#lost += count;
+        this.emit({ type: "lost", origin: envelope.origin, count });
+      }
+    }
+    if (!this.subscriptions.has(key)) return;
     this.#received++;
     for (const handler of this.#handlers) {
       try {

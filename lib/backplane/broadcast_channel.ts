@@ -1,0 +1,176 @@
+/**
+ * A backplane between the isolates of one process (workers, or
+ * `deno serve --parallel`) over the web-standard `BroadcastChannel`: all
+ * the cores of one machine, no broker.
+ *
+ * @module
+ */
+
+import type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHandler,
+  BackplaneState,
+  BackplaneStats,
+  Publication,
+} from "./backplane.ts";
+import { BackplaneCore } from "./backplane_core.ts";
+import { checkTarget, type Target, targetKey } from "./target.ts";
+
+/** Options of {@linkcode BroadcastChannelBackplane}. */
+export interface BroadcastChannelBackplaneOptions {
+  /**
+   * The name shared by the isolates that form one cluster; isolates with
+   * another name do not see each other. Default `"socketry"`.
+   */
+  channel?: string;
+  /** This isolate's id on the backplane. Default: a random UUID. */
+  id?: string;
+}
+
+/**
+ * Carries messages between the isolates of one Deno process through one
+ * `BroadcastChannel`. Every isolate receives every publication and keeps
+ * those for the targets it subscribed to; one channel keeps each
+ * publisher's messages in order. It is `ready` from the start and never
+ * `down`: there is no broker to lose.
+ *
+ * Deno's `BroadcastChannel` holds at most 256 posted messages (of all
+ * channel names) that some isolate has not read yet, and an isolate that
+ * falls further behind silently misses the oldest. So the publications of
+ * one event-loop turn travel as one posted batch, which makes a burst of
+ * thousands one message; and a receiver counts what it misses anyway (gaps
+ * in a publisher's sequence numbers) in `stats.lost` and `lost` events.
+ *
+ * @example Two backplanes (in practice, one per worker)
+ * ```ts
+ * import { BroadcastChannelBackplane } from "@socketry/socketry";
+ *
+ * const a = new BroadcastChannelBackplane({ channel: "doc-example" });
+ * const b = new BroadcastChannelBackplane({ channel: "doc-example" });
+ * const lobby = { kind: "room", name: "lobby" } as const;
+ * b.subscribe(lobby);
+ * const arrived = new Promise((resolve) => b.onMessage((e) => resolve(e.data)));
+ * await a.publish({ target: lobby, data: "hello" });
+ * console.log(await arrived); // "hello"
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export class BroadcastChannelBackplane implements Backplane {
+  readonly #core: BackplaneCore;
+  readonly #channel: BroadcastChannel;
+  readonly #name: string;
+  #closed = false;
+  #batch: Uint8Array[] = [];
+  #batchTargets: Target[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Opens the channel; the backplane is ready at once. */
+  constructor(options: BroadcastChannelBackplaneOptions = {}) {
+    this.#core = new BackplaneCore(options.id, "ready", true);
+    this.#name = `socketry:${options.channel ?? "socketry"}`;
+    this.#channel = new BroadcastChannel(this.#name);
+    this.#channel.onmessage = (event) => {
+      if (!Array.isArray(event.data)) {
+        return this.#core.arrive(event.data, this.#name);
+      }
+      for (const bytes of event.data) this.#core.arrive(bytes, this.#name);
+    };
+    this.#channel.onmessageerror = () =>
+      this.#core.arrive(undefined, this.#name);
+  }
+
+  /** This isolate's id: the origin of its envelopes. */
+  get id(): string {
+    return this.#core.id;
+  }
+
+  /** `ready` until closed, then `down`. */
+  get state(): BackplaneState {
+    return this.#core.state;
+  }
+
+  /** Counters since creation. */
+  get stats(): BackplaneStats {
+    return this.#core.stats;
+  }
+
+  /**
+   * Queues the message for the batch posted at the end of this event-loop
+   * turn and resolves `true` at once (a failure to post the batch is
+   * counted and reported); `false` after `close()`.
+   */
+  publish(publication: Publication): Promise<boolean> {
+    const bytes = this.#core.encode(publication);
+    if (this.#closed) {
+      return Promise.resolve(
+        this.#core.failed(
+          publication.target,
+          new Error("The backplane is closed"),
+        ),
+      );
+    }
+    this.#batch.push(bytes);
+    this.#batchTargets.push(publication.target);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#flush(), 0);
+    }
+    return Promise.resolve(true);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    const targets = this.#batchTargets;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchTargets = [];
+    try {
+      this.#channel.postMessage(batch);
+    } catch (error) {
+      for (const target of targets) this.#core.failed(target, error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) this.#core.published();
+  }
+
+  /** Keeps the messages for `target` from now on. */
+  subscribe(target: Target): void {
+    checkTarget(target);
+    this.#core.subscriptions.set(targetKey(target), target);
+  }
+
+  /** Drops the messages for `target` from now on. */
+  unsubscribe(target: Target): void {
+    this.#core.subscriptions.delete(targetKey(target));
+  }
+
+  /** Whether messages for `target` are kept. */
+  subscribed(target: Target): boolean {
+    return this.#core.subscriptions.has(targetKey(target));
+  }
+
+  /** Sets a handler of arriving messages; returns its removal. */
+  onMessage(handler: BackplaneHandler): () => void {
+    return this.#core.onMessage(handler);
+  }
+
+  /** Adds an event listener; returns its removal. */
+  onEvent(listener: (event: BackplaneEvent) => void): () => void {
+    return this.#core.onEvent(listener);
+  }
+
+  /** Closes the channel. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#flush();
+      this.#closed = true;
+      this.#channel.close();
+      this.#core.subscriptions.clear();
+      this.#core.setState("down");
+    }
+    return Promise.resolve();
+  }
+}

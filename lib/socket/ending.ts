@@ -10,8 +10,8 @@ import type { SocketClosed } from "./types.ts";
 
 const encoder = new TextEncoder();
 
-/** A sentence saying how a socket ended, for error messages and logs. */
-export function describeEnding(outcome: SocketClosed): string {
+/** A sentence saying how a socket ended. */
+function describeEnding(outcome: SocketClosed): string {
   switch (outcome.ending) {
     case "close":
       return `the socket was closed by ${

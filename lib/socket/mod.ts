@@ -1,8 +1,7 @@
 /**
  * The `Socket` contract shared by every backend, from the files that hold
- * its parts: the public types, the options, how an ending is described, and
- * the `Socket` class itself (which composes an inbox, an outbox and the web
- * streams).
+ * its parts: the public types, the options, and the `Socket` class itself
+ * (which composes an inbox, an outbox and the web streams).
  *
  * @module
  */
@@ -10,9 +9,7 @@
 export * from "./types.ts";
 export {
   checkSocketOptions,
-  positiveInteger,
   type ResolvedSocketOptions,
   resolveSocketOptions,
 } from "./options.ts";
-export { describeEnding } from "./ending.ts";
 export { Socket } from "./socket.ts";

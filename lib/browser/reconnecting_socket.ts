@@ -238,7 +238,11 @@ export class ReconnectingSocket extends EventTarget {
     this.#retries = 0;
     this.#state = "connecting";
     this.#watchNetwork(true);
-    this.#connect();
+    // Later, so that listeners added right after the constructor see it all.
+    const generation = this.#generation;
+    queueMicrotask(() => {
+      if (generation === this.#generation) this.#connect();
+    });
   }
 
   /**

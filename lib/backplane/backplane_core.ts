@@ -126,14 +126,19 @@ export class BackplaneCore {
     }
   }
 
+  /** Changes the state; a failure is reported even when the state stays. */
   setState(state: BackplaneState, error?: unknown): void {
-    if (state === this.state) return;
+    if (state === this.state && error === undefined) return;
     this.state = state;
     this.emit(
       error === undefined
         ? { type: "state", state }
         : { type: "state", state, error },
     );
+  }
+
+  get hasListeners(): boolean {
+    return this.#listeners.size > 0;
   }
 
   onMessage(handler: BackplaneHandler): () => void {

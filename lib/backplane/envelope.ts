@@ -180,7 +180,8 @@ export function decodeEnvelope(bytes: Uint8Array): DecodeResult {
   }
   let data: string | Uint8Array;
   if ((flags & FLAG_BINARY) !== 0) {
-    data = bytes.slice(at);
+    // A copy, and a plain Uint8Array even when a Node Buffer came in.
+    data = new Uint8Array(bytes.subarray(at));
   } else {
     try {
       data = decoder.decode(bytes.subarray(at));

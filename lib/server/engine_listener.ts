@@ -484,12 +484,15 @@ function toRequest(
     String(incoming.headers[":authority"] ?? "localhost");
   const method = incoming.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
+  // Seen as a plain Readable: @types/node 26 types Http2ServerRequest's
+  // read() so that it no longer fits toWeb()'s parameter.
+  const body: Readable = incoming;
   return new Request(`${scheme}://${host}${incoming.url ?? "/"}`, {
     method,
     headers,
     ...(hasBody
       ? {
-        body: Readable.toWeb(incoming) as ReadableStream<Uint8Array>,
+        body: Readable.toWeb(body) as ReadableStream<Uint8Array>,
         duplex: "half",
       }
       : {}),

@@ -53,7 +53,11 @@ export class MessageListeners {
       if (entry.once) this.remove(entry.callback);
       try {
         if (typeof entry.callback === "function") {
-          entry.callback.call(target, event);
+          // One call signature: with @types/node 26 loaded, EventListener
+          // has two and call() would check against Node's Event.
+          const listener: (this: EventTarget, event: Event) => void =
+            entry.callback;
+          listener.call(target, event);
         } else entry.callback.handleEvent(event);
       } catch (error) {
         // As EventTarget does: a throwing listener is reported, not propagated.

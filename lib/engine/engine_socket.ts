@@ -1,8 +1,9 @@
 /**
  * The engine backend: socketry's own RFC 6455 connection over any byte
- * {@linkcode Transport}, in either role. It drives the pure protocol core
- * and owns what needs I/O and time: writing frames, the keep-alive timer,
- * the close handshake, read backpressure.
+ * {@linkcode Transport}, in either role. A {@linkcode FrameReader} reads
+ * frames and a {@linkcode FrameWriter} writes them; the socket joins them
+ * to the {@linkcode Socket} contract and owns the keep-alive timer and the
+ * close handshake.
  *
  * Unlike the native backend it sends real fragments (`endOfMessage: false`
  * puts a frame on the wire at once), hands out message parts as they arrive,

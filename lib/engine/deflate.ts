@@ -27,7 +27,7 @@ export const DEFAULT_ZLIB_CONCURRENCY = 10;
 
 /**
  * Default `threshold`: 0, every message is compressed unless a send says
- * not (SPEC C5). ws uses 1024; messages that small rarely gain much.
+ * not. ws uses 1024; messages that small rarely gain much.
  */
 export const DEFAULT_COMPRESSION_THRESHOLD = 0;
 

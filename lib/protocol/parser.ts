@@ -352,7 +352,7 @@ export class FrameParser {
     this.#messageBytes += length;
     if (this.#messageBytes > this.#maxMessageSize) {
       throw new WebSocketError(
-        `Message of at least ${this.#messageBytes} bytes exceeds the ${this.#maxMessageSize}-byte limit`,
+        `Message exceeds maxMessageSize (${this.#maxMessageSize} bytes)`,
         {
           status: WebSocketStatus.MessageTooBig,
           code: CloseCode.MessageTooBig,

@@ -82,7 +82,7 @@ import {
 import { cpuMicros } from "./helpers/cpu.ts";
 import { pairedRatios } from "./helpers/rounds.ts";
 import { knownMedian, median, spread } from "./helpers/stats.ts";
-import { table } from "./helpers/table.ts";
+import { formatBytes, table } from "./helpers/table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -385,10 +385,6 @@ function paired(ratios: readonly number[]): string {
   }]`;
 }
 
-function formatSize(size: number): string {
-  return size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
-}
-
 interface Measurement extends ClientReport {
   readonly transport: Transport;
   readonly size: number;
@@ -464,7 +460,7 @@ async function main(): Promise<void> {
             measurements.push(m);
             console.log(
               `round ${round + 1} ${transport} ${
-                formatSize(size)
+                formatBytes(size)
               } ${mode}: open ${
                 m.openMs.toFixed(0)
               } ms (${m.connections} conn), ${m.rate.toFixed(0)} rt/s, cli ${
@@ -546,7 +542,7 @@ async function main(): Promise<void> {
       const ratePaired = pairs(size, (m) => m.rate);
       console.log(
         `\n${transport}, ${
-          formatSize(size)
+          formatBytes(size)
         } text, ${inflight} in flight × ${sockets} sockets: echo round trips/s`,
       );
       console.log(table([

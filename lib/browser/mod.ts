@@ -53,4 +53,8 @@ export {
   type ReconnectingStats,
   type SendOutcome,
 } from "./reconnecting_socket.ts";
-export { WebSocketError, type WebSocketStatus } from "../errors.ts";
+export {
+  type HandshakeResponse,
+  WebSocketError,
+  type WebSocketStatus,
+} from "../errors.ts";

@@ -261,10 +261,8 @@ async function measure(
       ? ["--mod", socketryMod]
       : []),
   ];
-  const [command, args] = scriptCommand(spec, loadArgs, {
-    // Deno grants /proc files only with all permissions.
-    permission: "--allow-all",
-  });
+  // Deno grants /proc files only with all permissions.
+  const [command, args] = scriptCommand(spec, loadArgs, "--allow-all");
   const limit = (warmup + seconds) * 1000 + 45_000;
   return JSON.parse(
     await runForReport(command, args, limit, `${spec.key} client`),

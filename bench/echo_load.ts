@@ -1025,7 +1025,7 @@ async function measure(
       payload,
     ],
     // Deno grants /proc files only with all permissions.
-    { permission: "--allow-all" },
+    "--allow-all",
   );
   const limit = (warmup + seconds) * 1000 + 45_000;
   return JSON.parse(

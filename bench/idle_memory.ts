@@ -430,7 +430,7 @@ async function openIdle(
           ...(message ? ["--message"] : []),
           ...(values.compression ? ["--compression"] : []),
         ],
-        { permission: "--allow-all" },
+        "--allow-all",
       ),
     );
     clients.push(child);

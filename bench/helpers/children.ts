@@ -29,22 +29,20 @@ export interface Script {
 }
 
 /**
- * The command and arguments that run `script` with `args`: `v8Flags` go to
- * the runtime, and Deno grants `permission` (default `--allow-net`).
+ * The command and arguments that run `script` with `args`; Deno grants
+ * `permission` (default `--allow-net`).
  */
 export function scriptCommand(
   script: Pick<Script, "runtime" | "script">,
   args: readonly string[],
-  options: { permission?: string; v8Flags?: readonly string[] } = {},
+  permission = "--allow-net",
 ): [string, string[]] {
-  const v8Flags = options.v8Flags ?? [];
   return script.runtime === "node"
-    ? ["node", [...v8Flags, script.script, ...args]]
+    ? ["node", [script.script, ...args]]
     : [Deno.execPath(), [
       "run",
-      options.permission ?? "--allow-net",
+      permission,
       "--no-prompt",
-      ...v8Flags,
       script.script,
       ...args,
     ]];

@@ -72,18 +72,16 @@ export interface RunningServer {
 
 /**
  * Starts `spec` on 127.0.0.1 and a port the system picks, `args` passed on
- * to the script and `v8Flags` to its runtime; throws, quoting its output,
- * when it does not listen within 20 s (it is stopped then).
+ * to the script; throws, quoting its output, when it does not listen within
+ * 20 s (it is stopped then).
  */
 export async function startEchoServer(
   spec: ServerSpec,
   args: readonly string[] = [],
-  v8Flags: readonly string[] = [],
 ): Promise<RunningServer> {
   const [command, commandArgs] = scriptCommand(
     spec,
     ["--port", "0", "--hostname", "127.0.0.1", ...spec.args, ...args],
-    { v8Flags },
   );
   const started = await startListening(command, commandArgs, (line) => {
     const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);

@@ -112,6 +112,11 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+
 function parseSize(text: string): number {
   const match = /^(\d+)\s*(k|kib)?$/i.exec(text.trim());
   if (match === null) usage(`--sizes: ${text} is not SIZE[K]`);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Envelope } from "./envelope.ts";
+import type { Envelope, Presence } from "./envelope.ts";
 import type { Target } from "./target.ts";
 
 /**
@@ -76,6 +76,8 @@ export interface Publication {
   readonly except?: string;
   /** The payload: a string is a text message, bytes a binary one. */
   readonly data: string | Uint8Array;
+  /** Makes this a presence announcement for a room (`data` is then ignored). */
+  readonly presence?: Presence;
 }
 
 /**

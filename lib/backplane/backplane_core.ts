@@ -63,18 +63,19 @@ export class BackplaneCore {
     if (publication.except !== undefined) {
       checkTarget({ kind: "socket", name: publication.except });
     }
+    if (publication.presence !== undefined && target.kind !== "room") {
+      throw new TypeError("Presence is announced for rooms only");
+    }
     this.#seq++;
-    return encodeEnvelope(
-      publication.except === undefined
-        ? { origin: this.id, seq: this.#seq, target, data: publication.data }
-        : {
-          origin: this.id,
-          seq: this.#seq,
-          target,
-          except: publication.except,
-          data: publication.data,
-        },
-    );
+    const { except, presence } = publication;
+    return encodeEnvelope({
+      origin: this.id,
+      seq: this.#seq,
+      target,
+      data: publication.data,
+      ...(except === undefined ? {} : { except }),
+      ...(presence === undefined ? {} : { presence }),
+    });
   }
 
   published(): true {

@@ -9,7 +9,9 @@
  * ```
  * 0      magic 0x53 ("S")
  * 1      version 1
- * 2      flags: bit 0 binary payload, bit 1 has an excluded socket
+ * 2      flags: bit 0 binary payload, bit 1 has an excluded socket,
+ *        bit 2 presence (the payload is JSON {"m": members, "u": users,
+ *        "a": ask}, for a room)
  * 3      target kind: 0 all, 1 room, 2 socket, 3 user
  * 4..11  sequence number (unsigned 64-bit, at most 2^53 - 1)
  * then   origin, target name (not for "all"), excluded socket id (if
@@ -39,7 +41,22 @@ export interface Envelope {
   readonly except?: string;
   /** The payload: a string is sent as a text message, bytes as binary. */
   readonly data: string | Uint8Array;
+  /** Set on presence announcements (their `data` is empty): no socket receives them. */
+  readonly presence?: Presence;
 }
+
+/** The members of a room held by one process, as it announces them. */
+export interface Presence {
+  /** How many sockets of the room the process holds. */
+  readonly members: number;
+  /** Their distinct users (at most {@linkcode MAX_PRESENCE_USERS}). */
+  readonly users: readonly string[];
+  /** Set by a process that just joined the room: the others answer with theirs. */
+  readonly ask: boolean;
+}
+
+/** The most users one presence announcement lists. */
+export const MAX_PRESENCE_USERS = 1000;
 
 /** The outcome of {@linkcode decodeEnvelope}. */
 export type DecodeResult =
@@ -50,6 +67,7 @@ const MAGIC = 0x53;
 const VERSION = 1;
 const FLAG_BINARY = 1;
 const FLAG_EXCEPT = 2;
+const FLAG_PRESENCE = 4;
 const HEADER = 12;
 const KINDS: readonly TargetKind[] = ["all", "room", "socket", "user"];
 const KIND_CODE: Readonly<Record<TargetKind, number>> = {
@@ -87,10 +105,18 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   const name = envelope.target.kind === "all"
     ? undefined
     : encoder.encode(envelope.target.name);
-  const except = envelope.except === undefined
+  const presence = envelope.presence;
+  // Presence leaves out nobody: it reaches processes, not sockets.
+  const except = envelope.except === undefined || presence !== undefined
     ? undefined
     : encoder.encode(envelope.except);
-  const payload = typeof envelope.data === "string"
+  const payload = presence !== undefined
+    ? encoder.encode(JSON.stringify({
+      m: presence.members,
+      u: presence.users.slice(0, MAX_PRESENCE_USERS),
+      a: presence.ask,
+    }))
+    : typeof envelope.data === "string"
     ? encoder.encode(envelope.data)
     : envelope.data;
   const size = HEADER + 2 + origin.length +
@@ -100,8 +126,10 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   const view = new DataView(out.buffer);
   out[0] = MAGIC;
   out[1] = VERSION;
-  out[2] = (typeof envelope.data === "string" ? 0 : FLAG_BINARY) |
-    (except === undefined ? 0 : FLAG_EXCEPT);
+  out[2] = presence !== undefined
+    ? FLAG_PRESENCE
+    : (typeof envelope.data === "string" ? 0 : FLAG_BINARY) |
+      (except === undefined ? 0 : FLAG_EXCEPT);
   out[3] = KIND_CODE[envelope.target.kind];
   view.setUint32(4, Math.floor(envelope.seq / 2 ** 32));
   view.setUint32(8, envelope.seq >>> 0);
@@ -135,8 +163,11 @@ export function decodeEnvelope(bytes: Uint8Array): DecodeResult {
   if (bytes[0] !== MAGIC) return fail("not an envelope (bad magic)");
   if (bytes[1] !== VERSION) return fail(`unknown version ${bytes[1]}`);
   const flags = bytes[2]!;
-  if ((flags & ~(FLAG_BINARY | FLAG_EXCEPT)) !== 0) {
+  if ((flags & ~(FLAG_BINARY | FLAG_EXCEPT | FLAG_PRESENCE)) !== 0) {
     return fail("unknown flags");
+  }
+  if (flags & FLAG_PRESENCE && (flags !== FLAG_PRESENCE || bytes[3] !== 1)) {
+    return fail("presence that is not plain and for a room");
   }
   const kind = KINDS[bytes[3]!];
   if (kind === undefined) return fail(`unknown target kind ${bytes[3]}`);
@@ -179,6 +210,11 @@ export function decodeEnvelope(bytes: Uint8Array): DecodeResult {
     except = id;
   }
   let data: string | Uint8Array;
+  if ((flags & FLAG_PRESENCE) !== 0) {
+    const presence = decodePresence(bytes.subarray(at));
+    if (typeof presence === "string") return fail(presence);
+    return { ok: true, envelope: { origin, seq, target, data: "", presence } };
+  }
   if ((flags & FLAG_BINARY) !== 0) {
     // A copy, and a plain Uint8Array even when a Node Buffer came in.
     data = new Uint8Array(bytes.subarray(at));
@@ -193,6 +229,27 @@ export function decodeEnvelope(bytes: Uint8Array): DecodeResult {
     ? { origin, seq, target, data }
     : { origin, seq, target, except, data };
   return { ok: true, envelope };
+}
+
+function decodePresence(bytes: Uint8Array): Presence | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return "presence is not JSON";
+  }
+  const { m, u, a } = (value ?? {}) as Record<string, unknown>;
+  if (!Number.isSafeInteger(m) || (m as number) < 0) {
+    return "presence without a member count";
+  }
+  if (
+    !Array.isArray(u) || u.length > MAX_PRESENCE_USERS ||
+    !u.every((user) => typeof user === "string" && !nameProblem(user))
+  ) {
+    return "presence with a bad user list";
+  }
+  if (typeof a !== "boolean") return "presence without its ask flag";
+  return { members: m as number, users: u as string[], ask: a };
 }
 
 function fail(reason: string): DecodeResult {

@@ -23,6 +23,8 @@ export {
   type DecodeResult,
   encodeEnvelope,
   type Envelope,
+  MAX_PRESENCE_USERS,
+  type Presence,
 } from "./envelope.ts";
 export {
   checkTarget,

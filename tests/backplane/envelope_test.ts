@@ -47,6 +47,44 @@ Deno.test("envelopes of every target kind, text and binary, with and without an 
   }
 });
 
+Deno.test("presence announcements round-trip, and bad ones are reported", () => {
+  const presence: Envelope = {
+    origin: "p1",
+    seq: 9,
+    target: { kind: "room", name: "lobby" },
+    data: "",
+    presence: { members: 3, users: ["ada", "bob"], ask: true },
+  };
+  assert.deepEqual(roundTrip(presence), presence);
+  // An excluded socket makes no sense for presence and is not encoded.
+  assert.deepEqual(roundTrip({ ...presence, except: "s" }), presence);
+  const payloadAt = 12 + 2 + 2 + 2 + "lobby".length;
+  const withPayload = (json: string) => {
+    const head = encodeEnvelope(presence).subarray(0, payloadAt);
+    const body = new TextEncoder().encode(json);
+    const bytes = new Uint8Array(head.length + body.length);
+    bytes.set(head);
+    bytes.set(body, head.length);
+    return bytes;
+  };
+  const cases: [Uint8Array, RegExp][] = [
+    [withPayload("{"), /not JSON/],
+    [withPayload('{"m":-1,"u":[],"a":false}'), /member count/],
+    [withPayload(JSON.stringify({ m: 1, u: ["a\nb"], a: false })), /user list/],
+    [withPayload('{"m":1,"u":"ada","a":false}'), /user list/],
+    [withPayload('{"m":1,"u":[]}'), /ask flag/],
+    [withPayload("null"), /member count/],
+  ];
+  const forAll = encodeEnvelope({ ...presence, target: { kind: "all" } });
+  forAll[2] = 4;
+  cases.push([forAll, /for a room/]);
+  for (const [bytes, reason] of cases) {
+    const result = decodeEnvelope(bytes);
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? "" : result.reason, reason);
+  }
+});
+
 Deno.test("a decoded binary payload is a copy: changing the received bytes does not change it", () => {
   const bytes = encodeEnvelope({
     origin: "p",

@@ -22,6 +22,7 @@ import { type ConnectOptions, Peer } from "./peer.ts";
 export const ECHO_OPTIONS = {
   path: "/ws",
   maxMessageSize: 64 * 1024 * 1024,
+  heartbeat: true,
 } as const;
 
 /** A running in-process echo server. */

@@ -23,6 +23,7 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
 import { ECHO_PAGE } from "../../examples/echo/page.ts";
+import { serveSocketryJs } from "../../examples/socketry_js.ts";
 import { EngineSocket, type RequestInfo, serveEngine } from "../../mod.ts";
 import { assertNoOpenHandles } from "../helpers/handles.ts";
 import { echoOnce, withTimeout } from "../helpers/page.ts";
@@ -115,6 +116,8 @@ Deno.test({
             headers: { "content-type": "text/html; charset=utf-8" },
           });
         }
+        const script = serveSocketryJs(pathname);
+        if (script !== undefined) return script;
         return new Response(null, {
           status: pathname === "/favicon.ico" ? 204 : 404,
         });
@@ -153,7 +156,8 @@ Deno.test({
       });
 
       const origin = `https://localhost:${port}`;
-      const response = await page.goto(`${origin}/`);
+      // Without heartbeats: the server's counts below are the page's messages.
+      const response = await page.goto(`${origin}/?heartbeatInterval=0`);
       assert.equal(response?.status(), 200);
       assert.equal(await page.title(), "socketry echo");
       assert.equal(

@@ -52,7 +52,8 @@ export interface WebSocketServerOptions extends SocketOptions {
    * Answers the heartbeats of socketry's browser client
    * (`@socketry/socketry/browser`): a text message of exactly
    * `"\u0000socketry:ping"` gets `"\u0000socketry:pong"` back and is not
-   * handed to your code. Default `false`: every message reaches your code.
+   * handed to your code (the answers count in the socket's `stats`, the
+   * heartbeats do not). Default `false`: every message reaches your code.
    */
   heartbeat?: boolean;
   /**

@@ -258,7 +258,8 @@ export class ReconnectingSocket extends EventTarget {
         { status: "invalidState" },
       );
     }
-    if (this.#state === "open") {
+    // A socket already closing would discard the message without a word.
+    if (this.#state === "open" && this.#ws!.readyState === 1) {
       this.#ws!.send(data);
       return "sent";
     }

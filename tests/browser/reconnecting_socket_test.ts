@@ -303,6 +303,40 @@ Deno.test("past the queue bound send throws sendQueueFull and nothing is lost or
   stop(h);
 });
 
+Deno.test("a send while the connection is already closing is queued, not lost", async () => {
+  const h = start();
+  await settle();
+  FakeWebSocket.last.open();
+  FakeWebSocket.last.readyState = 2; // The server's close frame arrived.
+  assert.equal(h.socket.send("in between"), "queued");
+  FakeWebSocket.last.end(1001);
+  await h.clock.advance(1000);
+  FakeWebSocket.last.open();
+  assert.deepEqual(FakeWebSocket.last.sent, ["in between"]);
+  stop(h);
+});
+
+Deno.test("reconnect() drops the connection and starts an attempt at once", async () => {
+  const h = start();
+  await settle();
+  const first = FakeWebSocket.last;
+  first.open();
+  h.socket.reconnect();
+  assert.deepEqual(first.closedWith, [1000, "reconnecting"]);
+  assert.equal(h.socket.state, "reconnecting");
+  await settle();
+  assert.equal(FakeWebSocket.made.length, 2);
+  FakeWebSocket.last.open();
+  assert.equal(h.socket.state, "open");
+  assert.deepEqual(h.socket.stats, {
+    attempts: 2,
+    drops: 0,
+    queued: 0,
+    queuedBytes: 0,
+  });
+  stop(h);
+});
+
 Deno.test("close(): closed event with the connection's code, unsent count, and send refused after", async () => {
   const h = start();
   await settle();

@@ -171,7 +171,9 @@ export class RedisBackplane implements Backplane {
   publish(publication: Publication): Promise<boolean> {
     const bytes = this.#core.encode(publication);
     const { target } = publication;
-    if (this.#core.state !== "ready") {
+    // The publishing connection alone decides: a publication can reach the
+    // others while this process's subscriptions are being restored.
+    if (this.#closed || !this.#pub.isReady) {
       return Promise.resolve(this.#core.failed(
         target,
         new WebSocketError(

@@ -82,6 +82,13 @@ export interface EngineServerOptions extends WebSocketServerOptions {
   /** Stops the server when aborted, as `shutdown()` does. */
   signal?: AbortSignal;
   /**
+   * Looks at an upgrade request that passed the route, handshake and origin
+   * checks, before any socket exists: return a `Response` (400, 401, …) to
+   * refuse it with, or `undefined` to accept. On `Deno.serve`, wrap the
+   * handler instead.
+   */
+  checkUpgrade?: (request: Request) => Response | undefined;
+  /**
    * Accepts permessage-deflate (RFC 7692) when a client offers it. Off by
    * default, and named to say why: compressing secrets next to data an
    * attacker controls leaks them through the compressed size (CRIME,
@@ -159,10 +166,12 @@ export function serveEngine(
     onListen,
     signal,
     dangerouslyEnableCompression = false,
+    checkUpgrade,
     ...serverOptions
   } = options;
   const site: Site = {
     options: resolveServerOptions(serverOptions),
+    checkUpgrade,
     onSocket,
     handler,
     scheme: tls === undefined ? "http" : "https",
@@ -238,6 +247,9 @@ interface Site {
   readonly options: ResolvedServerOptions;
   readonly onSocket: SocketHandler;
   readonly handler: RequestHandler | undefined;
+  readonly checkUpgrade:
+    | ((request: Request) => Response | undefined)
+    | undefined;
   readonly scheme: string;
   readonly compression:
     | (DeflateServerOptions & { threshold?: number; level?: number })
@@ -320,7 +332,8 @@ interface Acceptance {
 function accept(
   path: string,
   request: HandshakeRequest,
-  { options, compression }: Site,
+  { options, compression, checkUpgrade }: Site,
+  application: Request,
 ): Acceptance | Response {
   if (!onRoute(options, path)) return refuse(404, "Not Found");
   const check = checkHandshake(request);
@@ -329,6 +342,8 @@ function accept(
   if (!isOriginAllowed(origin, options.allowedOrigins)) {
     return refuse(403, `Origin ${origin} is not allowed to open a WebSocket`);
   }
+  const refusal = checkUpgrade?.(application);
+  if (refusal !== undefined) return refusal;
   const { threshold: _, level: __, ...deflateOptions } = compression ?? {};
   return {
     protocol: selectSubprotocol(check.protocols, options.protocols),
@@ -378,7 +393,7 @@ function upgrade(
 ): void {
   socket.on("error", () => socket.destroy());
   const request = toRequest(incoming, site.scheme);
-  const acceptance = accept(incoming.url ?? "/", request, site);
+  const acceptance = accept(incoming.url ?? "/", request, site, request);
   if (acceptance instanceof Response) {
     writeRefusal(socket, acceptance);
     return;
@@ -424,7 +439,11 @@ function connectStream(
     headers: fields,
     protocol: String(headers[":protocol"] ?? ""),
   };
-  const acceptance = accept(path, handshake, site);
+  // The application sees the handshake as the GET it stands for.
+  const request = new Request(`${site.scheme}://${authority}${path}`, {
+    headers: fields,
+  });
+  const acceptance = accept(path, handshake, site, request);
   if (acceptance instanceof Response) {
     respondOnStream(stream, acceptance);
     return;
@@ -437,10 +456,6 @@ function connectStream(
     response["sec-websocket-extensions"] = acceptance.deflate.response;
   }
   stream.respond(response);
-  // The application sees the handshake as the GET it stands for.
-  const request = new Request(`${site.scheme}://${authority}${path}`, {
-    headers: fields,
-  });
   start(new NetSocketTransport(stream), acceptance, request, "2", site);
 }
 

@@ -125,3 +125,29 @@ export {
   type SocketWork,
 } from "./lib/processor.ts";
 export * from "./lib/backplane/mod.ts";
+export type {
+  AdmissionOptions,
+  Authorize,
+  AuthorizeInfo,
+} from "./lib/server/admission.ts";
+export type { LimitsOptions, RateLimitPolicy } from "./lib/server/limits.ts";
+export {
+  Counter,
+  Gauge,
+  type Labels,
+  type MetricFamily,
+  Metrics,
+  type MetricSample,
+  type MetricType,
+} from "./lib/metrics/metrics.ts";
+export {
+  type LimitName,
+  type RefusalReason,
+  ServerMetrics,
+  type ServerMetricsSnapshot,
+} from "./lib/metrics/server_metrics.ts";
+export {
+  metricsHandler,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusText,
+} from "./lib/metrics/prometheus.ts";

@@ -94,7 +94,7 @@ export function acceptResolved(
     upgrade.response.headers.set("sec-websocket-protocol", protocol);
   }
   return {
-    socket: new (options.heartbeat ? HeartbeatNativeSocket : NativeSocket)(
+    socket: new (nativeClass(options))(
       upgrade.socket,
       options.socket,
       keepAlive.ending,
@@ -105,6 +105,11 @@ export function acceptResolved(
 }
 
 const HeartbeatNativeSocket = answeringHeartbeats(NativeSocket);
+
+function nativeClass(options: ResolvedServerOptions): typeof NativeSocket {
+  const Native = options.heartbeat ? HeartbeatNativeSocket : NativeSocket;
+  return options.admission?.socketClass(Native) ?? Native;
+}
 
 /** A plain-text refusal; 426 also names the version this server speaks. */
 export function refuse(

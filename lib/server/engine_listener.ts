@@ -41,6 +41,7 @@ import {
   negotiateServer,
 } from "../protocol/deflate_negotiation.ts";
 import { refuse } from "./accept.ts";
+import { type Ticket, whenAdmitted } from "./admission.ts";
 import { HttpListener } from "./http_listener.ts";
 import { runSocketHandler, type SocketHandler } from "./middleware.ts";
 import {
@@ -50,7 +51,8 @@ import {
 } from "./options.ts";
 
 /** Options of {@linkcode serveEngine}. Times are in milliseconds. */
-export interface EngineServerOptions extends WebSocketServerOptions {
+export interface EngineServerOptions<Data = unknown>
+  extends WebSocketServerOptions<Data> {
   /** The port to listen on. Default 8080; 0 picks a free one. */
   port?: number;
   /** The address to listen on. Default `"0.0.0.0"`. */
@@ -151,9 +153,9 @@ export interface EngineServer {
  * await server.shutdown();
  * ```
  */
-export function serveEngine(
-  options: EngineServerOptions,
-  onSocket: SocketHandler,
+export function serveEngine<Data = unknown>(
+  options: EngineServerOptions<Data>,
+  onSocket: SocketHandler<Data>,
   handler?: RequestHandler,
 ): EngineServer {
   const {
@@ -172,7 +174,8 @@ export function serveEngine(
   const site: Site = {
     options: resolveServerOptions(serverOptions),
     checkUpgrade,
-    onSocket,
+    // Sockets carry the data of the options' own authorize.
+    onSocket: onSocket as SocketHandler,
     handler,
     scheme: tls === undefined ? "http" : "https",
     compression: dangerouslyEnableCompression === true
@@ -354,6 +357,8 @@ function accept(
   };
 }
 
+const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
+
 /** Runs the accepted socket and hands it to the application. */
 function start(
   transport: NetSocketTransport,
@@ -361,17 +366,17 @@ function start(
   request: Request,
   httpVersion: "1.1" | "2",
   { options, onSocket, compression }: Site,
+  ticket: Ticket | undefined,
 ): void {
   const { protocol, deflate } = acceptance;
   const threshold = compression?.threshold;
   const level = compression?.level;
-  const Engine = options.heartbeat ? HeartbeatEngineSocket : EngineSocket;
+  const Base = options.heartbeat ? HeartbeatEngineSocket : EngineSocket;
+  const Engine = options.admission?.socketClass(Base) ?? Base;
   const socket = new Engine(transport, "server", {
     ...options.socket,
     keepAliveInterval: options.keepAliveInterval,
     keepAliveTimeout: options.keepAliveTimeout,
-const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
-
     silenceLimit: 2 * options.clientPingInterval,
     httpVersion,
     ...(protocol === undefined ? {} : { protocol }),
@@ -382,6 +387,7 @@ const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
       ...(level === undefined ? {} : { compressionLevel: level }),
     }),
   });
+  ticket?.attach(socket);
   runSocketHandler(onSocket, socket, request, options.onError);
 }
 
@@ -395,23 +401,34 @@ function upgrade(
   const request = toRequest(incoming, site.scheme);
   const acceptance = accept(incoming.url ?? "/", request, site, request);
   if (acceptance instanceof Response) {
+    site.options.admission?.refusedByChecks(acceptance.status);
     writeRefusal(socket, acceptance);
     return;
   }
-  const lines = [
-    "HTTP/1.1 101 Switching Protocols",
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    `Sec-WebSocket-Accept: ${computeAcceptKey(acceptance.key!)}`,
-  ];
-  if (acceptance.protocol !== undefined) {
-    lines.push(`Sec-WebSocket-Protocol: ${acceptance.protocol}`);
-  }
-  if (acceptance.deflate !== undefined) {
-    lines.push(`Sec-WebSocket-Extensions: ${acceptance.deflate.response}`);
-  }
-  socket.write(lines.join("\r\n") + "\r\n\r\n");
-  start(new NetSocketTransport(socket, head), acceptance, request, "1.1", site);
+  whenAdmitted(
+    site.options.admission,
+    request,
+    socket.remoteAddress,
+    () => socket.destroyed,
+    (refusal) => writeRefusal(socket, refusal),
+    (ticket) => {
+      const lines = [
+        "HTTP/1.1 101 Switching Protocols",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        `Sec-WebSocket-Accept: ${computeAcceptKey(acceptance.key!)}`,
+      ];
+      if (acceptance.protocol !== undefined) {
+        lines.push(`Sec-WebSocket-Protocol: ${acceptance.protocol}`);
+      }
+      if (acceptance.deflate !== undefined) {
+        lines.push(`Sec-WebSocket-Extensions: ${acceptance.deflate.response}`);
+      }
+      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      const transport = new NetSocketTransport(socket, head);
+      start(transport, acceptance, request, "1.1", site, ticket);
+    },
+  );
 }
 
 /** An RFC 8441 extended CONNECT stream: a WebSocket over HTTP/2. */
@@ -445,18 +462,29 @@ function connectStream(
   });
   const acceptance = accept(path, handshake, site, request);
   if (acceptance instanceof Response) {
+    site.options.admission?.refusedByChecks(acceptance.status);
     respondOnStream(stream, acceptance);
     return;
   }
-  const response: Record<string, string | number> = { ":status": 200 };
-  if (acceptance.protocol !== undefined) {
-    response["sec-websocket-protocol"] = acceptance.protocol;
-  }
-  if (acceptance.deflate !== undefined) {
-    response["sec-websocket-extensions"] = acceptance.deflate.response;
-  }
-  stream.respond(response);
-  start(new NetSocketTransport(stream), acceptance, request, "2", site);
+  whenAdmitted(
+    site.options.admission,
+    request,
+    stream.session?.socket?.remoteAddress,
+    () => stream.destroyed,
+    (refusal) => respondOnStream(stream, refusal),
+    (ticket) => {
+      const response: Record<string, string | number> = { ":status": 200 };
+      if (acceptance.protocol !== undefined) {
+        response["sec-websocket-protocol"] = acceptance.protocol;
+      }
+      if (acceptance.deflate !== undefined) {
+        response["sec-websocket-extensions"] = acceptance.deflate.response;
+      }
+      stream.respond(response);
+      const transport = new NetSocketTransport(stream);
+      start(transport, acceptance, request, "2", site, ticket);
+    },
+  );
 }
 
 async function respondOnStream(

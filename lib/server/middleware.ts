@@ -8,6 +8,7 @@
 import { isUpgradeAttempt } from "../protocol/handshake.ts";
 import type { Socket } from "../socket/mod.ts";
 import { acceptResolved, refuse } from "./accept.ts";
+import { admitAndAccept } from "./native_admission.ts";
 import {
   resolveServerOptions,
   type WebSocketServerOptions,
@@ -19,8 +20,12 @@ import {
  * `SocketProcessor.add(socket)`); a throw or a rejection is reported to
  * `onError` and closes the socket with 1011. (Deno has already committed to
  * the upgrade by then, so the client sees the socket open, then close.)
+ * `socket.data` is what the `authorize` option returned.
  */
-export type SocketHandler = (socket: Socket, request: Request) => unknown;
+export type SocketHandler<Data = unknown> = (
+  socket: Socket & { data: Data },
+  request: Request,
+) => unknown;
 
 /**
  * Makes a `Deno.serve` handler that turns WebSocket requests on `options.path`
@@ -46,9 +51,9 @@ export type SocketHandler = (socket: Socket, request: Request) => unknown;
  * // Deno.serve({ port: 8080 }, handler);
  * ```
  */
-export function webSockets(
-  options: WebSocketServerOptions,
-  onSocket: SocketHandler,
+export function webSockets<Data = unknown>(
+  options: WebSocketServerOptions<Data>,
+  onSocket: SocketHandler<Data>,
   next?: Deno.ServeHandler,
 ): Deno.ServeHandler {
   const resolved = resolveServerOptions(options);
@@ -68,6 +73,11 @@ export function webSockets(
         "This route only accepts WebSocket connections (expected Upgrade: websocket)",
       );
     }
+    if (resolved.admission !== undefined) {
+      return admitAndAccept(request, info, resolved, resolved.admission, (
+        socket,
+      ) => runSocketHandler(onSocket, socket, request, resolved.onError));
+    }
     const { socket, response } = acceptResolved(request, resolved);
     if (socket === null) return response;
     runSocketHandler(onSocket, socket, request, resolved.onError);
@@ -79,15 +89,16 @@ export function webSockets(
  * Hands a new socket to the application. A handler that throws or rejects
  * is reported to `onError` and its socket closed with 1011, on every backend.
  */
-export function runSocketHandler(
-  onSocket: SocketHandler,
+export function runSocketHandler<Data>(
+  onSocket: SocketHandler<Data>,
   socket: Socket,
   request: Request,
   onError: (error: unknown, request: Request) => void,
 ): void {
   let work: unknown;
   try {
-    work = onSocket(socket, request);
+    // The data was set from authorize, which has the type Data.
+    work = onSocket(socket as Socket & { data: Data }, request);
   } catch (error) {
     work = Promise.reject(error);
   }

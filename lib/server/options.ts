@@ -10,9 +10,11 @@ import {
   resolveSocketOptions,
   type SocketOptions,
 } from "../socket/mod.ts";
+import { Admission, type AdmissionOptions } from "./admission.ts";
 
 /** Options of {@linkcode webSockets} and {@linkcode acceptWebSocket}. Times are in milliseconds. */
-export interface WebSocketServerOptions extends SocketOptions {
+export interface WebSocketServerOptions<Data = unknown>
+  extends SocketOptions, AdmissionOptions<Data> {
   /**
    * The path or paths that are WebSocket routes, such as `"/ws"`. Without
    * it, every path is.
@@ -83,6 +85,12 @@ export interface ResolvedServerOptions {
   readonly heartbeat: boolean;
   /** Receives failures of socket handlers. */
   readonly onError: (error: unknown, request: Request) => void;
+  /**
+   * Limits, `authorize` and metrics, or `undefined` when none is set.
+   *
+   * @ignore
+   */
+  readonly admission: Admission | undefined;
 }
 
 /**
@@ -113,6 +121,9 @@ export function resolveServerOptions(
         `socketry: socket handler for ${request.url} failed:`,
         error,
       ),
+    authorize,
+    limits,
+    metrics,
     ...socketOptions
   } = options;
   return {
@@ -127,6 +138,7 @@ export function resolveServerOptions(
     protocols: protocols.map(checkProtocol),
     heartbeat: heartbeat === true,
     onError,
+    admission: Admission.create({ authorize, limits, metrics }, onError),
   };
 }
 

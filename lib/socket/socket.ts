@@ -59,6 +59,11 @@ import {
 export abstract class Socket extends EventTarget {
   /** The options this socket runs with. */
   protected readonly options: ResolvedSocketOptions;
+  /**
+   * What the server's `authorize` check returned for this socket (typed in
+   * your socket handler), or `undefined`. Free for your own use otherwise.
+   */
+  data: unknown = undefined;
   #state: SocketState = "connecting";
   readonly #counters = new Counters();
   readonly #inbox: Inbox;

@@ -36,6 +36,12 @@ export interface BackplaneStats {
   readonly lost: number;
   /** How many targets this process is subscribed to. */
   readonly subscriptions: number;
+  /**
+   * How long the broker takes to acknowledge a publication, in
+   * milliseconds (a moving average: the broker's lag as this process sees
+   * it); 0 for a backplane without acknowledgements.
+   */
+  readonly publishLatency: number;
 }
 
 /** Something a backplane reports besides messages. */

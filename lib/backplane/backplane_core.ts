@@ -28,6 +28,8 @@ export class BackplaneCore {
   #received = 0;
   #malformed = 0;
   #lost = 0;
+  #latency = 0;
+  #samples = 0;
   // The last sequence number seen from each publisher, when every
   // publication passes by (one channel for all).
   readonly #last: Map<string, number> | undefined;
@@ -53,6 +55,7 @@ export class BackplaneCore {
       received: this.#received,
       malformed: this.#malformed,
       lost: this.#lost,
+      publishLatency: this.#latency,
       subscriptions: this.subscriptions.size,
     };
   }
@@ -78,8 +81,15 @@ export class BackplaneCore {
     });
   }
 
-  published(): true {
+  /** Counts a publication; `since` is when it was sent, if it was acknowledged. */
+  published(since?: number): true {
     this.#published++;
+    if (since !== undefined) {
+      const sample = performance.now() - since;
+      this.#latency = this.#samples++ === 0
+        ? sample
+        : this.#latency + (sample - this.#latency) / 16;
+    }
     return true;
   }
 

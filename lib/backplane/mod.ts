@@ -14,6 +14,7 @@ export type {
   BackplaneStats,
   Publication,
 } from "./backplane.ts";
+export type { ProcessorMetrics } from "./processor_link.ts";
 export {
   BroadcastChannelBackplane,
   type BroadcastChannelBackplaneOptions,

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Backplane } from "./backplane.ts";
+import type { Backplane, BackplaneState, BackplaneStats } from "./backplane.ts";
 import {
   type Envelope,
   MAX_PRESENCE_USERS,
@@ -46,6 +46,23 @@ export interface LinkHost {
   ): void;
 }
 
+/**
+ * A processor's numbers as a plain object, for a metrics system (see
+ * `SocketProcessor.metrics()`).
+ */
+export interface ProcessorMetrics {
+  /** Live sockets in this processor. */
+  readonly sockets: number;
+  /** Rooms with members in this processor. */
+  readonly rooms: number;
+  /** Distinct users with sockets in this processor. */
+  readonly users: number;
+  /** Messages from other processes delivered to sockets of this one. */
+  readonly fromOtherProcesses: number;
+  /** The backplane's state and counters, when there is one. */
+  readonly backplane?: BackplaneStats & { readonly state: BackplaneState };
+}
+
 const HEARTBEAT = 10_000;
 const EXPIRY = 35_000;
 
@@ -67,6 +84,7 @@ export class ProcessorLink {
   readonly #userOf = new Map<Socket, string>();
   readonly #users = new Map<string, Set<Socket>>();
   #next = 0;
+  #fromOthers = 0;
   // Presence: room -> origin -> what it announced last.
   readonly #heard = new Map<string, Map<string, Heard>>();
   // Rooms to announce at the end of this turn, and whether to ask.
@@ -224,6 +242,21 @@ export class ProcessorLink {
     );
   }
 
+  /** The numbers of the processor; it passes what only it knows. */
+  metrics(sockets: number, rooms: number): ProcessorMetrics {
+    const metrics = {
+      sockets,
+      rooms,
+      users: this.#users.size,
+      fromOtherProcesses: this.#fromOthers,
+    };
+    const backplane = this.backplane;
+    return backplane === undefined ? metrics : {
+      ...metrics,
+      backplane: { state: backplane.state, ...backplane.stats },
+    };
+  }
+
   #heardFrom(origin: string, room: string, presence: Presence): void {
     let heard = this.#heard.get(room);
     if (presence.members === 0) {
@@ -308,6 +341,7 @@ export class ProcessorLink {
     if (envelope.presence !== undefined && target.kind === "room") {
       return this.#heardFrom(envelope.origin, target.name, envelope.presence);
     }
+    this.#fromOthers++;
     const except = envelope.except === undefined
       ? undefined
       : this.#byId.get(envelope.except);

@@ -186,8 +186,9 @@ export class RedisBackplane implements Backplane {
     }
     const channel = `${this.#base}:${targetKey(target)}`;
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const sent = performance.now();
     return this.#pub.publish(channel, payload).then(
-      () => this.#core.published(),
+      () => this.#core.published(sent),
       (error: unknown) => this.#core.failed(target, error),
     );
   }

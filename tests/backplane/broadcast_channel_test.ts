@@ -178,6 +178,7 @@ Deno.test("BroadcastChannel backplane: publishing after close fails, is counted 
     malformed: 0,
     lost: 0,
     subscriptions: 0,
+    publishLatency: 0,
   });
   assert.deepEqual(events.map((event) => event.type), [
     "state",

@@ -134,6 +134,11 @@ Deno.test({
       assert.equal(c.a.stats.received, 1);
       assert.equal(c.b.stats.received, 8);
       assert.equal(c.b.stats.subscriptions, 4);
+      const { publishLatency } = c.a.stats;
+      assert.ok(
+        publishLatency > 0 && publishLatency < 1000,
+        `${publishLatency}`,
+      );
     } finally {
       await c.close();
       await redis.stop();

@@ -14,8 +14,13 @@
  * ```ts
  * import { webSockets } from "@socketry/socketry";
  *
- * const handler = webSockets({ path: "/ws" }, async (socket) => {
- *   for await (const message of socket) await socket.send(message);
+ * // A message listener replies as each message arrives: on Deno's own
+ * // socket (the default backend) a reply sent later, to a peer that closed
+ * // right after sending, can be lost. See NativeSocket.
+ * const handler = webSockets({ path: "/ws" }, (socket) => {
+ *   socket.addEventListener("message", ({ data }) => {
+ *     socket.send(data).catch(() => socket.abort());
+ *   });
  * });
  * // Deno.serve({ port: 8080 }, handler);
  * ```
@@ -50,6 +55,7 @@ export {
 } from "./lib/socket/mod.ts";
 export { type NativeSilenceEnding, NativeSocket } from "./lib/native.ts";
 export {
+  type AcceptOptions,
   type NativeKeepAlive,
   nativeKeepAlive,
   type ResolvedServerOptions,

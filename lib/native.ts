@@ -12,6 +12,16 @@
  *   the socket at once for the application, and Deno sends a close frame.
  * - After `closeOutput()`, Deno drops data the peer still sends.
  * - No permessage-deflate and no HTTP/2: use the engine backend for those.
+ * - Deno answers the peer's close frame the moment it reads it, which is
+ *   right after it delivered the message before it, before any promise
+ *   continuation runs. When a peer closes right after its last messages, a
+ *   reply sent from a `for await` loop, after `receive()` or after an
+ *   `await` never reaches the peer: Deno writes it after its close frame,
+ *   or `send()` rejects with a `closed` error once Deno reports the close.
+ *   A `message` listener runs as each message arrives, before Deno reads
+ *   the next frame, so what it sends at once always goes out first: reply
+ *   from one on this backend. The engine backend answers a close only once
+ *   the application has taken the messages that came before it.
  *
  * @module
  */
@@ -63,20 +73,21 @@ export class NativeSocket extends Socket {
 
   /**
    * Wraps a Deno WebSocket that has not opened yet. `silenceEnding` says how
-   * to report Deno's keep-alive close: as a disconnect (the peer went silent)
-   * or as a keep-alive timeout. `protocol` is the subprotocol given to
-   * `Deno.upgradeWebSocket`, known before Deno's socket opens.
+   * to report Deno's keep-alive close: as a disconnect (the peer went silent,
+   * the default) or as a keep-alive timeout. `protocol` is the subprotocol
+   * given to `Deno.upgradeWebSocket`, known before Deno's socket opens
+   * (default none).
    */
   constructor(
     ws: WebSocket,
     options: ResolvedSocketOptions,
-    silenceEnding: NativeSilenceEnding = "disconnect",
-    protocol = "",
+    silenceEnding?: NativeSilenceEnding,
+    protocol?: string,
   ) {
     super(options);
     this.#ws = ws;
-    this.#protocol = protocol;
-    this.#silenceEnding = silenceEnding;
+    this.#protocol = protocol ?? "";
+    this.#silenceEnding = silenceEnding ?? "disconnect";
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
@@ -127,7 +138,7 @@ export class NativeSocket extends Socket {
       // Deno would drop the message silently: it already answered the
       // peer's close frame, or is closing.
       throw new WebSocketError(
-        "Cannot send: Deno's WebSocket is closing (the peer's close frame arrived and was answered)",
+        "Cannot send: Deno's WebSocket already answered the peer's close frame; on the native backend, reply from a message listener, which runs before Deno reads the close frame",
         { status: WebSocketStatus.Closed },
       );
     }

@@ -16,10 +16,10 @@ import { NativeSocket } from "../native.ts";
 import { answeringHeartbeats } from "./heartbeat.ts";
 import type { Socket } from "../socket/mod.ts";
 import {
+  type AcceptOptions,
   nativeKeepAlive,
   type ResolvedServerOptions,
   resolveServerOptions,
-  type WebSocketServerOptions,
 } from "./options.ts";
 
 /** The outcome of {@linkcode acceptWebSocket}: a socket, or a refusal to send. */
@@ -31,16 +31,24 @@ export type AcceptResult =
  * Accepts a WebSocket request under `Deno.serve` on the native backend.
  * Return `response` from your handler either way: it is the 101 upgrade when
  * `socket` is set, and otherwise a 400, 403 or 426 whose text body says why.
+ * It does not route: decide which requests are for sockets before calling
+ * it (`options` has no `path`; giving one throws `TypeError`).
  *
  * @example Route by hand
  * ```ts
  * import { acceptWebSocket } from "@socketry/socketry";
  *
  * const handler = (request: Request): Response => {
+ *   if (new URL(request.url).pathname !== "/ws") {
+ *     return new Response("Not Found", { status: 404 });
+ *   }
  *   const { socket, response } = acceptWebSocket(request, {
  *     protocols: ["chat.v2"],
+ *     requireProtocol: true,
  *   });
- *   socket?.addEventListener("message", (event) => socket.send(event.data));
+ *   socket?.addEventListener("message", ({ data }) => {
+ *     socket.send(data).catch(() => socket.abort());
+ *   });
  *   return response;
  * };
  * // Deno.serve(handler);
@@ -48,9 +56,14 @@ export type AcceptResult =
  */
 export function acceptWebSocket(
   request: Request,
-  options: WebSocketServerOptions = {},
+  options?: AcceptOptions,
 ): AcceptResult {
-  return acceptResolved(request, resolveServerOptions(options));
+  if ((options as { path?: unknown } | undefined)?.path !== undefined) {
+    throw new TypeError(
+      "acceptWebSocket() does not route: check the path before calling it, or use webSockets({ path })",
+    );
+  }
+  return acceptResolved(request, resolveServerOptions(options ?? {}));
 }
 
 /** {@linkcode acceptWebSocket} with options already resolved. */
@@ -72,7 +85,8 @@ export function acceptResolved(
       ),
     };
   }
-  const protocol = selectSubprotocol(check.protocols, options.protocols);
+  const protocol = negotiateSubprotocol(check.protocols, options);
+  if (protocol instanceof Response) return { socket: null, response: protocol };
   const keepAlive = nativeKeepAlive(options);
   let upgrade: Deno.WebSocketUpgrade;
   try {
@@ -102,6 +116,28 @@ export function acceptResolved(
     ),
     response: upgrade.response,
   };
+}
+
+/**
+ * The subprotocol to answer with (`undefined` for none), or the 400 that
+ * refuses the handshake when `requireProtocol` finds no match.
+ */
+export function negotiateSubprotocol(
+  offered: readonly string[],
+  options: ResolvedServerOptions,
+): string | undefined | Response {
+  const protocol = selectSubprotocol(offered, options.protocols);
+  if (protocol !== undefined || !options.requireProtocol) return protocol;
+  return refuse(
+    400,
+    `${
+      offered.length === 0
+        ? "No subprotocol was offered"
+        : `None of the offered subprotocols (${
+          offered.join(", ")
+        }) is spoken here`
+    }; this server requires one of: ${options.protocols.join(", ")}`,
+  );
 }
 
 const HeartbeatNativeSocket = answeringHeartbeats(NativeSocket);

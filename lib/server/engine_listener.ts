@@ -32,7 +32,6 @@ import {
   HTTP1_ONLY_FIELDS,
   isOriginAllowed,
   isUpgradeAttempt,
-  selectSubprotocol,
 } from "../protocol/handshake.ts";
 import { computeAcceptKey } from "../protocol/handshake_key.ts";
 import {
@@ -40,10 +39,11 @@ import {
   type DeflateServerResult,
   negotiateServer,
 } from "../protocol/deflate_negotiation.ts";
-import { refuse } from "./accept.ts";
+import { negotiateSubprotocol, refuse } from "./accept.ts";
 import { type Ticket, whenAdmitted } from "./admission.ts";
 import { HttpListener } from "./http_listener.ts";
 import { runSocketHandler, type SocketHandler } from "./middleware.ts";
+import { isRoute, notAHandshake, notFound } from "./routes.ts";
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -259,10 +259,10 @@ interface Site {
     | undefined;
 }
 
-function onRoute(options: ResolvedServerOptions, url: string): boolean {
-  if (options.paths === undefined) return true;
-  const query = url.indexOf("?");
-  return options.paths.has(query === -1 ? url : url.slice(0, query));
+/** The path of a request target, without its query string. */
+function pathOf(target: string): string {
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
 }
 
 function serveRequest(
@@ -300,24 +300,22 @@ function respond(
   info: RequestInfo,
   { options, handler }: Site,
 ): Promise<Response> {
-  const url = new URL(request.url);
-  if (
-    onRoute(options, url.pathname) &&
-    (options.paths !== undefined || isUpgradeAttempt(request))
-  ) {
+  const { pathname } = new URL(request.url);
+  const route = isRoute(options.paths, pathname);
+  if (route && (options.paths !== undefined || isUpgradeAttempt(request))) {
     if (isUpgradeAttempt(request)) {
       const check = checkHandshake(request);
       if (!check.ok) {
         return Promise.resolve(refuse(check.status, check.message));
       }
     }
-    return Promise.resolve(refuse(
-      400,
-      "This route only accepts WebSocket connections (expected Upgrade: websocket)",
-    ));
+    return Promise.resolve(notAHandshake());
   }
-  if (handler === undefined) return Promise.resolve(refuse(404, "Not Found"));
-  return Promise.resolve(handler(request, info));
+  if (handler !== undefined) return Promise.resolve(handler(request, info));
+  // Without a handler the routes are all there is, as with webSockets().
+  return Promise.resolve(
+    route ? notAHandshake() : notFound(options.paths, pathname),
+  );
 }
 
 /** An accepted handshake: what to answer with and how to run the socket. */
@@ -338,7 +336,10 @@ function accept(
   { options, compression, checkUpgrade }: Site,
   application: Request,
 ): Acceptance | Response {
-  if (!onRoute(options, path)) return refuse(404, "Not Found");
+  const pathname = pathOf(path);
+  if (!isRoute(options.paths, pathname)) {
+    return notFound(options.paths, pathname);
+  }
   const check = checkHandshake(request);
   if (!check.ok) return refuse(check.status, check.message);
   const origin = request.headers.get("origin");
@@ -347,9 +348,11 @@ function accept(
   }
   const refusal = checkUpgrade?.(application);
   if (refusal !== undefined) return refusal;
+  const protocol = negotiateSubprotocol(check.protocols, options);
+  if (protocol instanceof Response) return protocol;
   const { threshold: _, level: __, ...deflateOptions } = compression ?? {};
   return {
-    protocol: selectSubprotocol(check.protocols, options.protocols),
+    protocol,
     deflate: compression === undefined || check.extensions === ""
       ? undefined
       : negotiateServer(check.extensions, deflateOptions),

@@ -7,8 +7,9 @@
 
 import { isUpgradeAttempt } from "../protocol/handshake.ts";
 import type { Socket } from "../socket/mod.ts";
-import { acceptResolved, refuse } from "./accept.ts";
+import { acceptResolved } from "./accept.ts";
 import { admitAndAccept } from "./native_admission.ts";
+import { isRoute, notAHandshake, notFound } from "./routes.ts";
 import {
   resolveServerOptions,
   type WebSocketServerOptions,
@@ -28,14 +29,30 @@ export type SocketHandler<Data = unknown> = (
 ) => unknown;
 
 /**
- * Makes a `Deno.serve` handler that turns WebSocket requests on `options.path`
- * into sockets and passes other requests to `next`.
+ * Makes a `Deno.serve` handler that turns WebSocket requests into sockets
+ * and passes other requests to `next`. How a request is routed:
  *
- * - On a WebSocket route, a request that is not a WebSocket handshake gets
- *   400, a wrong `Sec-WebSocket-Version` 426 (with `Sec-WebSocket-Version:
- *   13`), and an `Origin` not in `allowedOrigins` 403, each with a text body
- *   that says why.
- * - Other paths go to `next`, or get 404 without it.
+ * | `options.path` | request | with `next` | without `next` |
+ * | --- | --- | --- | --- |
+ * | set, path listed | WebSocket handshake | socket | socket |
+ * | set, path listed | anything else | 400 | 400 |
+ * | set, path not listed | any | `next` | 404 |
+ * | not set | WebSocket handshake | socket | socket |
+ * | not set | anything else | `next` | 400 |
+ *
+ * - Paths match exactly: `"/ws/"` is not `"/ws"` unless both are listed
+ *   (the 404 then names the route it nearly matched); the query string is
+ *   ignored.
+ * - A handshake that is malformed gets 400, a wrong `Sec-WebSocket-Version`
+ *   426 (with `Sec-WebSocket-Version: 13`), an `Origin` not in
+ *   `allowedOrigins` 403, and with `requireProtocol` one that offers none of
+ *   `protocols` 400, each with a text body that says why.
+ *
+ * The socket is handed to `onSocket` before it opens. To answer messages,
+ * reply from a `message` listener, as below: on this backend Deno answers a
+ * peer's close frame the moment it reads it, and a reply sent later from a
+ * `for await` loop, to a message that came just before the close, is lost
+ * (see {@linkcode NativeSocket}).
  *
  * @example An echo server beside a page
  * ```ts
@@ -43,8 +60,10 @@ export type SocketHandler<Data = unknown> = (
  *
  * const handler = webSockets(
  *   { path: "/ws", allowedOrigins: ["http://localhost:8080"] },
- *   async (socket) => {
- *     for await (const message of socket) await socket.send(message);
+ *   (socket) => {
+ *     socket.addEventListener("message", ({ data }) => {
+ *       socket.send(data).catch(() => socket.abort());
+ *     });
  *   },
  *   () => new Response("<h1>Hello</h1>", { headers: { "content-type": "text/html" } }),
  * );
@@ -59,19 +78,15 @@ export function webSockets<Data = unknown>(
   const resolved = resolveServerOptions(options);
   const paths = resolved.paths;
   return (request, info) => {
-    const onRoute = paths === undefined ||
-      paths.has(new URL(request.url).pathname);
-    if (!onRoute) {
+    const pathname = new URL(request.url).pathname;
+    if (!isRoute(paths, pathname)) {
       return next === undefined
-        ? refuse(404, "Not Found")
+        ? notFound(paths, pathname)
         : next(request, info);
     }
     if (!isUpgradeAttempt(request)) {
       if (paths === undefined && next !== undefined) return next(request, info);
-      return refuse(
-        400,
-        "This route only accepts WebSocket connections (expected Upgrade: websocket)",
-      );
+      return notAHandshake();
     }
     if (resolved.admission !== undefined) {
       return admitAndAccept(request, info, resolved, resolved.admission, (

@@ -12,14 +12,12 @@ import {
 } from "../socket/mod.ts";
 import { Admission, type AdmissionOptions } from "./admission.ts";
 
-/** Options of {@linkcode webSockets} and {@linkcode acceptWebSocket}. Times are in milliseconds. */
-export interface WebSocketServerOptions<Data = unknown>
-  extends SocketOptions, AdmissionOptions<Data> {
-  /**
-   * The path or paths that are WebSocket routes, such as `"/ws"`. Without
-   * it, every path is.
-   */
-  path?: string | readonly string[];
+/**
+ * Options of {@linkcode acceptWebSocket}: how a request is accepted, once
+ * you decided it is for a socket. Times are in milliseconds.
+ * {@linkcode WebSocketServerOptions} adds routing (`path`) to these.
+ */
+export interface AcceptOptions extends SocketOptions {
   /**
    * How often the server makes sure the peer is alive. Default 120000 (2
    * minutes); 0 or `Infinity` turns keep-alive off. On the native backend
@@ -47,9 +45,19 @@ export interface WebSocketServerOptions<Data = unknown>
   allowedOrigins?: readonly string[];
   /**
    * Subprotocols the server speaks, in its own order of preference: the
-   * first of these that the client offered is selected.
+   * first of these that the client offered is selected. When the client
+   * offered none of them the socket opens without a subprotocol
+   * (`protocol` is `""`), as RFC 6455 allows, unless `requireProtocol` is
+   * set.
    */
   protocols?: readonly string[];
+  /**
+   * Refuses a handshake that offers none of `protocols` (or offers none at
+   * all) with 400 and a text body naming the subprotocols this server
+   * speaks, instead of opening a socket without a subprotocol. Default
+   * `false`, as in RFC 6455, `ws` and Deno. Needs `protocols`.
+   */
+  requireProtocol?: boolean;
   /**
    * Answers the heartbeats of socketry's browser client
    * (`@socketry/socketry/browser`): a text message of exactly
@@ -63,6 +71,22 @@ export interface WebSocketServerOptions<Data = unknown>
    * closed with 1011. Default: `console.error`.
    */
   onError?: (error: unknown, request: Request) => void;
+}
+
+/**
+ * Options of {@linkcode webSockets} and the engine's `serveEngine`: the
+ * options of accepting a socket, and which paths are WebSocket routes.
+ */
+export interface WebSocketServerOptions<Data = unknown>
+  extends AcceptOptions, AdmissionOptions<Data> {
+  /**
+   * The path or paths that are WebSocket routes, such as `"/ws"`. A path
+   * matches exactly: `"/ws/"` is not `"/ws"` unless both are listed, and the
+   * query string is ignored. Without `path`, every path is a WebSocket
+   * route and only requests that are not WebSocket handshakes go to the
+   * next handler.
+   */
+  path?: string | readonly string[];
 }
 
 /** Server options with defaults filled in and checked. */
@@ -81,6 +105,8 @@ export interface ResolvedServerOptions {
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   /** The server's subprotocols in order of preference. */
   readonly protocols: readonly string[];
+  /** Whether a handshake offering none of `protocols` is refused. */
+  readonly requireProtocol: boolean;
   /** Whether sockets answer the browser client's heartbeats. */
   readonly heartbeat: boolean;
   /** Receives failures of socket handlers. */
@@ -106,7 +132,7 @@ export interface ResolvedServerOptions {
  * ```
  */
 export function resolveServerOptions(
-  options: WebSocketServerOptions = {},
+  options?: WebSocketServerOptions,
 ): ResolvedServerOptions {
   const {
     path,
@@ -115,6 +141,7 @@ export function resolveServerOptions(
     clientPingInterval = Infinity,
     allowedOrigins,
     protocols = [],
+    requireProtocol = false,
     heartbeat = false,
     onError = (error: unknown, request: Request) =>
       console.error(
@@ -125,7 +152,7 @@ export function resolveServerOptions(
     limits,
     metrics,
     ...socketOptions
-  } = options;
+  } = options ?? {};
   return {
     socket: resolveSocketOptions(socketOptions),
     paths: path === undefined ? undefined : new Set(checkPaths(path)),
@@ -136,6 +163,7 @@ export function resolveServerOptions(
       ? undefined
       : new Set(allowedOrigins.map(checkOrigin)),
     protocols: protocols.map(checkProtocol),
+    requireProtocol: checkRequireProtocol(requireProtocol, protocols),
     heartbeat: heartbeat === true,
     onError,
     admission: Admission.create({ authorize, limits, metrics }, onError),
@@ -177,6 +205,21 @@ function checkProtocol(protocol: string): string {
     );
   }
   return protocol;
+}
+
+function checkRequireProtocol(
+  required: boolean,
+  protocols: readonly string[],
+): boolean {
+  if (typeof required !== "boolean") {
+    throw new TypeError(`requireProtocol must be a boolean, got ${required}`);
+  }
+  if (required && protocols.length === 0) {
+    throw new TypeError(
+      "requireProtocol needs protocols: list the subprotocols this server speaks",
+    );
+  }
+  return required;
 }
 
 function duration(name: string, value: number): number {

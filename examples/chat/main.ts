@@ -17,11 +17,25 @@
  * SIGINT and SIGTERM shut down gracefully through the processor: every
  * socket gets 1001 after what was queued for it.
  *
+ * Running it in the open: `--token SECRET` refuses a WebSocket without
+ * `?token=SECRET` with 401 (open the page as `/?token=SECRET`);
+ * `--max-connections-per-ip N` answers 429 to an address holding N sockets;
+ * `--rate-limit N` closes a socket sending more than N messages a second
+ * with 1008; `GET /metrics` serves the server's metrics as Prometheus text.
+ *
  * @module
  */
 
+import { timingSafeEqual } from "node:crypto";
 import { parseArgs } from "node:util";
-import { serveEngine, type Socket, webSockets } from "../../mod.ts";
+import {
+  type LimitsOptions,
+  metricsHandler,
+  serveEngine,
+  ServerMetrics,
+  type Socket,
+  webSockets,
+} from "../../mod.ts";
 import { badRoom, Chat, roomRequest } from "./chat.ts";
 import { CHAT_PAGE } from "./page.ts";
 
@@ -32,12 +46,15 @@ const { values } = parseArgs({
     hostname: { type: "string", default: "0.0.0.0" },
     backend: { type: "string", default: "native" },
     compression: { type: "boolean", default: false },
+    token: { type: "string" },
+    "max-connections-per-ip": { type: "string" },
+    "rate-limit": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: deno run -A examples/chat/main.ts [--port 8080] [--hostname 0.0.0.0] [--backend native|engine] [--compression]",
+    "Usage: deno run -A examples/chat/main.ts [--port 8080] [--hostname 0.0.0.0] [--backend native|engine] [--compression] [--token SECRET] [--max-connections-per-ip N] [--rate-limit N]",
   );
   Deno.exit(0);
 }
@@ -57,11 +74,54 @@ if (values.compression && backend !== "engine") {
   );
   Deno.exit(2);
 }
+const limits: LimitsOptions = {};
+for (
+  const [flag, limit] of [
+    ["max-connections-per-ip", "connectionsPerAddress"],
+    ["rate-limit", "messagesPerSecond"],
+  ] as const
+) {
+  const text = values[flag];
+  if (text === undefined) continue;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`--${flag} must be a whole number >= 1, got ${text}`);
+    Deno.exit(2);
+  }
+  limits[limit] = value;
+}
+const token = values.token;
+if (token === "") {
+  console.error("--token must not be empty");
+  Deno.exit(2);
+}
 
 const chat = new Chat();
 const processor = chat.processor;
 
-const options = { path: "/ws", maxMessageSize: 1024 * 1024 };
+const metrics = new ServerMetrics();
+const scrape = metricsHandler(metrics);
+const expected = new TextEncoder().encode(token);
+const options = {
+  path: "/ws",
+  maxMessageSize: 1024 * 1024,
+  metrics,
+  limits,
+  ...(token === undefined ? {} : {
+    authorize: (request: Request) => {
+      const given = new TextEncoder().encode(
+        new URL(request.url).searchParams.get("token") ?? "",
+      );
+      // Compared in constant time: the time taken says nothing of the secret.
+      const ok = given.byteLength === expected.byteLength &&
+        timingSafeEqual(given, expected);
+      return ok ? undefined : new Response(
+        "Unauthorized: this chat needs ?token=\n",
+        { status: 401, headers: { "www-authenticate": "Token" } },
+      );
+    },
+  }),
+};
 const onSocket = (socket: Socket, request: Request) => {
   // The room was checked before the upgrade.
   const asked = roomRequest(new URL(request.url));
@@ -80,6 +140,7 @@ const page = (request: Request) => {
     });
   }
   if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
+  if (pathname === "/metrics") return scrape(request);
   return new Response("Not Found\n", { status: 404 });
 };
 const announce = ({ hostname, port }: { hostname: string; port: number }) => {

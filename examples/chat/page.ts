@@ -152,7 +152,9 @@ export const CHAT_PAGE = `<!doctype html>
     $("members").textContent = "0";
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const room = encodeURIComponent($("room").value);
-    const url = scheme + "//" + location.host + "/ws?room=" + room + "&stats=1";
+    const token = new URLSearchParams(location.search).get("token");
+    const url = scheme + "//" + location.host + "/ws?room=" + room + "&stats=1" +
+      (token === null ? "" : "&token=" + encodeURIComponent(token));
     socket = openSocket(url, { status: setStatus, message: received });
   };
   $("send").onclick = () => {

@@ -169,9 +169,12 @@ export class Http2Pool {
         createConnection: () => socket,
         settings: { initialWindowSize: HTTP2_STREAM_WINDOW },
       });
+      let settled = false;
       const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
         signal.removeEventListener("abort", onAbort);
-        session.destroy();
+        queueMicrotask(() => session.destroy());
         reject(error);
       };
       const onAbort = () => fail(signal.reason);
@@ -184,17 +187,23 @@ export class Http2Pool {
             { status: WebSocketStatus.HandshakeRejected },
           ),
         ));
-      session.once("remoteSettings", (settings) => {
-        signal.removeEventListener("abort", onAbort);
-        if (settings.enableConnectProtocol !== true) {
-          session.close();
-          reject(new NoExtendedConnect(origin));
-          return;
-        }
-        session.setLocalWindowSize(HTTP2_CONNECTION_WINDOW);
-        session.unref();
-        resolve(session);
-      });
+      // Deno 2.9 corrupts memory (a segmentation fault at a later garbage
+      // collection) when a session is closed inside its own listener for the
+      // peer's SETTINGS: everything that follows runs a microtask later.
+      session.once("remoteSettings", (settings) =>
+        queueMicrotask(() => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener("abort", onAbort);
+          if (settings.enableConnectProtocol !== true) {
+            session.close();
+            reject(new NoExtendedConnect(origin));
+            return;
+          }
+          session.setLocalWindowSize(HTTP2_CONNECTION_WINDOW);
+          session.unref();
+          resolve(session);
+        }));
     });
   }
 }

@@ -74,8 +74,12 @@ export class Admission {
 
   /** Admission for `options`, or `undefined` when none of them is set. */
   static create(
+    // Spelled out: without exactOptionalPropertyTypes (a user's default),
+    // a mapped type with -? would drop the undefined these may be.
     options: {
-      readonly [K in keyof AdmissionOptions]-?: AdmissionOptions[K] | undefined;
+      readonly authorize: Authorize<unknown> | undefined;
+      readonly limits: LimitsOptions | undefined;
+      readonly metrics: ServerMetrics | undefined;
     },
     onError: (error: unknown, request: Request) => void,
   ): Admission | undefined {

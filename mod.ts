@@ -130,6 +130,10 @@ export {
   type SocketProcessorOptions,
   type SocketWork,
 } from "./lib/processor.ts";
+export {
+  PreparedMessage,
+  type PreparedMessageOptions,
+} from "./lib/prepared_message.ts";
 export * from "./lib/backplane/mod.ts";
 export type {
   AdmissionOptions,

@@ -9,6 +9,7 @@
  */
 
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
+import { PreparedMessage } from "./prepared_message.ts";
 import type {
   MessageData,
   SendData,
@@ -262,14 +263,17 @@ export class SocketProcessor {
   }
 
   /**
-   * Sends a message to every open socket, except `except`. Resolves once
+   * Sends a message to every open socket, except `except`. The message is
+   * encoded once, as a {@linkcode PreparedMessage}, and the same bytes go to
+   * every socket (a message sent in fragments, `endOfMessage: false`, or
+   * with a `signal`, is sent socket by socket). Resolves once
    * every socket took the message into its send queue or refused it: it
    * never waits for a slow reader, so one stalled socket does not hold up
    * the sender or the others. A socket whose queue is full is handled by the
    * `slowConsumer` policy.
    */
   broadcast(
-    data: SendData | MessageData,
+    data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
     return this.#sendAll(this.#live.keys(), data, options);
@@ -285,7 +289,7 @@ export class SocketProcessor {
    */
   sendToGroup(
     group: string,
-    data: SendData | MessageData,
+    data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
     return this.#sendAll(this.#groups.get(group) ?? [], data, options);
@@ -367,10 +371,11 @@ export class SocketProcessor {
 
   async #sendAll(
     sockets: Iterable<Socket>,
-    data: SendData | MessageData,
+    data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions,
   ): Promise<BroadcastResult> {
     const { except, ...sendOptions } = options;
+    const prepared = prepare(data, sendOptions);
     let sent = 0;
     let failed = 0;
     let counting = true;
@@ -387,7 +392,10 @@ export class SocketProcessor {
       // A refusal (full queue, ending socket) rejects at once; a send that
       // waits for the peer to read counts as taken and is not awaited.
       try {
-        socket.send(data, sendOptions).then(
+        const sending = prepared === undefined
+          ? socket.send(data as SendData, sendOptions)
+          : prepared.send(socket);
+        sending.then(
           undefined,
           (error) => refused(error, socket),
         );
@@ -448,4 +456,19 @@ export class SocketProcessor {
     }
     return entry;
   }
+}
+
+/** The message as prepared once for many sockets, unless it goes in parts. */
+function prepare(
+  data: SendData | MessageData | PreparedMessage,
+  options: SendOptions,
+): PreparedMessage | undefined {
+  if (data instanceof PreparedMessage) return data;
+  if (options.endOfMessage === false || options.signal !== undefined) {
+    return undefined;
+  }
+  return new PreparedMessage(data, {
+    ...(options.type === undefined ? {} : { type: options.type }),
+    ...(options.compress === undefined ? {} : { compress: options.compress }),
+  });
 }

@@ -14,6 +14,7 @@ import {
   createDeflateRaw,
   createInflateRaw,
   type DeflateRaw,
+  deflateRaw,
   type InflateRaw,
 } from "node:zlib";
 import { nextTick } from "node:process";
@@ -454,6 +455,44 @@ export class PerMessageDeflate {
   /** Whether {@linkcode PerMessageDeflate.close} was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Names this codec's compressor settings when every message it sends
+   * stands alone (no context takeover for this side): any codec with the
+   * same name would compress a message to the same bytes, so one
+   * compressed form can go to all of them. `undefined` with context
+   * takeover, where each message depends on the ones before it.
+   */
+  get standaloneKey(): string | undefined {
+    if (!this.#sendNoContextTakeover) return undefined;
+    return `${this.#sendWindowBits}:${this.#level}:${this.#memLevel}`;
+  }
+
+  /**
+   * Compresses a whole message on its own, outside this codec's context,
+   * as this codec would with no context takeover; see
+   * {@linkcode PerMessageDeflate.standaloneKey}.
+   */
+  compressAlone(data: Uint8Array): Promise<Uint8Array> {
+    if (data.byteLength === 0) return Promise.resolve(Uint8Array.of(0x00));
+    const options = {
+      windowBits: this.#sendWindowBits,
+      level: this.#level,
+      memLevel: this.#memLevel,
+      finishFlush: constants.Z_SYNC_FLUSH,
+    };
+    return this.#limiter.run(() =>
+      new Promise<Uint8Array>((resolve, reject) =>
+        deflateRaw(data, options, (error, output) => {
+          if (error !== null || !endsWithTrailer(output)) {
+            reject(internalError(`Compression failed: ${error}`, error));
+          } else {
+            resolve(output.subarray(0, output.byteLength - TRAILER.byteLength));
+          }
+        })
+      )
+    );
   }
 
   /** Whether a message of `size` bytes is worth compressing: `size >= threshold`. */

@@ -15,6 +15,7 @@ import {
 } from "../protocol/frame.ts";
 import { applyMask } from "../protocol/mask.ts";
 import { Opcode } from "../protocol/opcodes.ts";
+import { PreparedMessage } from "../prepared_message.ts";
 import { Utf8Validator } from "../protocol/utf8.ts";
 import type { MessageType } from "../socket/mod.ts";
 import { utf8ByteLength } from "../utf8_length.ts";
@@ -91,6 +92,13 @@ export class FrameWriter {
     compress: boolean,
   ): void | Promise<void> {
     if (this.#closeSent) throw closedError();
+    if (typeof data !== "string" && final && !this.#fragmenting) {
+      const prepared = PreparedMessage.of(data);
+      if (prepared?.type === type) {
+        const written = this.#prepared(prepared, compress);
+        if (written !== false) return written;
+      }
+    }
     if (type === "text" && typeof data !== "string") {
       this.#checkText(data, final);
     }
@@ -144,6 +152,32 @@ export class FrameWriter {
   /** Runs `task` once every frame given before it has been written. */
   afterWrites(task: SerialTask): void {
     this.#queue.run(task);
+  }
+
+  /**
+   * Writes the shared frame of a prepared message, its compressed form
+   * where every message stands alone; false where this connection must
+   * frame it itself (masked frames, compression with context takeover).
+   */
+  #prepared(
+    message: PreparedMessage,
+    compress: boolean,
+  ): false | void | Promise<void> {
+    if (this.#masked) return false;
+    // Many sockets take a broadcast in one turn: each joins its writes.
+    this.#transport.corkForTurn?.();
+    const deflate = this.#deflate;
+    if (deflate === undefined) return this.#transport.write(message.frame());
+    if (!compress || !deflate.shouldCompress(message.size)) {
+      return this.#queue.run(() => this.#transport.write(message.frame()));
+    }
+    const key = deflate.standaloneKey;
+    if (key === undefined) return false;
+    const frame = message.compressedFrame(
+      key,
+      (payload) => deflate.compressAlone(payload),
+    );
+    return this.#queue.run(async () => this.#transport.write(await frame));
   }
 
   #checkText(data: Uint8Array, final: boolean): void {

@@ -36,6 +36,11 @@ export interface Transport {
    * may be reused; transports that hand chunks on (web streams) never call it.
    */
   write(chunk: Uint8Array, onWritten?: () => void): void;
+  /**
+   * Holds the writes of the current event-loop turn and sends them
+   * together at its end (optional: a transport may write at once).
+   */
+  corkForTurn?(): void;
   /** Bytes queued and not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /** Resolves when the write queue drained (or the transport ended). */
@@ -100,12 +105,12 @@ export class NetSocketTransport implements Transport {
     const buffers = "session" in socket ? undefined : ReadBuffers.of(socket);
     if (buffers !== undefined) {
       buffers.listen((chunk, hold) => {
-        this.#corkForTurn();
+        this.corkForTurn();
         sink.data(chunk, hold);
       });
     } else {
       socket.on("data", (chunk: Uint8Array) => {
-        this.#corkForTurn();
+        this.corkForTurn();
         // A plain Uint8Array view: applications never see Node's Buffer.
         sink.data(
           new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
@@ -146,10 +151,13 @@ export class NetSocketTransport implements Transport {
     return this.#socket.writableLength;
   }
 
-  // Everything written in answer to what was read in this turn of the
-  // event loop (by listeners, or by async loops resuming in microtasks)
-  // leaves in one writev instead of one send per frame.
-  #corkForTurn(): void {
+  /**
+   * Everything written in answer to what was read in this turn of the
+   * event loop (by listeners, or by async loops resuming in microtasks),
+   * or broadcast to this socket in it, leaves in one writev instead of one
+   * send per frame.
+   */
+  corkForTurn(): void {
     if (this.#corked) return;
     this.#corked = true;
     this.#socket.cork();

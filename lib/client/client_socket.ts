@@ -17,7 +17,10 @@ const RECEIVE_TIMEOUT = 30_000;
 
 /** Options of `connect()` on a message or stream socket. */
 export interface ClientConnectOptions {
-  /** Cancels connecting. */
+  /**
+   * Cancels connecting: with status `timeout` when the signal's reason is a
+   * `TimeoutError` (as from `AbortSignal.timeout()`), `cancelled` otherwise.
+   */
   signal?: AbortSignal;
 }
 

@@ -26,15 +26,20 @@ const { values } = parseArgs({
 let connections = 0;
 const processor = new SocketProcessor({
   // Each socket's own work: answer every message, then return when it ends.
-  onSocket: async (socket, processor) => {
+  // The answers go from a message listener, which runs as each message
+  // arrives: Deno's socket answers a close frame as soon as it reads it, so
+  // a reply sent later (from a for-await loop) to a client that closed right
+  // after its last message would be lost.
+  onSocket: (socket, processor) => {
     processor.join(socket, "clock");
-    await socket.send(`welcome: ${processor.size} socket(s) connected`);
-    for await (const message of socket) {
-      const text = typeof message === "string"
-        ? message
-        : `${message.byteLength} bytes`;
-      await socket.send(`you said: ${text}`);
-    }
+    socket.send(`welcome: ${processor.size} socket(s) connected`).catch(
+      () => {},
+    );
+    socket.addEventListener("message", ({ data }) => {
+      const text = typeof data === "string" ? data : `${data.byteLength} bytes`;
+      socket.send(`you said: ${text}`).catch(() => socket.abort());
+    });
+    return socket.closed;
   },
 });
 

@@ -32,7 +32,9 @@ export type AcceptResult =
  * Return `response` from your handler either way: it is the 101 upgrade when
  * `socket` is set, and otherwise a 400, 403 or 426 whose text body says why.
  * It does not route: decide which requests are for sockets before calling
- * it (`options` has no `path`; giving one throws `TypeError`).
+ * it (`options` has no `path`; giving one throws `TypeError`). Read what
+ * you need from `request` first: once Deno upgrades it, reading its headers
+ * throws.
  *
  * @example Route by hand
  * ```ts

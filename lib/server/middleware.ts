@@ -88,14 +88,20 @@ export function webSockets<Data = unknown>(
       if (paths === undefined && next !== undefined) return next(request, info);
       return notAHandshake();
     }
+    // Deno closes a request it upgrades (reading its headers then throws):
+    // the handler gets a copy made before the upgrade.
+    const opening = new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+    });
     if (resolved.admission !== undefined) {
       return admitAndAccept(request, info, resolved, resolved.admission, (
         socket,
-      ) => runSocketHandler(onSocket, socket, request, resolved.onError));
+      ) => runSocketHandler(onSocket, socket, opening, resolved.onError));
     }
     const { socket, response } = acceptResolved(request, resolved);
     if (socket === null) return response;
-    runSocketHandler(onSocket, socket, request, resolved.onError);
+    runSocketHandler(onSocket, socket, opening, resolved.onError);
     return response;
   };
 }

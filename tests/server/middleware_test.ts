@@ -7,6 +7,7 @@ import {
   type WebSocketServerOptions,
 } from "../../mod.ts";
 import { Inbox, TestClient } from "../helpers/client.ts";
+import { HARNESSES } from "../helpers/harness.ts";
 import { handshakeRequest, rawHttp } from "../helpers/raw.ts";
 
 async function serve(
@@ -237,3 +238,40 @@ Deno.test("a handler that throws or rejects closes the socket with 1011", async 
   ]);
   await server.shutdown();
 });
+
+for (const harness of HARNESSES) {
+  for (const admission of [false, true]) {
+    Deno.test(
+      `${harness.name}${
+        admission ? " with authorize" : ""
+      }: the socket handler reads the request's headers`,
+      async () => {
+        const seen = new Inbox<{ token: string | null; url: string }>();
+        const sockets = new Inbox<Socket>();
+        const server = await harness.serve(
+          admission ? { authorize: () => "ok" } : {},
+          (socket, request) => {
+            sockets.push(socket);
+            seen.push({
+              token: request.headers.get("x-token"),
+              url: request.url,
+            });
+          },
+        );
+        try {
+          const response = await rawHttp(
+            server.port,
+            handshakeRequest("/ws?room=1", ["X-Token: abc"]),
+          );
+          assert.equal(response.status, 101);
+          const { token, url } = await seen.next();
+          assert.equal(token, "abc");
+          assert.equal(new URL(url).search, "?room=1");
+          await (await sockets.next()).closed;
+        } finally {
+          await server.close();
+        }
+      },
+    );
+  }
+}

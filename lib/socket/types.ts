@@ -180,7 +180,7 @@ export interface SocketOptions {
    * How long `receive()` or a `for await` step may wait for data before it
    * rejects with status `timeout`; the socket stays open and data arriving
    * later is kept. Control frames do not count as data. Default `Infinity`
-   * on server sockets, 30000 for {@linkcode connect}.
+   * (a quiet connection is no error), 30000 on message and stream sockets.
    */
   receiveTimeout?: number;
 }

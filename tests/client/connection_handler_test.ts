@@ -718,3 +718,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test("ConnectionHandler shows only its public face: connect()'s internals are not methods", () => {
+  const handler = new ConnectionHandler();
+  for (
+    const internal of [
+      "http2Route",
+      "trackStream",
+      "requestHeaders",
+      "receiveResponse",
+      "openLending",
+    ]
+  ) {
+    assert.equal(internal in handler, false, internal);
+  }
+  assert.deepEqual(
+    Object.getOwnPropertyNames(ConnectionHandler.prototype).sort(),
+    [
+      "close",
+      "constructor",
+      "cookies",
+      "hasCredentials",
+      "openConnection",
+      "proxy",
+    ],
+  );
+});

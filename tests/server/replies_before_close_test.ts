@@ -12,8 +12,13 @@ import { FrameReader, maskedFrame, rawWebSocket } from "../helpers/raw.ts";
 const MESSAGES = 5;
 const ROUNDS = 20;
 
-type Mode = "for await" | "receive()" | "message listener";
-const MODES: readonly Mode[] = ["for await", "receive()", "message listener"];
+type Mode = "for await" | "receive()" | "readable" | "message listener";
+const MODES: readonly Mode[] = [
+  "for await",
+  "receive()",
+  "readable",
+  "message listener",
+];
 
 /** Echoes every message in one reading mode; records what it received. */
 async function echo(
@@ -32,6 +37,8 @@ async function echo(
     await socket.closed;
   } else if (mode === "for await") {
     for await (const message of socket) await reply(message);
+  } else if (mode === "readable") {
+    for await (const message of socket.readable) await reply(message);
   } else {
     while (true) {
       const piece = await socket.receive();

@@ -12,7 +12,6 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { signalError } from "../abort.ts";
-import { ReadBuffers } from "../engine/read_buffers.ts";
 import { EngineSocket } from "../engine/engine_socket.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import {
@@ -23,13 +22,11 @@ import {
 } from "../errors.ts";
 import {
   type AcceptedResponse,
-  bodyPrefix,
   checkClientResponse,
   type ClientRequest,
   type ClientResponse,
   http1Request,
   http2Request,
-  REFUSAL_BODY_LIMIT,
 } from "../protocol/client_handshake.ts";
 import { generateKey } from "../protocol/handshake_key.ts";
 import { handlerInternals } from "./connection_handler.ts";
@@ -39,12 +36,11 @@ import {
   type ResolvedConnectOptions,
 } from "./options.ts";
 import { readResponseHead } from "./read_head.ts";
+import { socketBody, streamBody } from "./refusal_body.ts";
 
 export type { ConnectOptions } from "./options.ts";
 
 const MAX_RESPONSE_HEAD = 16 * 1024;
-// How long a refusal's body may take to arrive after its head.
-const REFUSAL_BODY_WAIT = 2000;
 
 /**
  * Connects to a `ws://` or `wss://` URL and resolves with an open socket.
@@ -295,84 +291,6 @@ function http2Headers(fields: Record<string, unknown>): Headers {
     }
   }
   return headers;
-}
-
-/**
- * The start of a refusal's body on an HTTP/1.1 connection: what came with
- * the head, then reads until the body ends, 4 KiB are in, the connection
- * ends, or a short wait passes.
- */
-function socketBody(
-  socket: NetSocket,
-  rest: Uint8Array,
-  headers: Headers,
-): Promise<string> {
-  let received = rest;
-  const first = bodyPrefix(received, headers);
-  if (first.complete) return Promise.resolve(first.text);
-  return new Promise((resolve) => {
-    const buffers = ReadBuffers.of(socket);
-    const finish = () => {
-      clearTimeout(timer);
-      if (buffers === undefined) socket.off("data", onData);
-      else buffers.listen(undefined);
-      socket.off("end", finish);
-      socket.off("close", finish);
-      socket.off("error", finish);
-      resolve(bodyPrefix(received, headers).text);
-    };
-    // Copies what it keeps: a lent chunk is overwritten by the next read.
-    const onData = (chunk: Uint8Array) => {
-      const joined = new Uint8Array(received.byteLength + chunk.byteLength);
-      joined.set(received);
-      joined.set(chunk, received.byteLength);
-      received = joined;
-      if (
-        bodyPrefix(received, headers).complete ||
-        received.byteLength > 4 * REFUSAL_BODY_LIMIT
-      ) finish();
-    };
-    const timer = setTimeout(finish, REFUSAL_BODY_WAIT);
-    if (buffers === undefined) socket.on("data", onData);
-    else buffers.listen(onData);
-    socket.on("end", finish);
-    socket.on("close", finish);
-    socket.on("error", finish);
-    socket.resume();
-  });
-}
-
-/** The start of a refusal's body on an HTTP/2 stream. */
-function streamBody(stream: ClientHttp2Stream): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let kept = 0;
-  return new Promise((resolve) => {
-    const finish = () => {
-      clearTimeout(timer);
-      stream.off("data", onData);
-      stream.off("end", finish);
-      stream.off("close", finish);
-      stream.off("error", finish);
-      const body = new Uint8Array(kept);
-      let offset = 0;
-      for (const part of parts) {
-        body.set(part, offset);
-        offset += part.byteLength;
-      }
-      resolve(new TextDecoder().decode(body));
-    };
-    const onData = (chunk: Uint8Array) => {
-      const piece = chunk.subarray(0, REFUSAL_BODY_LIMIT - kept);
-      parts.push(piece);
-      kept += piece.byteLength;
-      if (kept >= REFUSAL_BODY_LIMIT) finish();
-    };
-    const timer = setTimeout(finish, REFUSAL_BODY_WAIT);
-    stream.on("data", onData);
-    stream.on("end", finish);
-    stream.on("close", finish);
-    stream.on("error", finish);
-  });
 }
 
 function connectError(

@@ -1,10 +1,19 @@
 /**
  * A cookie jar for the client (RFC 6265, the parts a WebSocket handshake
  * uses): it keeps what `Set-Cookie` headers of handshake responses set and
- * gives the `Cookie` header for the next request to a URL.
+ * gives the `Cookie` header for the next request to a URL. The rules are
+ * tough-cookie's, with the public suffix list: a server cannot set a cookie
+ * for `co.uk` or `github.io` and so reach every site under it.
  *
  * @module
  */
+
+import {
+  Cookie as ToughCookie,
+  cookieCompare,
+  CookieJar as ToughCookieJar,
+  MemoryCookieStore,
+} from "tough-cookie";
 
 /** One stored cookie. */
 export interface Cookie {
@@ -28,7 +37,8 @@ export interface Cookie {
 
 /**
  * Stores cookies from handshake responses and sends them back to matching
- * URLs. Share one jar between sockets (or through a
+ * URLs, by the rules of RFC 6265 and the public suffix list (as browsers
+ * do; the implementation is npm's `tough-cookie`). Share one jar between sockets (or through a
  * {@linkcode ConnectionHandler}) to keep a session.
  *
  * @example Store a cookie and send it back
@@ -42,7 +52,11 @@ export interface Cookie {
  * ```
  */
 export class CookieJar {
-  readonly #cookies = new Map<string, Cookie>();
+  readonly #store = new MemoryCookieStore();
+  readonly #jar = new ToughCookieJar(this.#store, {
+    rejectPublicSuffixes: true,
+    looseMode: false,
+  });
   readonly #now: () => number;
 
   /** Creates an empty jar; `now` is the clock used for expiry. */
@@ -52,43 +66,59 @@ export class CookieJar {
 
   /**
    * Stores the cookies of `Set-Cookie` header values received from `url`.
-   * Values that are malformed, or set a cookie for another domain, are
+   * Values that are malformed, set a cookie for another domain or for a
+   * public suffix (`Domain=co.uk`), or are `Secure` from an insecure URL are
    * ignored, as browsers do.
    */
   store(url: string | URL, setCookies: Iterable<string>): void {
-    const target = new URL(url);
+    const target = String(url);
+    const now = new Date(this.#now());
     for (const line of setCookies) {
-      const cookie = parseSetCookie(line, target, this.#now());
+      const cookie = ToughCookie.parse(line, { loose: false });
       if (cookie === undefined) continue;
-      const key = `${cookie.domain};${cookie.path};${cookie.name}`;
-      if (cookie.expires !== undefined && cookie.expires <= this.#now()) {
-        this.#cookies.delete(key);
-      } else this.#cookies.set(key, cookie);
+      // Max-Age counts from receipt (RFC 6265 §5.2.2); tough-cookie would
+      // count it from the last access, so it becomes a date here.
+      if (typeof cookie.maxAge === "number") {
+        cookie.expires = new Date(
+          cookie.maxAge <= 0 ? 0 : now.getTime() + cookie.maxAge * 1000,
+        );
+        cookie.maxAge = null;
+      }
+      const stored = this.#jar.setCookieSync(cookie, target, {
+        now,
+        ignoreError: true,
+      });
+      // An expired cookie deletes its namesake and is not kept itself.
+      if (stored !== undefined && expiry(stored)! <= now.getTime()) {
+        this.#remove(stored);
+      }
     }
   }
 
   /** The cookies that go to `url`, longest path first. */
   cookies(url: string | URL): Cookie[] {
-    const target = new URL(url);
-    const host = hostOf(target);
-    const secure = target.protocol === "wss:" || target.protocol === "https:";
     const now = this.#now();
-    const matching: Cookie[] = [];
-    for (const [key, cookie] of this.#cookies) {
-      if (cookie.expires !== undefined && cookie.expires <= now) {
-        this.#cookies.delete(key);
-        continue;
-      }
-      if (cookie.secure && !secure) continue;
-      if (
-        cookie.hostOnly
-          ? host !== cookie.domain
-          : !domainMatch(host, cookie.domain)
-      ) continue;
-      if (!pathMatch(target.pathname, cookie.path)) continue;
-      matching.push(cookie);
+    // Expiry is checked here, on the jar's clock: tough-cookie's is Date.now.
+    const found = this.#jar.getCookiesSync(String(url), {
+      http: true,
+      expire: false,
+    }) ?? [];
+    const live: ToughCookie[] = [];
+    for (const cookie of found) {
+      const expires = expiry(cookie);
+      if (expires === undefined || expires > now) live.push(cookie);
+      else this.#remove(cookie);
     }
-    return matching.sort((a, b) => b.path.length - a.path.length);
+    return live.sort(cookieCompare).map((cookie) => ({
+      name: cookie.key,
+      value: cookie.value,
+      domain: cookie.domain!,
+      hostOnly: cookie.hostOnly !== false,
+      path: cookie.path!,
+      expires: expiry(cookie),
+      secure: cookie.secure,
+      httpOnly: cookie.httpOnly,
+    }));
   }
 
   /** The `Cookie` header value for a request to `url`, or `""` when none. */
@@ -99,90 +129,31 @@ export class CookieJar {
 
   /** How many cookies the jar holds (expired ones included until next use). */
   get size(): number {
-    return this.#cookies.size;
+    let count = 0;
+    this.#store.getAllCookies((_error, cookies) => {
+      count = cookies?.length ?? 0;
+    });
+    return count;
   }
 
   /** Forgets every cookie. */
   clear(): void {
-    this.#cookies.clear();
+    this.#jar.removeAllCookiesSync();
+  }
+
+  #remove(cookie: ToughCookie): void {
+    // The memory store calls back at once.
+    this.#store.removeCookie(
+      cookie.domain!,
+      cookie.path!,
+      cookie.key,
+      () => {},
+    );
   }
 }
 
-function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-}
-
-function domainMatch(host: string, domain: string): boolean {
-  return host === domain ||
-    (host.endsWith(`.${domain}`) && !/^[\d.]+$|:/.test(host));
-}
-
-function pathMatch(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith("/") || requestPath[cookiePath.length] === "/";
-}
-
-function defaultPath(url: URL): string {
-  const path = url.pathname;
-  const slash = path.lastIndexOf("/");
-  return slash <= 0 ? "/" : path.slice(0, slash);
-}
-
-function parseSetCookie(
-  line: string,
-  url: URL,
-  now: number,
-): Cookie | undefined {
-  const [pair = "", ...attributes] = line.split(";");
-  const equals = pair.indexOf("=");
-  if (equals <= 0) return undefined;
-  const name = pair.slice(0, equals).trim();
-  const value = pair.slice(equals + 1).trim();
-  if (name === "") return undefined;
-  const host = hostOf(url);
-  let domain = host;
-  let hostOnly = true;
-  let path = defaultPath(url);
-  let expires: number | undefined;
-  let maxAge: number | undefined;
-  let secure = false;
-  let httpOnly = false;
-  for (const attribute of attributes) {
-    const split = attribute.indexOf("=");
-    const key = (split === -1 ? attribute : attribute.slice(0, split)).trim()
-      .toLowerCase();
-    const argument = split === -1 ? "" : attribute.slice(split + 1).trim();
-    switch (key) {
-      case "domain": {
-        const wanted = argument.replace(/^\./, "").toLowerCase();
-        if (wanted === "") break;
-        if (!domainMatch(host, wanted)) return undefined;
-        // A bare top-level name (Domain=com) would reach every site under it.
-        if (!wanted.includes(".") && wanted !== host) return undefined;
-        domain = wanted;
-        hostOnly = false;
-        break;
-      }
-      case "path":
-        if (argument.startsWith("/")) path = argument;
-        break;
-      case "expires": {
-        const time = Date.parse(argument);
-        if (!Number.isNaN(time)) expires = time;
-        break;
-      }
-      case "max-age":
-        if (/^-?\d+$/.test(argument)) maxAge = Number(argument);
-        break;
-      case "secure":
-        secure = true;
-        break;
-      case "httponly":
-        httpOnly = true;
-        break;
-    }
-  }
-  if (maxAge !== undefined) expires = now + maxAge * 1000;
-  return { name, value, domain, hostOnly, path, expires, secure, httpOnly };
+/** When a stored cookie expires (ms since the epoch), or `undefined` for a session cookie. */
+function expiry(cookie: ToughCookie): number | undefined {
+  const time = cookie.expiryTime();
+  return time === undefined || !Number.isFinite(time) ? undefined : time;
 }

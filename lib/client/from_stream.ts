@@ -1,5 +1,5 @@
 /**
- * A socket over any byte stream (SPEC C7, .NET's `CreateFromStream`): the
+ * A socket over any byte stream (like .NET's `CreateFromStream`): the
  * opening handshake is assumed done, or never needed.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * What a message or stream socket tells about itself (SPEC U4): addresses,
+ * What a message or stream socket tells about itself: addresses,
  * the negotiated protocol and extensions, and bandwidth statistics with
  * recent rates.
  *

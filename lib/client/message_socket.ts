@@ -1,5 +1,5 @@
 /**
- * The message socket (SPEC U1, UWP's `MessageWebSocket`): whole messages in
+ * The message socket (like UWP's `MessageWebSocket`): whole messages in
  * `message` events, sends of the type its control names, a `close` event
  * and `closed` promise saying how it ended.
  *

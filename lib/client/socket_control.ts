@@ -1,5 +1,5 @@
 /**
- * The settings of a message or stream socket (SPEC U3): made before
+ * The settings of a message or stream socket: made before
  * `connect()`, fixed from then on. Only a message socket's message type may
  * change later.
  *

@@ -1,5 +1,5 @@
 /**
- * The stream socket (SPEC U2, UWP's `StreamWebSocket`): binary data as web
+ * The stream socket (like UWP's `StreamWebSocket`): binary data as web
  * streams. `readable` yields the parts of messages as they arrive, without
  * waiting for whole messages; `writable` sends each chunk as a binary
  * message, with backpressure.

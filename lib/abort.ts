@@ -41,17 +41,31 @@ export function cancellable<T>(
 ): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const stop = onAbort(signal, reject);
     promise.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        stop();
         resolve(value);
       },
       (error) => {
-        signal.removeEventListener("abort", onAbort);
+        stop();
         reject(error);
       },
     );
   });
+}
+
+/**
+ * Runs `action` with the signal's reason when `signal` aborts, once; the
+ * function returned stops listening (call it when the work is done). An
+ * `undefined` signal never aborts.
+ */
+export function onAbort(
+  signal: AbortSignal | undefined,
+  action: (reason: unknown) => void,
+): () => void {
+  if (signal === undefined) return () => {};
+  const listener = () => action(signal.reason);
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
 }

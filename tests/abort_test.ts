@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cancellable, signalError } from "../lib/abort.ts";
+import { cancellable, onAbort, signalError } from "../lib/abort.ts";
 import { WebSocketError, WebSocketStatus } from "../lib/errors.ts";
 
 Deno.test("signalError: a TimeoutError reason is a timeout", async () => {
@@ -38,4 +38,19 @@ Deno.test("cancellable: settles as the promise, or rejects on abort", async () =
   await assert.rejects(cancellable(Promise.resolve(1), controller.signal), {
     message: "enough",
   });
+});
+
+Deno.test("onAbort: runs once with the reason, and not after it is stopped", () => {
+  const seen: unknown[] = [];
+  const first = new AbortController();
+  onAbort(first.signal, (reason) => seen.push(reason));
+  first.abort("first");
+  first.abort("again");
+  const second = new AbortController();
+  const stop = onAbort(second.signal, (reason) => seen.push(reason));
+  stop();
+  second.abort("second");
+  assert.deepEqual(seen, ["first"]);
+  onAbort(undefined, () => seen.push("never"))();
+  assert.deepEqual(seen, ["first"]);
 });

@@ -11,7 +11,7 @@
 
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
-import { signalError } from "../abort.ts";
+import { onAbort, signalError } from "../abort.ts";
 import { EngineSocket } from "../engine/engine_socket.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import {
@@ -154,8 +154,7 @@ async function extendedConnect(
   } catch (error) {
     throw connectError(error, url, signal);
   }
-  const onAbort = () => stream.destroy();
-  signal.addEventListener("abort", onAbort, { once: true });
+  const stop = onAbort(signal, () => stream.destroy());
   try {
     const fields = await new Promise<Record<string, unknown>>(
       (resolve, reject) => {
@@ -182,7 +181,7 @@ async function extendedConnect(
       undefined,
       () => streamBody(stream),
     );
-    signal.removeEventListener("abort", onAbort);
+    stop();
     const socket = new EngineSocket(new NetSocketTransport(stream), "client", {
       ...attempt.socketOptions,
       ...agreed(accepted),
@@ -191,7 +190,7 @@ async function extendedConnect(
     internals.trackStream(session, socket.closed);
     return socket;
   } catch (error) {
-    signal.removeEventListener("abort", onAbort);
+    stop();
     stream.destroy();
     throw connectError(error, url, signal);
   }
@@ -209,8 +208,7 @@ async function viaHttp1(
   } catch (error) {
     throw connectError(error, url, signal);
   }
-  const onAbort = () => socket.destroy();
-  signal.addEventListener("abort", onAbort, { once: true });
+  const stop = onAbort(signal, () => socket.destroy());
   try {
     const key = generateKey(crypto.getRandomValues(new Uint8Array(16)));
     socket.write(http1Request(clientRequest(attempt), key));
@@ -227,14 +225,14 @@ async function viaHttp1(
       key,
       () => socketBody(socket, head.rest, head.headers),
     );
-    signal.removeEventListener("abort", onAbort);
+    stop();
     return new EngineSocket(
       new NetSocketTransport(socket, head.rest),
       "client",
       { ...attempt.socketOptions, ...agreed(accepted) },
     );
   } catch (error) {
-    signal.removeEventListener("abort", onAbort);
+    stop();
     socket.destroy();
     throw connectError(error, url, signal);
   }

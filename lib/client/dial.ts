@@ -11,7 +11,7 @@ import {
   type Socket as NetSocket,
 } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { cancellable } from "../abort.ts";
+import { cancellable, onAbort } from "../abort.ts";
 import type { ReadBuffers } from "../engine/read_buffers.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { readResponseHead } from "./read_head.ts";
@@ -138,16 +138,15 @@ function startTls(
       ...(alpn === undefined ? {} : { ALPNProtocols: [...alpn] }),
     });
     const fail = (error: unknown) => {
-      signal.removeEventListener("abort", onAbort);
+      stop();
       secured.off("error", fail);
       secured.destroy();
       reject(error);
     };
-    const onAbort = () => fail(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const stop = onAbort(signal, fail);
     secured.once("error", fail);
     secured.once("secureConnect", () => {
-      signal.removeEventListener("abort", onAbort);
+      stop();
       secured.off("error", fail);
       buffers?.attach(secured);
       resolve(secured);
@@ -169,17 +168,16 @@ function openTcp(
       ...(buffers === undefined ? {} : { onread: buffers.onread }),
     });
     buffers?.attach(socket);
-    const onAbort = () => {
+    const stop = onAbort(signal, (reason) => {
       socket.destroy();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+      reject(reason);
+    });
     socket.once("error", (error) => {
-      signal.removeEventListener("abort", onAbort);
+      stop();
       reject(error);
     });
     socket.once("connect", () => {
-      signal.removeEventListener("abort", onAbort);
+      stop();
       resolve(socket);
     });
   });

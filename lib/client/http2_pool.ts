@@ -8,6 +8,7 @@
 import type { Socket as NetSocket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { type ClientHttp2Session, connect as http2Connect } from "node:http2";
+import { onAbort } from "../abort.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import {
   HTTP2_CONNECTION_WINDOW,
@@ -173,12 +174,11 @@ export class Http2Pool {
       const fail = (error: unknown) => {
         if (settled) return;
         settled = true;
-        signal.removeEventListener("abort", onAbort);
+        stop();
         queueMicrotask(() => session.destroy());
         reject(error);
       };
-      const onAbort = () => fail(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
+      const stop = onAbort(signal, fail);
       session.on("error", (error) => fail(error));
       session.once("close", () =>
         fail(
@@ -194,7 +194,7 @@ export class Http2Pool {
         queueMicrotask(() => {
           if (settled) return;
           settled = true;
-          signal.removeEventListener("abort", onAbort);
+          stop();
           if (settings.enableConnectProtocol !== true) {
             session.close();
             reject(new NoExtendedConnect(origin));

@@ -125,6 +125,11 @@ export class RedisBackplane implements Backplane {
       url,
       // Publications fail at once while Redis is away instead of piling up.
       disableOfflineQueue: true,
+      // No deadline for a command waiting to be written: node-redis rejects
+      // one after 5 s by default, which under a burst drops publications on
+      // a connection that works (holes in a sender's sequence). A dead
+      // connection is found by TCP keep-alive and fails them all instead.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: options.connectTimeout ?? 5000,
         reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, maxDelay),

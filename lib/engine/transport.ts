@@ -10,6 +10,8 @@ import type { Socket as NetSocket } from "node:net";
 import { setImmediate } from "node:timers";
 import { ReadBuffers } from "./read_buffers.ts";
 
+const EMPTY_WRITE = new Uint8Array(0);
+
 /** Writes at least this big are not held back by corking. */
 const LARGE_WRITE = 16 * 1024;
 
@@ -183,6 +185,9 @@ export class NetSocketTransport implements Transport {
       };
       socket.on("drain", done);
       socket.on("close", done);
+      // "drain" follows only a refused write; otherwise the callback of an
+      // empty write says when everything queued before it has gone out.
+      if (!socket.writableNeedDrain) socket.write(EMPTY_WRITE, done);
     });
   }
 

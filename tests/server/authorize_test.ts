@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   connect,
+  ConnectionHandler,
   serveEngine,
   ServerMetrics,
   type Socket,
@@ -14,6 +15,7 @@ import {
   type WebSocketServerOptions,
 } from "../../mod.ts";
 import { handshakeRequest, rawHttp } from "../helpers/raw.ts";
+import { testCertificates } from "../helpers/tls.ts";
 
 interface User {
   readonly name: string;
@@ -197,3 +199,61 @@ for (const [backend, serve] of backends) {
     await server.close();
   });
 }
+
+Deno.test("engine over HTTP/2: authorize and the per-address limit apply to extended CONNECT streams", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const metrics = new ServerMetrics();
+  const sockets: (Socket & { data: User })[] = [];
+  const server = serveEngine<User>(
+    {
+      port: 0,
+      hostname: "127.0.0.1",
+      path: "/ws",
+      http2: true,
+      tls: { cert, key },
+      metrics,
+      limits: { connectionsPerAddress: 2 },
+      authorize: async (request) => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const name = new URL(request.url).searchParams.get("user");
+        return name === null
+          ? new Response("Unauthorized\n", { status: 401 })
+          : { name };
+      },
+    },
+    (socket) => {
+      sockets.push(socket);
+      greet(socket);
+    },
+  );
+  const { port } = await server.listening;
+  const handler = new ConnectionHandler({ caCerts: [ca] });
+  const url = `wss://localhost:${port}/ws`;
+  const refused = await connect(url, { httpVersion: "2", handler }).then(
+    (socket) => {
+      socket.abort();
+      throw new Error("accepted");
+    },
+    (error: unknown) => error,
+  );
+  assert.ok(refused instanceof WebSocketError);
+  assert.equal(refused.response?.status, 401);
+  const ann = await connect(`${url}?user=ann`, { httpVersion: "2", handler });
+  const bob = await connect(`${url}?user=bob`, { httpVersion: "2", handler });
+  assert.equal(ann.httpVersion, "2");
+  assert.equal(await firstMessage(ann), "hello ann");
+  assert.equal(await firstMessage(bob), "hello bob");
+  const third = await connect(`${url}?user=cy`, { httpVersion: "2", handler })
+    .then(() => undefined, (error: unknown) => error);
+  assert.ok(third instanceof WebSocketError);
+  assert.equal(third.response?.status, 429);
+  assert.deepEqual(sockets.map((socket) => socket.data.name), ["ann", "bob"]);
+  assert.deepEqual(metrics.snapshot().handshakesRefused, {
+    authorize: 1,
+    address_limit: 1,
+  });
+  await ann.close();
+  await bob.close();
+  await handler.close();
+  await server.shutdown();
+});

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import { PreparedMessage } from "./prepared_message.ts";
 import type {
@@ -80,6 +81,11 @@ export interface SocketProcessorOptions {
    * of a socket that closed: feed presence counts from here.
    */
   onGroupChange?: (change: GroupChange) => void;
+  /**
+   * Counts each message a full send queue refused, whatever the
+   * `slowConsumer` policy (`socketry_send_queue_drops_total`).
+   */
+  metrics?: ServerMetrics;
 }
 
 /** Options of {@linkcode SocketProcessor.shutdown}. */
@@ -144,6 +150,7 @@ export class SocketProcessor {
   readonly #onError: (error: unknown, socket: Socket) => void;
   readonly #grace: number;
   readonly #slowConsumer: SlowConsumerPolicy;
+  readonly #metrics: ServerMetrics | undefined;
   readonly #onGroupChange: ((change: GroupChange) => void) | undefined;
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
@@ -168,6 +175,7 @@ export class SocketProcessor {
     }
     this.#slowConsumer = policy;
     this.#onGroupChange = options.onGroupChange;
+    this.#metrics = options.metrics;
   }
 
   /** The number of live sockets. */
@@ -411,10 +419,11 @@ export class SocketProcessor {
 
   #slow(error: unknown, socket: Socket): void {
     if (
-      error instanceof WebSocketError &&
-      error.status === WebSocketStatus.SendQueueFull &&
-      this.#slowConsumer === "close"
-    ) {
+      !(error instanceof WebSocketError) ||
+      error.status !== WebSocketStatus.SendQueueFull
+    ) return;
+    this.#metrics?.sendQueueDrop();
+    if (this.#slowConsumer === "close") {
       // It leaves its groups now: its close handshake waits behind unread data.
       this.#leaveAll(socket);
       this.#closeQuietly(socket, 1008, "Slow consumer: send queue full");

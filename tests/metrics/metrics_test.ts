@@ -10,11 +10,12 @@ import {
   serveEngine,
   ServerMetrics,
   type Socket,
+  SocketProcessor,
   webSockets,
   type WebSocketServerOptions,
 } from "../../mod.ts";
 import { waitFor } from "../helpers/client.ts";
-import { handshakeRequest, rawHttp } from "../helpers/raw.ts";
+import { handshakeRequest, rawHttp, rawWebSocket } from "../helpers/raw.ts";
 import { hasPromtool, promtoolCheck } from "../helpers/promtool.ts";
 
 const promtool = hasPromtool();
@@ -199,3 +200,39 @@ for (const [backend, start] of backends) {
     await server.close();
   });
 }
+
+Deno.test("engine: a processor with metrics counts each broadcast a full send queue refused", async () => {
+  const metrics = new ServerMetrics();
+  const processor = new SocketProcessor({ metrics, slowConsumer: "skip" });
+  const accepted = Promise.withResolvers<Socket>();
+  const server = serveEngine(
+    {
+      port: 0,
+      hostname: "127.0.0.1",
+      path: "/ws",
+      metrics,
+      maxBufferedAmount: 64 * 1024,
+      sendHighWaterMark: 16 * 1024,
+    },
+    (socket) => {
+      accepted.resolve(socket);
+      return processor.add(socket);
+    },
+  );
+  const { port } = await server.listening;
+  const stalled = await rawWebSocket(port); // reads nothing
+  const socket = await accepted.promise;
+  await waitFor(() => socket.state === "open");
+  processor.join(socket, "room");
+  const message = "x".repeat(16 * 1024);
+  let failed = 0;
+  for (let i = 0; i < 400; i++) {
+    failed += (await processor.sendToGroup("room", message)).failed;
+  }
+  assert.ok(failed > 0, "the stalled reader's queue filled up");
+  assert.equal(metrics.snapshot().sendQueueDrops, failed);
+  assert.equal(socket.state, "open", "skipped, not closed");
+  stalled.close();
+  await processor.shutdown({ timeout: 1000 });
+  await server.shutdown();
+});

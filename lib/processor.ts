@@ -274,11 +274,12 @@ export class SocketProcessor {
    * Sends a message to every open socket, except `except`. The message is
    * encoded once, as a {@linkcode PreparedMessage}, and the same bytes go to
    * every socket (a message sent in fragments, `endOfMessage: false`, or
-   * with a `signal`, is sent socket by socket). Resolves once
-   * every socket took the message into its send queue or refused it: it
-   * never waits for a slow reader, so one stalled socket does not hold up
-   * the sender or the others. A socket whose queue is full is handled by the
-   * `slowConsumer` policy.
+   * with a `signal`, is sent socket by socket). A `PreparedMessage` is
+   * sent as it was prepared: of `options`, only `except` applies to it.
+   * Resolves once every socket took the message into its send queue or
+   * refused it: it never waits for a slow reader, so one stalled socket does
+   * not hold up the sender or the others. A socket whose queue is full is
+   * handled by the `slowConsumer` policy.
    */
   broadcast(
     data: SendData | MessageData | PreparedMessage,

@@ -112,6 +112,18 @@ export function rateLimited<T extends SocketClass>(Base: T): T {
     /** Inside a message: `"pass"` or `"drop"`; between messages: undefined. */
     #message: "pass" | "drop" | undefined;
     #over = false;
+    /** Reading is held back after the close frame went out (see #closeOver). */
+    #holding = false;
+
+    // While holding, the socket reports itself full, so that a backend that
+    // can pause reading (the engine) does.
+    protected override get bufferedIncoming(): number {
+      return this.#holding ? Infinity : super.bufferedIncoming;
+    }
+
+    protected override get completeMessagesQueued(): number {
+      return this.#holding ? 1 : super.completeMessagesQueued;
+    }
 
     protected override handleData(
       type: MessageType,
@@ -139,11 +151,30 @@ export function rateLimited<T extends SocketClass>(Base: T): T {
       if (final) this.#message = undefined;
       if (dropping) return;
       if (broken !== undefined && limiter.policy === "close") {
-        this.#over = true;
-        void this.close(1008, broken);
+        this.#closeOver(broken);
         return;
       }
       super.handleData(type, payload, final, hold);
+    }
+
+    /**
+     * Closes with 1008 and stops reading for four fifths of the close
+     * timeout. A flooding client often sends without ever yielding to read
+     * (python-websockets' `await send()` returns at once until its writes
+     * block); with this side not reading, its writes block and it reads the
+     * close frame. Reading then resumes, discarding, until its close reply
+     * arrives (or the close timeout ends the socket). Kept reading instead,
+     * such a client never read the frame and saw 1006.
+     */
+    #closeOver(reason: string): void {
+      this.#over = true;
+      this.#holding = true;
+      void this.close(1008, reason);
+      const timer = setTimeout(() => {
+        this.#holding = false;
+        this.onIncomingTaken();
+      }, Math.min(this.options.closeTimeout * 0.8, 2 ** 31 - 1));
+      this.closed.then(() => clearTimeout(timer));
     }
   }
   classes.set(Base, RateLimited as unknown as SocketClass);

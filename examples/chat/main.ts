@@ -37,6 +37,7 @@ import {
   webSockets,
 } from "../../mod.ts";
 import { badRoom, Chat, roomRequest } from "./chat.ts";
+import { serveSocketryJs } from "../socketry_js.ts";
 import { CHAT_PAGE } from "./page.ts";
 
 const { values } = parseArgs({
@@ -105,6 +106,7 @@ const expected = new TextEncoder().encode(token);
 const options = {
   path: "/ws",
   maxMessageSize: 1024 * 1024,
+  heartbeat: true, // The page's heartbeats are answered, not relayed.
   metrics,
   limits,
   ...(token === undefined ? {} : {
@@ -141,6 +143,8 @@ const page = (request: Request) => {
   }
   if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
   if (pathname === "/metrics") return scrape(request);
+  const script = serveSocketryJs(pathname);
+  if (script !== undefined) return script;
   return new Response("Not Found\n", { status: 404 });
 };
 const announce = ({ hostname, port }: { hostname: string; port: number }) => {

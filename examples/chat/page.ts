@@ -1,12 +1,14 @@
 /**
  * The chat sample's web page: a room, its connection state and member count,
  * a message box, the messages of the room, and a live plot of the room's
- * deliveries per second over the last 60 s. Plain HTML and a small script,
+ * deliveries per second over the last 60 s. Plain HTML and a small module,
  * no build step and nothing fetched from elsewhere.
  *
- * Everything the page knows about the network is in `openSocket()`: it
- * reconnects with a growing delay when the connection drops, and reports
- * the states shown in `#status`.
+ * Everything the page knows about the network is in `openSocket()`, which
+ * uses socketry's browser client from `/socketry.js`: it reconnects with
+ * backoff and jitter when the connection drops, notices a dead line with
+ * heartbeats, queues what is sent while reconnecting, and reports the
+ * states shown in `#status`.
  *
  * @module
  */
@@ -50,7 +52,9 @@ export const CHAT_PAGE = `<!doctype html>
 <div id="log"></div>
 <p>Deliveries per second in this room, last 60 s:</p>
 <canvas id="plot" width="800" height="120"></canvas>
-<script>
+<script type="module">
+  import { ReconnectingSocket } from "/socketry.js";
+
   const $ = (id) => document.getElementById(id);
   const decoder = new TextDecoder();
   const history = [];
@@ -61,37 +65,24 @@ export const CHAT_PAGE = `<!doctype html>
     $("status").className = state;
   }
 
-  // Opens a socket that reconnects until close() is called; on.status gets
-  // "connecting", "open", "reconnecting" and "closed", on.message each message.
+  // Opens a socket that reconnects until close() is called: socketry's
+  // browser client (/socketry.js), with heartbeats and a queue for what is
+  // sent while reconnecting. on.status gets "connecting", "open",
+  // "reconnecting" and "closed", on.message each message.
   function openSocket(url, on) {
-    let ws = null;
-    let retries = 0;
-    let stopped = false;
-    let timer = null;
-    const attempt = () => {
-      on.status(retries === 0 ? "connecting" : "reconnecting");
-      ws = new WebSocket(url);
-      ws.binaryType = "arraybuffer";
-      ws.onopen = () => { retries = 0; on.status("open"); };
-      ws.onmessage = (event) => on.message(event.data);
-      ws.onclose = () => {
-        if (stopped) return;
-        retries++;
-        on.status("reconnecting");
-        const delay = Math.random() * Math.min(20000, 500 * 2 ** retries);
-        timer = setTimeout(attempt, delay);
-      };
-    };
-    attempt();
+    const socket = new ReconnectingSocket(url);
+    let current = true; // Until close(): a closed socket's late events are not shown.
+    const show = () => { if (current) on.status(socket.state); };
+    for (const type of ["connecting", "open", "reconnecting", "closed"]) {
+      socket.addEventListener(type, show);
+    }
+    socket.addEventListener("message", (event) => { if (current) on.message(event.data); });
+    show();
     return {
-      send(data) {
-        if (ws === null || ws.readyState !== WebSocket.OPEN) throw new Error("not connected");
-        ws.send(data);
-      },
+      send: (data) => socket.send(data),
       close() {
-        stopped = true;
-        clearTimeout(timer);
-        ws?.close(1000, "Leaving the room");
+        current = false;
+        socket.close(1000, "Leaving the room");
         on.status("closed");
       },
     };

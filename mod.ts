@@ -120,6 +120,7 @@ export {
   serveEngine,
 } from "./lib/server/engine_listener.ts";
 export {
+  type AddOptions,
   type BroadcastOptions,
   type BroadcastResult,
   type GroupChange,

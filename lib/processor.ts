@@ -10,6 +10,8 @@
 
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
+import type { Backplane } from "./backplane/backplane.ts";
+import { ProcessorLink } from "./backplane/processor_link.ts";
 import { PreparedMessage } from "./prepared_message.ts";
 import type {
   MessageData,
@@ -86,6 +88,28 @@ export interface SocketProcessorOptions {
    * `slowConsumer` policy (`socketry_send_queue_drops_total`).
    */
   metrics?: ServerMetrics;
+  /**
+   * Shares rooms, broadcasts, socket ids and users with the other processes
+   * on the same backplane: `broadcast()`, `sendToGroup()`, `sendToSocket()`
+   * and `sendToUser()` then reach every socket in every process, each one
+   * exactly once (local sockets directly, the others through the
+   * backplane). Room names must then obey the backplane's name rules.
+   * The processor does not close it: close it after `shutdown()`.
+   * Default: none, everything stays in this process.
+   */
+  backplane?: Backplane;
+  /**
+   * Called when the number of members of a room across every process
+   * sharing the backplane changes (without a backplane, this processor's
+   * count): feed member counts shown to users from here.
+   */
+  onClusterCount?: (group: string, members: number) => void;
+}
+
+/** Options of {@linkcode SocketProcessor.add}. */
+export interface AddOptions {
+  /** The user the socket belongs to, for `sendToUser()`. */
+  user?: string;
 }
 
 /** Options of {@linkcode SocketProcessor.shutdown}. */
@@ -154,6 +178,7 @@ export class SocketProcessor {
   readonly #onGroupChange: ((change: GroupChange) => void) | undefined;
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
+  readonly #link: ProcessorLink;
   #shutdown: Promise<SocketCompletion[]> | undefined;
 
   /** Creates a processor; it accepts sockets until `shutdown()`. */
@@ -176,6 +201,20 @@ export class SocketProcessor {
     this.#slowConsumer = policy;
     this.#onGroupChange = options.onGroupChange;
     this.#metrics = options.metrics;
+    this.#link = new ProcessorLink(options.backplane, {
+      members: (room) => this.#groups.get(room) ?? [],
+      sockets: () => this.#live.keys(),
+      count: (room) => this.count(room),
+      rooms: () => this.#groups.keys(),
+      counted: options.onClusterCount ?? (() => {}),
+      deliver: (sockets, data, except) =>
+        void this.#sendAll(sockets, data, except ? { except } : {}),
+    });
+  }
+
+  /** The backplane shared with other processes, if any. */
+  get backplane(): Backplane | undefined {
+    return this.#link.backplane;
   }
 
   /** The number of live sockets. */
@@ -203,10 +242,15 @@ export class SocketProcessor {
    * settles exactly once, when the socket has ended and its work returned.
    * It never rejects: a failure is reported in `error`. After `shutdown()`,
    * added sockets are closed at once with 1013 (try again later).
+   * `options.user` names the user the socket belongs to, for
+   * `sendToUser()`; with a backplane it must obey the backplane's name
+   * rules, or `add()` throws a `WebSocketError` (`policyViolation`) and
+   * leaves the socket alone.
    */
-  add(socket: Socket): Promise<SocketCompletion> {
+  add(socket: Socket, options: AddOptions = {}): Promise<SocketCompletion> {
     const existing = this.#live.get(socket);
     if (existing !== undefined) return existing.completion;
+    this.#link.added(socket, options.user);
     // Groups hold open sockets only: a closed one leaves them at once, even
     // while its work still runs.
     socket.addEventListener("close", () => this.#leaveAll(socket), {
@@ -224,6 +268,7 @@ export class SocketProcessor {
    */
   join(socket: Socket, group: string): void {
     const entry = this.#entry(socket, "join()");
+    this.#link.checkRoom(group);
     if (socket.state === "closed" || socket.state === "aborted") {
       throw new WebSocketError(
         "join(): the socket has already closed",
@@ -285,6 +330,7 @@ export class SocketProcessor {
     data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
+    this.#link.publish({ kind: "all" }, data, options);
     return this.#sendAll(this.#live.keys(), data, options);
   }
 
@@ -301,7 +347,60 @@ export class SocketProcessor {
     data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
+    this.#link.publish({ kind: "room", name: group }, data, options);
     return this.#sendAll(this.#groups.get(group) ?? [], data, options);
+  }
+
+  /**
+   * How many members a group has in every process sharing the backplane,
+   * as last announced by each (at the end of every event-loop turn in which
+   * it changed, and every 10 s). Known in the processes that hold members
+   * of the group; without a backplane, the same as `count()`.
+   */
+  clusterCount(group: string): number {
+    return this.#link.clusterCount(group);
+  }
+
+  /** The distinct users of a group's members in every process (see `clusterCount()`). */
+  clusterUsers(group: string): string[] {
+    return this.#link.clusterUsers(group);
+  }
+
+  /**
+   * The id of a socket of this processor, unique across the processes
+   * sharing a backplane: pass it to `sendToSocket()` from any of them.
+   */
+  idOf(socket: Socket): string | undefined {
+    return this.#link.idOf(socket);
+  }
+
+  /**
+   * Sends a message to the socket with id `id`, held by this processor or,
+   * through the backplane, by another. The result counts local sockets only.
+   */
+  sendToSocket(
+    id: string,
+    data: SendData | MessageData | PreparedMessage,
+    options: BroadcastOptions = {},
+  ): Promise<BroadcastResult> {
+    const socket = this.#link.socket(id);
+    if (socket === undefined) {
+      this.#link.publish({ kind: "socket", name: id }, data, options);
+    }
+    return this.#sendAll(socket === undefined ? [] : [socket], data, options);
+  }
+
+  /**
+   * Sends a message to every socket of a user (see `add()`), in this
+   * processor and in the others. The result counts local sockets only.
+   */
+  sendToUser(
+    user: string,
+    data: SendData | MessageData | PreparedMessage,
+    options: BroadcastOptions = {},
+  ): Promise<BroadcastResult> {
+    this.#link.publish({ kind: "user", name: user }, data, options);
+    return this.#sendAll(this.#link.userSockets(user), data, options);
   }
 
   /**
@@ -353,6 +452,7 @@ export class SocketProcessor {
       );
     });
     this.#leaveAll(socket);
+    this.#link.removed(socket);
     const outcome = await Promise.race([work, late]);
     clearTimeout(grace);
     this.#live.delete(socket);
@@ -443,6 +543,7 @@ export class SocketProcessor {
     joined: boolean,
     members: number,
   ): void {
+    this.#link.roomChanged(group, members);
     if (this.#onGroupChange === undefined) return;
     try {
       this.#onGroupChange({ group, socket, joined, members });

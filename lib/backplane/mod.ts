@@ -14,7 +14,6 @@ export type {
   BackplaneStats,
   Publication,
 } from "./backplane.ts";
-export type { ProcessorMetrics } from "./processor_link.ts";
 export {
   BroadcastChannelBackplane,
   type BroadcastChannelBackplaneOptions,

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Backplane, BackplaneState, BackplaneStats } from "./backplane.ts";
+import type { Backplane } from "./backplane.ts";
 import {
   type Envelope,
   MAX_PRESENCE_USERS,
@@ -23,6 +23,7 @@ import {
 } from "./envelope.ts";
 import { checkTarget, type Target } from "./target.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { PreparedMessage } from "../prepared_message.ts";
 import type { MessageData, SendData, SendOptions } from "../socket/types.ts";
 import type { Socket } from "../socket/socket.ts";
 
@@ -46,23 +47,6 @@ export interface LinkHost {
   ): void;
 }
 
-/**
- * A processor's numbers as a plain object, for a metrics system (see
- * `SocketProcessor.metrics()`).
- */
-export interface ProcessorMetrics {
-  /** Live sockets in this processor. */
-  readonly sockets: number;
-  /** Rooms with members in this processor. */
-  readonly rooms: number;
-  /** Distinct users with sockets in this processor. */
-  readonly users: number;
-  /** Messages from other processes delivered to sockets of this one. */
-  readonly fromOtherProcesses: number;
-  /** The backplane's state and counters, when there is one. */
-  readonly backplane?: BackplaneStats & { readonly state: BackplaneState };
-}
-
 const HEARTBEAT = 10_000;
 const EXPIRY = 35_000;
 
@@ -84,7 +68,6 @@ export class ProcessorLink {
   readonly #userOf = new Map<Socket, string>();
   readonly #users = new Map<string, Set<Socket>>();
   #next = 0;
-  #fromOthers = 0;
   // Presence: room -> origin -> what it announced last.
   readonly #heard = new Map<string, Map<string, Heard>>();
   // Rooms to announce at the end of this turn, and whether to ask.
@@ -221,7 +204,7 @@ export class ProcessorLink {
    */
   publish(
     target: Target,
-    data: SendData | MessageData,
+    data: SendData | MessageData | PreparedMessage,
     options: SendOptions & { except?: Socket | undefined },
   ): void {
     if (this.backplane === undefined) return;
@@ -234,27 +217,14 @@ export class ProcessorLink {
     const except = options.except === undefined
       ? undefined
       : this.#ids.get(options.except);
-    const payload = toPayload(data, options.type);
+    const payload = data instanceof PreparedMessage
+      ? toPayload(data.data, data.type)
+      : toPayload(data, options.type);
     void this.backplane.publish(
       except === undefined
         ? { target, data: payload }
         : { target, except, data: payload },
     );
-  }
-
-  /** The numbers of the processor; it passes what only it knows. */
-  metrics(sockets: number, rooms: number): ProcessorMetrics {
-    const metrics = {
-      sockets,
-      rooms,
-      users: this.#users.size,
-      fromOtherProcesses: this.#fromOthers,
-    };
-    const backplane = this.backplane;
-    return backplane === undefined ? metrics : {
-      ...metrics,
-      backplane: { state: backplane.state, ...backplane.stats },
-    };
   }
 
   #heardFrom(origin: string, room: string, presence: Presence): void {
@@ -341,7 +311,6 @@ export class ProcessorLink {
     if (envelope.presence !== undefined && target.kind === "room") {
       return this.#heardFrom(envelope.origin, target.name, envelope.presence);
     }
-    this.#fromOthers++;
     const except = envelope.except === undefined
       ? undefined
       : this.#byId.get(envelope.except);

@@ -1,0 +1,32 @@
+/**
+ * A `deno serve --parallel` app for the tests: every isolate holds a
+ * processor whose rooms are shared through a BroadcastChannel backplane.
+ * Text messages go to the room, the sender included; `#id` answers with the
+ * socket's id, whose first part names the isolate.
+ *
+ * @module
+ */
+
+import {
+  BroadcastChannelBackplane,
+  SocketProcessor,
+  webSockets,
+} from "../../mod.ts";
+
+const backplane = new BroadcastChannelBackplane({
+  channel: Deno.env.get("SOCKETRY_TEST_CHANNEL") ?? "serve-parallel",
+});
+const processor = new SocketProcessor({
+  backplane,
+  onSocket: async (socket, processor) => {
+    processor.join(socket, "lobby");
+    for await (const message of socket) {
+      if (message === "#id") await socket.send(`id ${processor.idOf(socket)}`);
+      else void processor.sendToGroup("lobby", message);
+    }
+  },
+});
+
+export default {
+  fetch: webSockets({ path: "/ws" }, (socket) => processor.add(socket)),
+} satisfies Deno.ServeDefaultExport;

@@ -8,6 +8,7 @@
 import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { setImmediate } from "node:timers";
+import { hostPort } from "./host_port.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 
 const EMPTY_WRITE = new Uint8Array(0);
@@ -218,13 +219,4 @@ export class NetSocketTransport implements Transport {
   get remoteAddress(): string | undefined {
     return this.#remoteAddress;
   }
-}
-
-function hostPort(
-  address: string | undefined,
-  port: number | undefined,
-): string | undefined {
-  if (address === undefined) return undefined;
-  const host = address.includes(":") ? `[${address}]` : address;
-  return port === undefined ? host : `${host}:${port}`;
 }

@@ -25,6 +25,7 @@ import type { Socket as NetSocket } from "node:net";
 import { Readable } from "node:stream";
 import { EngineSocket } from "../engine/engine_socket.ts";
 import { answeringHeartbeats } from "./heartbeat.ts";
+import { hostPort } from "../engine/host_port.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
 import {
   checkHandshake,
@@ -401,6 +402,15 @@ function upgrade(
   site: Site,
 ): void {
   socket.on("error", () => socket.destroy());
+  // RFC 6455 4.1 and 4.2.1: the opening handshake needs HTTP/1.1 or higher.
+  if (incoming.httpVersionMajor === 1 && incoming.httpVersionMinor < 1) {
+    site.options.admission?.refusedByChecks(400);
+    writeRefusal(
+      socket,
+      refuse(400, "A WebSocket handshake needs HTTP/1.1 or higher"),
+    );
+    return;
+  }
   const request = toRequest(incoming, site.scheme);
   const acceptance = accept(incoming.url ?? "/", request, site, request);
   if (acceptance instanceof Response) {
@@ -502,14 +512,6 @@ async function respondOnStream(
   if (stream.destroyed) return;
   stream.respond(headers);
   stream.end(body);
-}
-
-function hostPort(
-  address: string | undefined,
-  port: number | undefined,
-): string | undefined {
-  if (address === undefined) return undefined;
-  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 function toRequest(

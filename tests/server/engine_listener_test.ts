@@ -83,6 +83,22 @@ Deno.test("engine listener: refusals match the middleware's (400, 403, 426, 404)
   await server.shutdown();
 });
 
+Deno.test("engine listener: an upgrade over HTTP/1.0 is refused with 400", async () => {
+  const { server, port, sockets } = await start();
+  const response = await rawHttp(
+    port,
+    handshakeRequest("/ws").replace("HTTP/1.1", "HTTP/1.0"),
+  );
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("upgrade"), null);
+  assert.match(response.body, /HTTP\/1\.1/);
+  const fine = await rawHttp(port, handshakeRequest("/ws"));
+  assert.equal(fine.status, 101);
+  await (await sockets.next()).closed;
+  await assert.rejects(sockets.next(100), "the HTTP/1.0 request opened none");
+  await server.shutdown();
+});
+
 Deno.test("engine listener: TLS serves pages and wss sockets on one port", async () => {
   const { ca, cert, key } = await testCertificates();
   const { server, port, sockets } = await start(

@@ -1,5 +1,5 @@
 /**
- * The echo sample (SPEC S4): a WebSocket echo at `/ws`, a page at `/`, and
+ * The echo sample: a WebSocket echo at `/ws`, a page at `/`, and
  * socketry's browser client, which the page uses, at `/socketry.js`.
  *
  *     deno run --allow-net [--allow-read] examples/echo/main.ts [--port 8080]

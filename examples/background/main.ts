@@ -1,5 +1,5 @@
 /**
- * The background processor pattern (SPEC S5): the request handler hands each
+ * The background processor pattern: the request handler hands each
  * socket to a long-lived `SocketProcessor` and awaits its completion; a
  * background clock broadcasts the time to every socket; each socket's own
  * work answers its messages; every completion is logged with how it ended.

@@ -1,5 +1,5 @@
 /**
- * The echo sample's web page (SPEC S4): connection state, Connect, a message
+ * The echo sample's web page: connection state, Connect, a message
  * box with Send, Close Socket, and a Communication Log of every open, send,
  * receive, drop, reconnect and close. Plain HTML and a small module that
  * uses socketry's browser client from `/socketry.js`, so the page

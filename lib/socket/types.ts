@@ -7,6 +7,9 @@
  */
 
 import type { WebSocketError } from "../errors.ts";
+import type { MessageType } from "../protocol/parser.ts";
+
+export type { MessageType };
 
 /**
  * Where a socket is in its life. `closeSent` and `closeReceived` are the two
@@ -19,9 +22,6 @@ export type SocketState =
   | "closeReceived"
   | "closed"
   | "aborted";
-
-/** The type of a data message. */
-export type MessageType = "text" | "binary";
 
 /** A whole message: a string for text, bytes for binary. */
 export type MessageData = string | Uint8Array;
@@ -111,7 +111,7 @@ export interface SendOptions {
  * How a socket ended:
  * - `close`: a close handshake took place (see `initiator` and `wasClean`);
  * - `disconnect`: the peer vanished without a close frame, or was silent past
- *   the allowed limit (SPEC S6);
+ *   the allowed limit (`clientPingInterval`);
  * - `timeout`: a keep-alive ping or the close handshake went unanswered in time;
  * - `abort`: `abort()` was called;
  * - `error`: the peer broke the protocol or the transport failed.

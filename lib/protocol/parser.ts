@@ -71,7 +71,7 @@ export interface PongEvent {
  * A close frame, checked: the code may appear on the wire and the reason is
  * UTF-8. The parser ignores every byte after it.
  */
-export interface CloseEvent {
+export interface CloseFrameEvent {
   /** Discriminant. */
   readonly kind: "close";
   /** The close code; 1005 (no status) when the frame had no payload. */
@@ -81,7 +81,11 @@ export interface CloseEvent {
 }
 
 /** What {@linkcode FrameParser.push} reports, in wire order. */
-export type ParserEvent = DataEvent | PingEvent | PongEvent | CloseEvent;
+export type ParserEvent =
+  | DataEvent
+  | PingEvent
+  | PongEvent
+  | CloseFrameEvent;
 
 /** Settings of a {@linkcode FrameParser}. */
 export interface FrameParserOptions {
@@ -467,7 +471,6 @@ function protocolError(message: string): WebSocketError {
   });
 }
 
-// WebSocketStatus has no policy-violation status yet: the close code says it.
 function policyViolation(message: string): WebSocketError {
   return new WebSocketError(message, {
     status: WebSocketStatus.PolicyViolation,

@@ -1,5 +1,5 @@
 /**
- * The background socket processor (SPEC S5): the Deno form of ASP.NET's
+ * The background socket processor: the Deno form of ASP.NET's
  * `TaskCompletionSource` pattern. A request handler must return the upgrade
  * response before the socket opens, so it hands the socket to a long-lived
  * processor and gets back a per-connection completion promise, settled

@@ -56,7 +56,7 @@ export interface ExtensionOffer {
   readonly duplicates: string[];
 }
 
-/** Server-side permessage-deflate settings (SPEC S8). */
+/** Server-side permessage-deflate settings. */
 export interface DeflateServerOptions {
   /**
    * The largest window the server compresses with. Below 15 it is announced
@@ -86,7 +86,7 @@ export interface DeflateServerResult {
   readonly params: DeflateParams;
 }
 
-/** Client-side permessage-deflate settings (SPEC C5). */
+/** Client-side permessage-deflate settings. */
 export interface DeflateClientOptions {
   /**
    * `true` (the default) offers `client_max_window_bits` without a value:

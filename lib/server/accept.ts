@@ -1,6 +1,6 @@
 /**
- * Accepting one request as a socket on the native backend: the S1/S2 checks
- * (version 426, malformed 400, origin 403), subprotocol selection, and
+ * Accepting one request as a socket on the native backend: the handshake
+ * checks (version 426, malformed 400, origin 403), subprotocol selection, and
  * `Deno.upgradeWebSocket`.
  *
  * @module

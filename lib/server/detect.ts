@@ -1,5 +1,6 @@
 /**
- * Detecting WebSocket requests (SPEC S2).
+ * Detecting WebSocket requests: whether a request asks for a WebSocket
+ * upgrade, over HTTP/1.1 or HTTP/2.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
- * The `Deno.serve` middleware (SPEC S1, S2, S7): WebSocket routes become
- * sockets handed to your function; everything else goes to the next handler.
+ * The `Deno.serve` middleware: WebSocket routes become sockets handed to
+ * your function, after the handshake, origin and subprotocol checks;
+ * everything else goes to the next handler.
  *
  * @module
  */

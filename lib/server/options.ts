@@ -1,5 +1,5 @@
 /**
- * Server options (SPEC S1): what they mean, their defaults and their checks.
+ * Server options: what they mean, their defaults and their checks.
  *
  * @module
  */
@@ -32,7 +32,7 @@ export interface AcceptOptions extends SocketOptions {
   keepAliveTimeout?: number;
   /**
    * How often your clients ping. A connection silent for twice this long is
-   * ended and reported as a disconnect (SPEC S6). Default: not set.
+   * ended and reported as a disconnect. Default: not set.
    */
   clientPingInterval?: number;
   /**

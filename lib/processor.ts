@@ -156,8 +156,11 @@ interface Entry {
  * import { SocketProcessor, webSockets } from "@socketry/socketry";
  *
  * const processor = new SocketProcessor({
- *   onSocket: async (socket) => {
- *     for await (const message of socket) await socket.send(message);
+ *   onSocket: (socket) => {
+ *     socket.addEventListener("message", ({ data }) => {
+ *       socket.send(data).catch(() => socket.abort());
+ *     });
+ *     return socket.closed;
  *   },
  * });
  * const handler = webSockets({ path: "/ws" }, async (socket) => {

@@ -50,8 +50,12 @@ import {
  * ```ts
  * import { webSockets } from "@socketry/socketry";
  *
- * const handler = webSockets({ path: "/ws" }, async (socket) => {
- *   for await (const message of socket) await socket.send(message);
+ * // Replies from a message listener go out before Deno answers a close
+ * // that follows them (see the README's "Replying on the default backend").
+ * const handler = webSockets({ path: "/ws" }, (socket) => {
+ *   socket.addEventListener("message", ({ data }) => {
+ *     socket.send(data).catch(() => socket.abort());
+ *   });
  * });
  * // Deno.serve(handler);
  * ```

@@ -102,8 +102,11 @@ import {
   clientFrame,
   handshake,
   headerValue,
+  payloadOffset,
+  UnitReader,
   writeAll,
 } from "./helpers/raw_client.ts";
+import { readMemory, sampleMemory } from "./helpers/memory.ts";
 import { rotated } from "./helpers/rounds.ts";
 import { median } from "./helpers/stats.ts";
 import { table } from "./helpers/table.ts";
@@ -148,26 +151,6 @@ const MESSAGE = values.compression
     ".",
   );
 
-/** The length of the whole server frame at the start of `bytes`, or -1. */
-function serverFrameLength(bytes: Uint8Array): number {
-  if (bytes.byteLength < 2) return -1;
-  let length = bytes[1]! & 0x7f;
-  let header = 2;
-  if (length === 126) {
-    if (bytes.byteLength < 4) return -1;
-    length = (bytes[2]! << 8) | bytes[3]!;
-    header = 4;
-  } else if (length === 127) {
-    throw new Error("a server frame of 64 KiB or more");
-  }
-  return bytes.byteLength >= header + length ? header + length : -1;
-}
-
-/** Where a server frame's payload starts (server frames are unmasked). */
-function payloadOffset(frame: Uint8Array): number {
-  return (frame[1]! & 0x7f) === 126 ? 4 : 2;
-}
-
 /**
  * One idle client socket: the opening handshake over `Deno.connect`, then
  * (with `echo`) one text message and its echo, then a read loop that only
@@ -175,8 +158,7 @@ function payloadOffset(frame: Uint8Array): number {
  */
 class IdleConn {
   #conn: Deno.TcpConn | undefined;
-  #buffer = new Uint8Array(4096);
-  #end = 0;
+  #reader: UnitReader | undefined;
   closed = false;
 
   async open(url: URL, echo: boolean): Promise<void> {
@@ -185,18 +167,13 @@ class IdleConn {
       port: Number(url.port),
     });
     this.#conn = conn;
+    const reader = this.#reader = new UnitReader(conn);
     try {
       const lines = await handshake(
         url,
         values.compression ? DEFLATE_OFFER : undefined,
         (bytes) => writeAll(conn, bytes),
-        async () => {
-          const head = await this.#readUntil((bytes) => {
-            const at = findHeadEnd(bytes);
-            return at === -1 ? -1 : at + 4;
-          });
-          return new TextDecoder().decode(head);
-        },
+        () => reader.head(),
       );
       if (values.compression) {
         // Throws, failing the socket, unless permessage-deflate was agreed.
@@ -214,7 +191,7 @@ class IdleConn {
         } else {
           await writeAll(conn, clientFrame(0x1, message));
         }
-        const frame = await this.#readUntil(serverFrameLength);
+        const frame = await reader.frame();
         let payload = frame.subarray(payloadOffset(frame));
         if (values.compression) {
           if (frame[0] !== 0xc1) {
@@ -243,30 +220,11 @@ class IdleConn {
     this.#idle();
   }
 
-  /** Reads until `complete` returns the length of a whole unit, returns it. */
-  async #readUntil(
-    complete: (bytes: Uint8Array) => number,
-  ): Promise<Uint8Array> {
-    while (true) {
-      const length = complete(this.#buffer.subarray(0, this.#end));
-      if (length !== -1) {
-        const unit = this.#buffer.slice(0, length);
-        this.#buffer.copyWithin(0, length, this.#end);
-        this.#end -= length;
-        return unit;
-      }
-      if (this.#end === this.#buffer.length) throw new Error("reply too long");
-      const n = await this.#conn!.read(this.#buffer.subarray(this.#end));
-      if (n === null) throw new Error("the server closed the connection");
-      this.#end += n;
-    }
-  }
-
   /** Waits for frames: answers pings, and notes when the server goes. */
   async #idle(): Promise<void> {
     try {
       while (true) {
-        const frame = await this.#readUntil(serverFrameLength);
+        const frame = await this.#reader!.frame();
         const opcode = frame[0]! & 0x0f;
         if (opcode === 0x9) {
           await writeAll(
@@ -280,16 +238,6 @@ class IdleConn {
     }
     this.closed = true;
   }
-}
-
-function findHeadEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.byteLength; i++) {
-    if (
-      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
-      bytes[i + 3] === 10
-    ) return i;
-  }
-  return -1;
 }
 
 /**
@@ -339,41 +287,6 @@ const ALL_SERVERS: readonly ServerSpec[] = [
   ECHO_SERVERS.ws,
   ECHO_SERVERS.raw,
 ];
-
-interface Memory {
-  /** VmRSS, KiB. */
-  rss: number;
-  /** RssAnon, KiB (heap and other private memory, no mapped files). */
-  anon: number;
-}
-
-function readMemory(pid: number | "self"): Memory | null {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const field = (name: string) =>
-      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
-    const rss = field("VmRSS");
-    const anon = field("RssAnon");
-    return Number.isFinite(rss) ? { rss, anon } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The median of `samples` readings 400 ms apart. */
-async function sampleMemory(pid: number, samples: number): Promise<Memory> {
-  const readings: Memory[] = [];
-  for (let i = 0; i < samples; i++) {
-    if (i > 0) await delay(400);
-    const memory = readMemory(pid);
-    if (memory === null) throw new Error(`cannot read /proc/${pid}/status`);
-    readings.push(memory);
-  }
-  return {
-    rss: median(readings.map((m) => m.rss)),
-    anon: median(readings.map((m) => m.anon)),
-  };
-}
 
 /** Sockets (of any kind) the process holds, from `/proc/PID/fd`. */
 function socketCount(pid: number): number {

@@ -97,3 +97,79 @@ export function clientFrame(
   }
   return frame;
 }
+
+/** The length of the whole server frame at the start of `bytes`, or -1. */
+export function serverFrameLength(bytes: Uint8Array): number {
+  if (bytes.byteLength < 2) return -1;
+  let length = bytes[1]! & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (bytes.byteLength < 4) return -1;
+    length = (bytes[2]! << 8) | bytes[3]!;
+    header = 4;
+  } else if (length === 127) {
+    throw new Error("a server frame of 64 KiB or more");
+  }
+  return bytes.byteLength >= header + length ? header + length : -1;
+}
+
+/** Where a server frame's payload starts (server frames are unmasked). */
+export function payloadOffset(frame: Uint8Array): number {
+  return (frame[1]! & 0x7f) === 126 ? 4 : 2;
+}
+
+/** Where `\r\n\r\n` starts in `bytes`, or -1. */
+export function findHeadEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.byteLength; i++) {
+    if (
+      bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 &&
+      bytes[i + 3] === 10
+    ) return i;
+  }
+  return -1;
+}
+
+/**
+ * Reads a connection in whole units: a response head, a server frame (under
+ * 4 KiB, as the benchmarks' replies are).
+ */
+export class UnitReader {
+  readonly #conn: Deno.Conn;
+  readonly #buffer = new Uint8Array(4096);
+  #end = 0;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Reads until `complete` returns the length of a whole unit, returns it. */
+  async read(complete: (bytes: Uint8Array) => number): Promise<Uint8Array> {
+    while (true) {
+      const length = complete(this.#buffer.subarray(0, this.#end));
+      if (length !== -1) {
+        const unit = this.#buffer.slice(0, length);
+        this.#buffer.copyWithin(0, length, this.#end);
+        this.#end -= length;
+        return unit;
+      }
+      if (this.#end === this.#buffer.length) throw new Error("reply too long");
+      const n = await this.#conn.read(this.#buffer.subarray(this.#end));
+      if (n === null) throw new Error("the server closed the connection");
+      this.#end += n;
+    }
+  }
+
+  /** The response head, through its blank line, as text. */
+  async head(): Promise<string> {
+    const head = await this.read((bytes) => {
+      const at = findHeadEnd(bytes);
+      return at === -1 ? -1 : at + 4;
+    });
+    return new TextDecoder().decode(head);
+  }
+
+  /** The next whole server frame. */
+  frame(): Promise<Uint8Array> {
+    return this.read(serverFrameLength);
+  }
+}

@@ -18,13 +18,19 @@
  * browser client's heartbeats are answered, not echoed); the close
  * handshake is completed with the client's status and description. SIGINT
  * and SIGTERM shut down gracefully through the processor: every socket gets
- * 1001 after what was queued for it.
+ * 1001 after what was queued for it, and the last line it prints says how
+ * many sockets it accepted and completed since it started.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { serveEngine, SocketProcessor, webSockets } from "../../mod.ts";
+import {
+  serveEngine,
+  type Socket,
+  SocketProcessor,
+  webSockets,
+} from "../../mod.ts";
 import { serveSocketryJs } from "../socketry_js.ts";
 import { ECHO_PAGE } from "./page.ts";
 
@@ -94,6 +100,16 @@ const processor = new SocketProcessor({
   },
 });
 
+// Counted so that a churn soak can check every socket completed exactly once.
+let accepted = 0;
+let completed = 0;
+const track = async (socket: Socket) => {
+  accepted++;
+  const completion = await processor.add(socket);
+  completed++;
+  return completion;
+};
+
 const options = {
   path: "/ws",
   maxMessageSize: 64 * 1024 * 1024,
@@ -139,13 +155,13 @@ if (backend === "engine") {
       http2: values.http2,
       ...(tls === undefined ? {} : { tls }),
     },
-    (socket) => processor.add(socket),
+    track,
     page,
   );
 } else {
   server = Deno.serve(
     { port, hostname: values.hostname, onListen: announce, ...tls },
-    webSockets(options, (socket) => processor.add(socket), page),
+    webSockets(options, track, page),
   );
 }
 
@@ -157,6 +173,9 @@ async function stop(signal: string): Promise<void> {
   const completions = await processor.shutdown({ timeout: 5000 });
   await server.shutdown();
   console.log(`Shut down after ${completions.length} socket(s) completed`);
+  console.log(
+    `Since start: ${accepted} socket(s) accepted, ${completed} completed`,
+  );
   Deno.exit(0);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

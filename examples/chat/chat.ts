@@ -13,18 +13,34 @@
  * On such a socket alone, a text message that itself starts with NUL gets
  * one more NUL in front, so the two never mix up.
  *
+ * With a backplane, a room spans every process sharing it: each message
+ * reaches every member in every process once, and the statistics count the
+ * whole room (members in every process; deliveries are each message of the
+ * room times the room's members).
+ *
  * @module
  */
 
-import { type MessageData, type Socket, SocketProcessor } from "../../mod.ts";
+import {
+  type Backplane,
+  type Envelope,
+  type MessageData,
+  type Socket,
+  SocketProcessor,
+} from "../../mod.ts";
 
 /** The room a socket joins when its URL names none. */
 export const DEFAULT_ROOM = "lobby";
 
 const ROOM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const STATS_PREFIX = "\u0000";
-// Room names cannot hold a space, so these groups never meet a room.
+// Besides its room, a socket is in one of two groups: the watchers of the
+// room's statistics, or the others. A text starting with NUL goes to each
+// group as that group must see it, so that every process (which sees only
+// what is published to a group) sends each member the right form. Room
+// names cannot hold a space, so these groups never meet a room.
 const STATS_GROUP = "stats ";
+const PLAIN_GROUP = "plain ";
 const HISTORY_SECONDS = 60;
 
 /** The room and options a WebSocket request asks for, or why it cannot. */
@@ -69,6 +85,12 @@ interface RoomCounts {
   readonly history: number[];
 }
 
+/** Options of {@linkcode Chat}. */
+export interface ChatOptions {
+  /** Shares the rooms with the other processes on this backplane. */
+  backplane?: Backplane;
+}
+
 /** Rooms on one processor, with their delivery counts. */
 export class Chat {
   /** The processor that holds every socket; shut it down to stop. */
@@ -77,15 +99,21 @@ export class Chat {
   readonly #membersChanged = new Set<string>();
   #flush: ReturnType<typeof setTimeout> | undefined;
   readonly #ticker: ReturnType<typeof setInterval>;
+  readonly #stopCounting: () => void;
 
-  constructor() {
+  constructor(options: ChatOptions = {}) {
+    const { backplane } = options;
     this.processor = new SocketProcessor({
-      onGroupChange: ({ group }) => {
-        if (group.startsWith(STATS_GROUP)) return;
+      ...(backplane === undefined ? {} : { backplane }),
+      // The room's members in every process (this one's without a backplane).
+      onClusterCount: (group) => {
+        if (group.includes(" ")) return;
         this.#membersChanged.add(group);
         this.#flush ??= setTimeout(() => this.#sendMembers(), 50);
       },
     });
+    this.#stopCounting =
+      backplane?.onMessage((envelope) => this.#arrived(envelope)) ?? (() => {});
     this.#ticker = setInterval(() => this.#tick(), 1000);
   }
 
@@ -99,10 +127,8 @@ export class Chat {
     // the arrival order, and each member's send queue keeps it.
     socket.addEventListener("message", ({ data }) => this.#relay(room, data));
     this.processor.join(socket, room);
-    if (stats) {
-      this.processor.join(socket, STATS_GROUP + room);
-      this.#sendStats(socket, room, true);
-    }
+    this.processor.join(socket, (stats ? STATS_GROUP : PLAIN_GROUP) + room);
+    if (stats) this.#sendStats(socket, room, true);
     return done;
   }
 
@@ -110,26 +136,37 @@ export class Chat {
   close(): void {
     clearInterval(this.#ticker);
     clearTimeout(this.#flush);
+    this.#stopCounting();
   }
 
   #relay(room: string, data: MessageData): void {
     const counts = this.#countsOf(room);
-    const escape = typeof data === "string" && data.startsWith(STATS_PREFIX) &&
-      this.processor.count(STATS_GROUP + room) > 0;
-    if (!escape) {
-      this.processor.sendToGroup(room, data).then(({ sent }) =>
-        counts.current += sent
-      );
+    // Members in other processes get it through the backplane.
+    const remote = this.processor.clusterCount(room) -
+      this.processor.count(room);
+    const count = ({ sent }: { sent: number }) =>
+      counts.current += sent + remote;
+    if (typeof data !== "string" || !data.startsWith(STATS_PREFIX)) {
+      this.processor.sendToGroup(room, data).then(count);
       return;
     }
-    const escaped = STATS_PREFIX + data;
-    const watchers = new Set(this.processor.members(STATS_GROUP + room));
-    for (const socket of this.processor.members(room)) {
-      socket.send(watchers.has(socket) ? escaped : data).then(
-        () => counts.current++,
-        () => {},
-      );
-    }
+    this.processor.sendToGroup(PLAIN_GROUP + room, data).then(({ sent }) =>
+      counts.current += sent
+    );
+    this.processor.sendToGroup(STATS_GROUP + room, STATS_PREFIX + data).then(
+      count,
+    );
+  }
+
+  /** Counts a message of a room that another process relayed. */
+  #arrived({ target, presence }: Envelope): void {
+    if (presence !== undefined || target.kind !== "room") return;
+    // A text starting with NUL comes once per group: count the watchers'.
+    const room = target.name.startsWith(STATS_GROUP)
+      ? target.name.slice(STATS_GROUP.length)
+      : target.name;
+    if (room.includes(" ") || this.processor.count(room) === 0) return;
+    this.#countsOf(room).current += this.processor.clusterCount(room);
   }
 
   #countsOf(room: string): RoomCounts {
@@ -159,7 +196,7 @@ export class Chat {
   #sendStats(socket: Socket, room: string, first: boolean): void {
     const counts = this.#countsOf(room);
     const stats = {
-      members: this.processor.count(room),
+      members: this.processor.clusterCount(room),
       deliveries: counts.history.at(-1) ?? 0,
       at: Date.now(),
       ...(first ? { history: counts.history } : {}),
@@ -171,8 +208,11 @@ export class Chat {
     this.#flush = undefined;
     for (const room of this.#membersChanged) {
       const message = STATS_PREFIX +
-        JSON.stringify({ members: this.processor.count(room) });
-      this.processor.sendToGroup(STATS_GROUP + room, message);
+        JSON.stringify({ members: this.processor.clusterCount(room) });
+      // Each process tells its own watchers: not through the backplane.
+      for (const socket of this.processor.members(STATS_GROUP + room)) {
+        socket.send(message).catch(() => {});
+      }
     }
     this.#membersChanged.clear();
   }

@@ -56,6 +56,7 @@ export interface ClientExpectation {
 
 /** A server answer the client accepts, with what was agreed. */
 export interface AcceptedResponse {
+  /** The socket may open. */
   readonly ok: true;
   /** The subprotocol the server chose, or `""`. */
   readonly protocol: string;
@@ -67,6 +68,7 @@ export interface AcceptedResponse {
 
 /** A server answer the client must refuse, and why. */
 export interface RefusedResponse {
+  /** The handshake failed. */
   readonly ok: false;
   /** Why, as a sentence that follows "refused the WebSocket handshake: ". */
   readonly reason: string;
@@ -117,6 +119,27 @@ function commonFields(request: ClientRequest): [string, string][] {
 /**
  * The HTTP/1.1 request head, ending with the empty line: `GET` with `Host`,
  * `Upgrade`, `Connection`, `Sec-WebSocket-Key` and the common fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { http1Request } from "@socketry/socketry/protocol";
+ *
+ * const head = http1Request(
+ *   { url: new URL("ws://localhost:8080/chat?room=1"), protocols: ["chat"] },
+ *   "dGhlIHNhbXBsZSBub25jZQ==",
+ * );
+ * assert.equal(
+ *   head,
+ *   "GET /chat?room=1 HTTP/1.1\r\n" +
+ *     "Host: localhost:8080\r\n" +
+ *     "Upgrade: websocket\r\n" +
+ *     "Connection: Upgrade\r\n" +
+ *     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+ *     "Sec-WebSocket-Version: 13\r\n" +
+ *     "Sec-WebSocket-Protocol: chat\r\n\r\n",
+ * );
+ * ```
  */
 export function http1Request(request: ClientRequest, key: string): string {
   const { url } = request;
@@ -137,6 +160,21 @@ export function http1Request(request: ClientRequest, key: string): string {
  * The HTTP/2 extended CONNECT headers (RFC 8441): pseudo-headers, then the
  * common fields in lower case, without the fields HTTP/2 forbids and `Host`
  * (`:authority` says it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { http2Request } from "@socketry/socketry/protocol";
+ *
+ * const headers = http2Request({
+ *   url: new URL("wss://example.com/ws"),
+ *   protocols: [],
+ * });
+ * assert.equal(headers[":method"], "CONNECT");
+ * assert.equal(headers[":protocol"], "websocket");
+ * assert.equal(headers[":scheme"], "https");
+ * assert.equal(headers[":authority"], "example.com");
+ * ```
  */
 export function http2Request(request: ClientRequest): Record<string, string> {
   const { url } = request;
@@ -163,6 +201,26 @@ export function http2Request(request: ClientRequest): Record<string, string> {
  * websocket`, `Connection: Upgrade` and the accept key of `key`; over HTTP/2
  * status 200; in both, a subprotocol that was offered and extensions that
  * match the deflate offer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkClientResponse } from "@socketry/socketry/protocol";
+ *
+ * const check = checkClientResponse(
+ *   {
+ *     status: 101,
+ *     headers: new Headers({
+ *       upgrade: "websocket",
+ *       connection: "Upgrade",
+ *       "sec-websocket-accept": "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+ *       "sec-websocket-protocol": "chat",
+ *     }),
+ *   },
+ *   { httpVersion: "1.1", key: "dGhlIHNhbXBsZSBub25jZQ==", protocols: ["chat"] },
+ * );
+ * assert.equal(check.ok && check.protocol, "chat");
+ * ```
  */
 export function checkClientResponse(
   response: ClientResponse,

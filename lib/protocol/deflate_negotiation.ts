@@ -125,6 +125,19 @@ for (let code = 0x61; code <= 0x7a; code++) TOKEN_CHARS[code] = 1;
  * around the separators. Names are case-insensitive and returned in lower
  * case. Never throws: an element that does not parse is skipped whole, up
  * to the next comma outside quotes; empty elements are ignored.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseExtensions } from "@socketry/socketry/protocol";
+ *
+ * const [offer] = parseExtensions(
+ *   "permessage-deflate; client_max_window_bits; server_max_window_bits=10",
+ * );
+ * assert.equal(offer?.name, "permessage-deflate");
+ * assert.equal(offer?.params.get("client_max_window_bits"), true);
+ * assert.equal(offer?.params.get("server_max_window_bits"), "10");
+ * ```
  */
 export function parseExtensions(header: string): ExtensionOffer[] {
   return scanExtensions(header).offers;
@@ -359,6 +372,21 @@ function checkWindowBits(name: string, value: unknown): void {
  * parameter and either side gave a value).
  *
  * @throws {RangeError} for window bits outside 8 to 15 in `options`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { negotiateServer } from "@socketry/socketry/protocol";
+ *
+ * const result = negotiateServer(
+ *   "permessage-deflate; client_max_window_bits",
+ *   { serverMaxWindowBits: 12 },
+ * );
+ * assert.equal(
+ *   result?.response,
+ *   "permessage-deflate; server_max_window_bits=12",
+ * );
+ * ```
  */
 export function negotiateServer(
   offersHeader: string,
@@ -444,9 +472,10 @@ function checkClientOptions(options: DeflateClientOptions): void {
  *
  * @example
  * ```ts
- * import { offerClient } from "./deflate_negotiation.ts";
+ * import assert from "node:assert/strict";
+ * import { offerClient } from "@socketry/socketry/protocol";
  *
- * offerClient({}); // "permessage-deflate; client_max_window_bits"
+ * assert.equal(offerClient({}), "permessage-deflate; client_max_window_bits");
  * ```
  *
  * @throws {RangeError} for window bits outside 8 to 15.
@@ -482,6 +511,18 @@ export function offerClient(options: DeflateClientOptions = {}): string {
  * @throws {WebSocketError} with status `handshakeRejected` naming what is
  * wrong with the answer.
  * @throws {RangeError} for window bits outside 8 to 15 in `offered`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { acceptClientResponse } from "@socketry/socketry/protocol";
+ *
+ * const params = acceptClientResponse(
+ *   "permessage-deflate; server_max_window_bits=12",
+ * );
+ * assert.equal(params.serverMaxWindowBits, 12);
+ * assert.equal(params.clientMaxWindowBits, 15);
+ * ```
  */
 export function acceptClientResponse(
   responseHeader: string,

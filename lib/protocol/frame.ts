@@ -76,6 +76,20 @@ export function encodeFrameHeader(
  * given (the input payload is left as it was).
  *
  * @throws {RangeError} if the opcode, length or key cannot be encoded.
+ *
+ * @example A masked client text frame
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeFrame, Opcode } from "@socketry/socketry/protocol";
+ *
+ * const frame = encodeFrame({
+ *   opcode: Opcode.Text,
+ *   payload: new TextEncoder().encode("hi"),
+ *   mask: new Uint8Array([0, 0, 0, 0]),
+ * });
+ * // FIN + text, masked length 2, the key, then the payload.
+ * assert.deepEqual([...frame], [0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]);
+ * ```
  */
 export function encodeFrame(options: FrameOptions): Uint8Array<ArrayBuffer> {
   const { payload, mask } = options;
@@ -144,6 +158,15 @@ export function writeFrameHeader(
  *
  * @throws {RangeError} if the code may not be sent, the reason is longer than
  * 123 UTF-8 bytes, or a reason is given without a code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CloseCode, encodeClosePayload } from "@socketry/socketry/protocol";
+ *
+ * const payload = encodeClosePayload(CloseCode.GoingAway, "bye");
+ * assert.deepEqual([...payload], [0x03, 0xe9, 0x62, 0x79, 0x65]);
+ * ```
  */
 export function encodeClosePayload(
   code?: number,
@@ -183,6 +206,18 @@ const strictDecoder = new TextDecoder("utf-8", {
  * @throws {WebSocketError} `protocolError` (1002) for a 1-byte payload or a
  * code that may not appear on the wire; `invalidPayload` (1007) for a reason
  * that is not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeClosePayload } from "@socketry/socketry/protocol";
+ *
+ * assert.deepEqual(decodeClosePayload(new Uint8Array([0x03, 0xe8])), {
+ *   code: 1000,
+ *   reason: "",
+ * });
+ * assert.equal(decodeClosePayload(new Uint8Array()).code, 1005);
+ * ```
  */
 export function decodeClosePayload(bytes: Uint8Array): ClosePayload {
   if (bytes.length === 0) return { code: CloseCode.NoStatus, reason: "" };

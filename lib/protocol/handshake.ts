@@ -21,6 +21,7 @@ export interface HandshakeRequest {
 
 /** A well-formed WebSocket request, with the fields the server answers with. */
 export interface ValidHandshake {
+  /** The request may be accepted. */
   readonly ok: true;
   /** `Sec-WebSocket-Key` (HTTP/1.1 only; HTTP/2 has none). */
   readonly key: string | undefined;
@@ -32,6 +33,7 @@ export interface ValidHandshake {
 
 /** A request that must be refused, with the HTTP status to refuse it with. */
 export interface RejectedHandshake {
+  /** The request must be refused. */
   readonly ok: false;
   /** 400 for a malformed request, 426 for an unsupported version. */
   readonly status: 400 | 426;
@@ -96,6 +98,24 @@ export function isUpgradeAttempt(request: HandshakeRequest): boolean {
  * (HTTP/2): method, `Upgrade`, `Connection`, `Sec-WebSocket-Key`,
  * `Sec-WebSocket-Version`. A wrong version gives 426; anything else that is
  * wrong gives 400.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkHandshake } from "@socketry/socketry/protocol";
+ *
+ * const check = checkHandshake({
+ *   method: "GET",
+ *   headers: new Headers({
+ *     upgrade: "websocket",
+ *     connection: "Upgrade",
+ *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+ *     "sec-websocket-version": "8",
+ *   }),
+ * });
+ * assert.equal(check.ok, false);
+ * assert.equal(!check.ok && check.status, 426); // only version 13 is spoken
+ * ```
  */
 export function checkHandshake(request: HandshakeRequest): HandshakeCheck {
   const method = request.method.toUpperCase();
@@ -158,6 +178,16 @@ function reject(status: 400 | 426, message: string): RejectedHandshake {
  * Picks the subprotocol to answer with: the first of the server's own
  * `supported` list, in the server's order of preference, that the client
  * offered. Never simply the client's first choice.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectSubprotocol } from "@socketry/socketry/protocol";
+ *
+ * // The server's preference wins over the client's order.
+ * assert.equal(selectSubprotocol(["v1", "v2"], ["v2", "v1"]), "v2");
+ * assert.equal(selectSubprotocol(["v3"], ["v2", "v1"]), undefined);
+ * ```
  */
 export function selectSubprotocol(
   offered: readonly string[],
@@ -186,6 +216,17 @@ export function normalizeOrigin(origin: string): string | null {
  * may. With a list, a request that carries `Origin` must name one of them; a
  * request without `Origin` (not sent by a browser) is allowed, because the
  * header is a browser's statement and not authentication.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isOriginAllowed } from "@socketry/socketry/protocol";
+ *
+ * const allowed = new Set(["https://example.com"]);
+ * assert.equal(isOriginAllowed("https://EXAMPLE.com:443", allowed), true);
+ * assert.equal(isOriginAllowed("https://evil.example", allowed), false);
+ * assert.equal(isOriginAllowed(null, allowed), true); // not a browser
+ * ```
  */
 export function isOriginAllowed(
   origin: string | null,

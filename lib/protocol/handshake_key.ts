@@ -19,6 +19,17 @@ const encoder = new TextEncoder();
 /**
  * The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`: base64 of the
  * SHA-1 of the key followed by {@linkcode HANDSHAKE_GUID}.
+ *
+ * @example The example of RFC 6455 section 1.3
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computeAcceptKey } from "@socketry/socketry/protocol";
+ *
+ * assert.equal(
+ *   computeAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
+ *   "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+ * );
+ * ```
  */
 export function computeAcceptKey(key: string): string {
   return toBase64(sha1(encoder.encode(key + HANDSHAKE_GUID)));
@@ -29,6 +40,15 @@ export function computeAcceptKey(key: string): string {
  * with `crypto.getRandomValues`, so this stays pure).
  *
  * @throws {RangeError} unless `random` holds exactly 16 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateKey, isValidKey } from "@socketry/socketry/protocol";
+ *
+ * const key = generateKey(crypto.getRandomValues(new Uint8Array(16)));
+ * assert.equal(isValidKey(key), true);
+ * ```
  */
 export function generateKey(random: Uint8Array): string {
   if (random.length !== 16) {
@@ -42,6 +62,15 @@ export function generateKey(random: Uint8Array): string {
 /**
  * Whether `key` is a well-formed `Sec-WebSocket-Key`: the canonical base64
  * form of 16 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isValidKey } from "@socketry/socketry/protocol";
+ *
+ * assert.equal(isValidKey("dGhlIHNhbXBsZSBub25jZQ=="), true);
+ * assert.equal(isValidKey("c2hvcnQ="), false); // 5 bytes, not 16
+ * ```
  */
 export function isValidKey(key: string): boolean {
   return KEY_PATTERN.test(key);

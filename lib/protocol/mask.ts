@@ -39,6 +39,19 @@ export function readMaskKey(bytes: Uint8Array, offset = 0): number {
  * @param mask The key: 4 bytes, or a number as returned by {@linkcode readMaskKey}.
  * @param keyOffset The position in the key of the first byte of `data`.
  * @returns The position in the key of the byte that follows `data`.
+ *
+ * @example Unmask a payload that arrives in two pieces
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyMask } from "@socketry/socketry/protocol";
+ *
+ * const key = new Uint8Array([1, 2, 3, 4]);
+ * const payload = new Uint8Array([10, 20, 30, 40, 50]);
+ * applyMask(payload, key); // masked, as a client sends it
+ * const position = applyMask(payload.subarray(0, 3), key);
+ * applyMask(payload.subarray(3), key, position);
+ * assert.deepEqual([...payload], [10, 20, 30, 40, 50]);
+ * ```
  */
 export function applyMask(
   data: Uint8Array,

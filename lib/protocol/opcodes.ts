@@ -27,6 +27,15 @@ export type Opcode = typeof Opcode[keyof typeof Opcode];
 /**
  * Whether `opcode` denotes a control frame (close, ping, pong or a reserved
  * control opcode): those have the high bit of the 4-bit opcode set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isControl, Opcode } from "@socketry/socketry/protocol";
+ *
+ * assert.equal(isControl(Opcode.Ping), true);
+ * assert.equal(isControl(Opcode.Text), false);
+ * ```
  */
 export function isControl(opcode: number): boolean {
   return (opcode & 0x8) !== 0;

@@ -139,6 +139,33 @@ const MAX_CONTROL_PAYLOAD = 125;
  * code to send: 1002 for protocol errors, 1007 for invalid UTF-8 in a text
  * message, 1008 past `maxFragments`, 1009 past `maxMessageSize`. After that
  * the parser is dead and every further push throws the same error.
+ *
+ * @example A fragmented message and a ping between its frames
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   encodeFrame,
+ *   FrameParser,
+ *   Opcode,
+ *   type ParserEvent,
+ * } from "@socketry/socketry/protocol";
+ *
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * const parser = new FrameParser({ role: "client" }); // reads a server
+ * const events: ParserEvent[] = [];
+ * for (
+ *   const frame of [
+ *     encodeFrame({ opcode: Opcode.Text, fin: false, payload: bytes("hel") }),
+ *     encodeFrame({ opcode: Opcode.Ping, payload: bytes("?") }),
+ *     encodeFrame({ opcode: Opcode.Continuation, payload: bytes("lo") }),
+ *   ]
+ * ) {
+ *   parser.push(frame, (event) => events.push(event));
+ * }
+ * assert.deepEqual(events.map((event) => event.kind), ["data", "ping", "data"]);
+ * const last = events[2];
+ * assert.equal(last?.kind === "data" && last.messageEnd, true);
+ * ```
  */
 export class FrameParser {
   readonly #masked: boolean;

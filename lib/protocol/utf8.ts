@@ -85,6 +85,21 @@ on(AFTER_F4, [CONT_LOW], NEED2);
  * {@linkcode Utf8Validator.push} calls, so a character may be split anywhere;
  * {@linkcode Utf8Validator.finish} then checks that the text did not stop in
  * the middle of a character.
+ *
+ * @example A character split across two pieces
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Utf8Validator } from "@socketry/socketry/protocol";
+ *
+ * const validator = new Utf8Validator();
+ * const euro = new TextEncoder().encode("€"); // 3 bytes
+ * assert.equal(validator.push(euro.subarray(0, 1)), true);
+ * assert.equal(validator.finish(), false); // stopped inside the character
+ * validator.reset();
+ * validator.push(euro.subarray(0, 1));
+ * validator.push(euro.subarray(1));
+ * assert.equal(validator.finish(), true);
+ * ```
  */
 export class Utf8Validator {
   #state = ACCEPT;

@@ -22,7 +22,6 @@ import {
 import { Http2Pool, type Http2Route } from "./http2_pool.ts";
 
 export type { ClientCertificate, Credentials } from "./dial.ts";
-export type { Http2Route } from "./http2_pool.ts";
 
 /**
  * The connection settings a {@linkcode ConnectionHandler} owns. The same

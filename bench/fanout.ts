@@ -32,6 +32,7 @@
 import { parseArgs } from "node:util";
 import {
   benchFile,
+  findBun,
   startListening,
   stopAll,
   stopAllOnSignal,
@@ -62,22 +63,6 @@ interface Server {
   readonly key: string;
   readonly label: string;
   readonly command: () => [string, string[]] | undefined;
-}
-
-function bunPath(): string | undefined {
-  const candidates = [
-    values.bun,
-    benchFile("../node_modules/.bin/bun"),
-    ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/bun`),
-  ];
-  return candidates.find((path) => {
-    if (path === undefined) return false;
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
 }
 
 const deno = Deno.execPath();
@@ -130,7 +115,7 @@ const SERVERS: Server[] = [
     key: "bun",
     label: "Bun server.publish",
     command: () => {
-      const bun = bunPath();
+      const bun = findBun(values.bun);
       return bun === undefined
         ? undefined
         : [bun, [benchFile("servers/fanout_bun.ts"), "0"]];

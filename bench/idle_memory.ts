@@ -106,7 +106,12 @@ import {
   UnitReader,
   writeAll,
 } from "./helpers/raw_client.ts";
-import { readMemory, sampleMemory } from "./helpers/memory.ts";
+import {
+  openFileLimit,
+  readMemory,
+  sampleMemory,
+  socketCount,
+} from "./helpers/memory.ts";
 import { rotated } from "./helpers/rounds.ts";
 import { median } from "./helpers/stats.ts";
 import { table } from "./helpers/table.ts";
@@ -287,34 +292,6 @@ const ALL_SERVERS: readonly ServerSpec[] = [
   ECHO_SERVERS.ws,
   ECHO_SERVERS.raw,
 ];
-
-/** Sockets (of any kind) the process holds, from `/proc/PID/fd`. */
-function socketCount(pid: number): number {
-  let count = 0;
-  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (
-        Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`).startsWith("socket:")
-      ) {
-        count++;
-      }
-    } catch {
-      // Closed meanwhile.
-    }
-  }
-  return count;
-}
-
-function openFileLimit(): number {
-  try {
-    const limits = Deno.readTextFileSync("/proc/self/limits");
-    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
-    if (match === null || match[1] === "unlimited") return Infinity;
-    return Number(match[1]);
-  } catch {
-    return Infinity;
-  }
-}
 
 /** Starts client processes holding `total` idle sockets; returns them once all are ready. */
 async function openIdle(

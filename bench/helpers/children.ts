@@ -26,6 +26,11 @@ export interface Script {
   readonly script: string;
   /** Arguments it always gets. */
   readonly args: readonly string[];
+  /**
+   * The program that runs the script instead of `deno` or `node` (Bun's
+   * binary, say): it gets the script's path, then the arguments.
+   */
+  readonly executable?: string;
 }
 
 /**
@@ -33,10 +38,13 @@ export interface Script {
  * `permission` (default `--allow-net`).
  */
 export function scriptCommand(
-  script: Pick<Script, "runtime" | "script">,
+  script: Pick<Script, "runtime" | "script" | "executable">,
   args: readonly string[],
   permission = "--allow-net",
 ): [string, string[]] {
+  if (script.executable !== undefined) {
+    return [script.executable, [script.script, ...args]];
+  }
   return script.runtime === "node"
     ? ["node", [script.script, ...args]]
     : [Deno.execPath(), [
@@ -46,6 +54,39 @@ export function scriptCommand(
       script.script,
       ...args,
     ]];
+}
+
+/**
+ * `command` run pinned to the CPUs `cpus` (`"0"`, `"0,1"`) through
+ * `taskset`, which then runs it in its own process (same PID); as is
+ * without `cpus`.
+ */
+export function pinned(
+  [command, args]: [string, string[]],
+  cpus: string | undefined,
+): [string, string[]] {
+  return cpus === undefined
+    ? [command, args]
+    : ["taskset", ["-c", cpus, command, ...args]];
+}
+
+/**
+ * The path of a `bun` binary: `given` (a `--bun` flag) when set, else
+ * `node_modules/.bin/bun`, else the first on the PATH; undefined when none
+ * is a file.
+ */
+export function findBun(given: string | undefined): string | undefined {
+  const candidates = given !== undefined ? [given] : [
+    benchFile("../node_modules/.bin/bun"),
+    ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/bun`),
+  ];
+  return candidates.find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Starts `command` (no stdin, output piped) and adds it to `children`. */

@@ -9,6 +9,7 @@
 
 import {
   benchFile,
+  pinned,
   type Script,
   scriptCommand,
   startListening,
@@ -58,6 +59,22 @@ export const ECHO_SERVERS: Readonly<
   },
 };
 
+/**
+ * Bun's echo server (`bench/servers/bun_echo.ts`, `Bun.serve` with a
+ * `websocket` handler), run with the `bun` binary at `bun`.
+ */
+export function bunEchoServer(bun: string): ServerSpec {
+  return {
+    key: "bun",
+    label: "Bun.serve websocket (bench/servers/bun_echo.ts)",
+    runtime: "node",
+    executable: bun,
+    script: benchFile("./servers/bun_echo.ts"),
+    args: [],
+    compresses: false,
+  };
+}
+
 /** A started echo server. */
 export interface RunningServer {
   readonly spec: ServerSpec;
@@ -72,16 +89,21 @@ export interface RunningServer {
 
 /**
  * Starts `spec` on 127.0.0.1 and a port the system picks, `args` passed on
- * to the script; throws, quoting its output, when it does not listen within
- * 20 s (it is stopped then).
+ * to the script, pinned to the CPUs `cpus` when given (see `pinned`);
+ * throws, quoting its output, when it does not listen within 20 s (it is
+ * stopped then).
  */
 export async function startEchoServer(
   spec: ServerSpec,
   args: readonly string[] = [],
+  cpus?: string,
 ): Promise<RunningServer> {
-  const [command, commandArgs] = scriptCommand(
-    spec,
-    ["--port", "0", "--hostname", "127.0.0.1", ...spec.args, ...args],
+  const [command, commandArgs] = pinned(
+    scriptCommand(
+      spec,
+      ["--port", "0", "--hostname", "127.0.0.1", ...spec.args, ...args],
+    ),
+    cpus,
   );
   const started = await startListening(command, commandArgs, (line) => {
     const match = /Listening on http:\/\/([^/\s]+)\//.exec(line);

@@ -1,5 +1,6 @@
 /**
- * A process's resident memory, read from `/proc/PID/status`.
+ * A process's resident memory, read from `/proc/PID/status`; the sockets it
+ * holds (`/proc/PID/fd`) and the open-file limit every child inherits.
  *
  * @module
  */
@@ -45,4 +46,33 @@ export async function sampleMemory(
     rss: median(readings.map((m) => m.rss)),
     anon: median(readings.map((m) => m.anon)),
   };
+}
+
+/** Sockets (of any kind) the process holds, from `/proc/PID/fd`. */
+export function socketCount(pid: number): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (
+        Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`).startsWith("socket:")
+      ) {
+        count++;
+      }
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return count;
+}
+
+/** This process's limit on open files (`ulimit -n`), Infinity if unknown. */
+export function openFileLimit(): number {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (match === null || match[1] === "unlimited") return Infinity;
+    return Number(match[1]);
+  } catch {
+    return Infinity;
+  }
 }

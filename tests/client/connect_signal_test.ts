@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, MessageSocket, WebSocketError } from "../../mod.ts";
+import { connect, MessageSocket } from "../../mod.ts";
+import { rejection } from "../helpers/rejection.ts";
 
 /** A listener that accepts and never answers; `close()` ends it. */
 function silentServer() {
@@ -24,20 +25,10 @@ function silentServer() {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<WebSocketError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof WebSocketError, `a WebSocketError: ${caught}`);
-  return caught;
-}
-
 Deno.test("connect(): a TimeoutError reason is timeout, any other cancelled", async () => {
   const server = silentServer();
   try {
-    const timedOut = await failure(
+    const timedOut = await rejection(
       connect(server.url, { signal: AbortSignal.timeout(200) }),
     );
     assert.equal(timedOut.status, "timeout");
@@ -47,7 +38,7 @@ Deno.test("connect(): a TimeoutError reason is timeout, any other cancelled", as
     const byHand = new AbortController();
     const stopped = connect(server.url, { signal: byHand.signal });
     setTimeout(() => byHand.abort(), 50);
-    const cancelled = await failure(stopped);
+    const cancelled = await rejection(stopped);
     assert.equal(cancelled.status, "cancelled");
     assert.match(cancelled.message, /was cancelled$/);
     assert.equal((cancelled.cause as DOMException).name, "AbortError");
@@ -55,12 +46,12 @@ Deno.test("connect(): a TimeoutError reason is timeout, any other cancelled", as
     const ownTimeout = new AbortController();
     ownTimeout.abort(new DOMException("too slow", "TimeoutError"));
     assert.equal(
-      (await failure(connect(server.url, { signal: ownTimeout.signal })))
+      (await rejection(connect(server.url, { signal: ownTimeout.signal })))
         .status,
       "timeout",
     );
     const socket = new MessageSocket();
-    const viaSocket = await failure(
+    const viaSocket = await rejection(
       socket.connect(server.url, { signal: AbortSignal.timeout(100) }),
     );
     assert.equal(viaSocket.status, "timeout");

@@ -22,6 +22,7 @@ import {
 import { Inbox } from "../helpers/client.ts";
 import { HARNESSES } from "../helpers/harness.ts";
 import { peerAvailable } from "../helpers/peers.ts";
+import { rejectsWith } from "../helpers/rejection.ts";
 import {
   hasNodeWs,
   hasPythonWebsockets,
@@ -751,26 +752,6 @@ Deno.test("connect(): a 101 the client cannot accept is handshakeRejected", asyn
 });
 
 // ---- failures ---------------------------------------------------------------
-
-/** Asserts that `promise` rejects with a `WebSocketError` of `status`. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  status: WebSocketStatus,
-  message?: RegExp,
-): Promise<WebSocketError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(
-    caught instanceof WebSocketError,
-    `a WebSocketError, got ${caught}`,
-  );
-  assert.equal(caught.status, status, caught.message);
-  if (message !== undefined) assert.match(caught.message, message);
-  return caught;
-}
 
 Deno.test("connect() throws TypeError at once for bad arguments", () => {
   const cases: [string, () => unknown, RegExp][] = [

@@ -18,10 +18,10 @@ import {
   type EngineSocket,
   serveEngine,
   type Socket,
-  WebSocketError,
   WebSocketStatus,
 } from "../../mod.ts";
 import { Inbox } from "../helpers/client.ts";
+import { rejection } from "../helpers/rejection.ts";
 import { mutualTlsCertificates } from "../helpers/client_cert.ts";
 import { testCertificates } from "../helpers/tls.ts";
 import { startTinyproxy, tinyproxyAvailable } from "../helpers/tinyproxy.ts";
@@ -31,20 +31,6 @@ async function roundTrip(socket: Socket, text: string): Promise<unknown> {
   await socket.send(text);
   for await (const message of socket) return message;
   throw new Error(`the socket ended before the echo of ${text}`);
-}
-
-/** Asserts that `promise` rejects with a `WebSocketError`, and returns it. */
-async function rejection(promise: Promise<unknown>): Promise<WebSocketError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(
-    caught instanceof WebSocketError,
-    `a WebSocketError, got ${caught}`,
-  );
-  return caught;
 }
 
 /** The user:password of an `Authorization: Basic` value, UTF-8 decoded. */

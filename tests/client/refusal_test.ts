@@ -9,21 +9,15 @@ import {
   connect,
   ConnectionHandler,
   serveEngine,
-  WebSocketError,
+  type WebSocketError,
   WebSocketStatus,
 } from "../../mod.ts";
 import { testCertificates } from "../helpers/tls.ts";
+import { rejectsWith } from "../helpers/rejection.ts";
 
 /** Asserts that `promise` rejects with `handshakeRejected`, and returns the error. */
-async function refusal(promise: Promise<unknown>): Promise<WebSocketError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof WebSocketError, `a WebSocketError: ${caught}`);
-  assert.equal(caught.status, WebSocketStatus.HandshakeRejected);
-  return caught;
+function refusal(promise: Promise<unknown>): Promise<WebSocketError> {
+  return rejectsWith(promise, WebSocketStatus.HandshakeRejected);
 }
 
 Deno.test("a refused handshake carries status, headers and body: 401, 403, 404, 426", async () => {

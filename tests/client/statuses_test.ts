@@ -29,6 +29,7 @@ import {
 } from "../../mod.ts";
 import { Inbox } from "../helpers/client.ts";
 import { mutualTlsCertificates } from "../helpers/client_cert.ts";
+import { rejection } from "../helpers/rejection.ts";
 
 /** Asserts a `WebSocketError` of `status`, also through `getStatus`. */
 function assertStatus(
@@ -49,12 +50,7 @@ async function rejectsWith(
   status: WebSocketStatus,
   message?: RegExp,
 ): Promise<WebSocketError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  return assertStatus(caught, status, message);
+  return assertStatus(await rejection(promise), status, message);
 }
 
 // ---- a raw node:net WebSocket server, for misbehaving on purpose ---------------

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { openssl } from "./openssl.ts";
+
 /** A certificate chain and its private key, both PEM. */
 export interface KeyPair {
   readonly cert: string;
@@ -35,21 +37,6 @@ let cached: Promise<MutualTlsCertificates> | undefined;
 /** Creates the certificates once per test process. */
 export function mutualTlsCertificates(): Promise<MutualTlsCertificates> {
   return cached ??= create();
-}
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `openssl ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
 }
 
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];

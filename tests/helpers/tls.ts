@@ -1,5 +1,7 @@
 /** A throwaway certificate authority and a localhost certificate it signed, made by openssl. */
 
+import { openssl } from "./openssl.ts";
+
 export interface TestCertificates {
   /** The CA certificate to trust (PEM). */
   readonly ca: string;
@@ -14,20 +16,6 @@ let cached: Promise<TestCertificates> | undefined;
 /** Creates the certificates once per test process. */
 export function testCertificates(): Promise<TestCertificates> {
   return cached ??= create();
-}
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
 }
 
 async function create(): Promise<TestCertificates> {

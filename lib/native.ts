@@ -181,6 +181,14 @@ export class NativeSocket extends Socket {
     return this.#lastBuffered + this.#sentSinceBuffered;
   }
 
+  /**
+   * Deno's socket writes what it was given in order, and counts it in
+   * `bufferedAmount` until written.
+   */
+  protected override get transportQueues(): boolean {
+    return true;
+  }
+
   /** Deno has no drain event: poll `bufferedAmount` every 2 ms. */
   protected waitForDrain(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, 2));

@@ -2,7 +2,10 @@
  * The outgoing side of a socket, as ws's sender queue: `send()` writes at
  * once while the transport keeps up, and otherwise queues behind it in
  * order, applying backpressure (`sendHighWaterMark`), the slow-consumer
- * limit (`maxBufferedAmount`), `sendTimeout` and the senders' signals.
+ * limit (`maxBufferedAmount`), `sendTimeout` and the senders' signals. A
+ * transport with an ordered queue of its own (Deno's socket) takes the sends
+ * that nothing could take back at once, even behind backpressure: only their
+ * promises wait.
  *
  * @module
  */
@@ -43,6 +46,21 @@ export interface OutboxTransport {
   waitForDrain(): Promise<void>;
   /** Drops the connection: a message was cut short and cannot be completed. */
   abort(): void;
+  /**
+   * Whether the transport queues what it is given in order, counts it in
+   * `bufferedAmount()` until it is written (whole messages, once their
+   * final piece is given), and writes it whatever later happens to the
+   * socket. Sends without a signal or `sendTimeout` then go to it at once:
+   * holding them back would only leave its writer idle.
+   */
+  readonly queues?: boolean;
+}
+
+/** A send given to a queueing transport behind backpressure, not yet resolved. */
+interface HandedOver {
+  /** Bytes of whole messages given to the transport before this one. */
+  readonly after: number;
+  readonly resolvers: PromiseWithResolvers<void>;
 }
 
 const encoder = new TextEncoder();
@@ -56,6 +74,13 @@ export class Outbox {
   #items: Outgoing[] = [];
   #bytes = 0;
   #pumping = false;
+  /** Sends a queueing transport took behind backpressure, oldest first. */
+  #handedOver: HandedOver[] = [];
+  #releasing = false;
+  /** Bytes of whole messages given to the transport so far. */
+  #given = 0;
+  /** Bytes of the fragments given so far of the message under way. */
+  #givenOfMessage = 0;
   #sendingType: MessageType | undefined;
   /** Whether the socket opened: queued sends may be written. */
   #started = false;
@@ -117,10 +142,13 @@ export class Outbox {
     const first = this.#sendingType === undefined;
     this.#sendingType = final ? undefined : type;
     const compress = options.compress ?? true;
+    const behind = transportBuffered >= sendHighWaterMark;
     if (
       this.#direct && this.#items.length === 0 &&
-      transportBuffered < sendHighWaterMark
+      (!behind || (this.#transport.queues === true &&
+        options.signal === undefined && !this.#limit.timed))
     ) {
+      const after = this.#given;
       let written: Promise<void> | void;
       try {
         written = this.#transport.transmit(payload, type, final, compress);
@@ -128,8 +156,12 @@ export class Outbox {
         if (error instanceof WebSocketError) return Promise.reject(error);
         throw error;
       }
-      this.#counters.sent(size, final);
-      return written ?? Promise.resolve();
+      this.#wrote(size, final);
+      if (!behind) return written ?? Promise.resolve();
+      const resolvers = Promise.withResolvers<void>();
+      this.#handedOver.push({ after, resolvers });
+      this.#release();
+      return resolvers.promise;
     }
     const resolvers = Promise.withResolvers<void>();
     const item: Outgoing = {
@@ -181,12 +213,20 @@ export class Outbox {
     this.refuse(refusal);
     this.#limit.clear();
     for (const item of this.#items.splice(0)) item.resolvers.reject(failure);
+    for (const sent of this.#handedOver.splice(0)) {
+      sent.resolvers.reject(failure);
+    }
     this.#bytes = 0;
   }
 
-  /** Resolves once every queued send was written (or the socket ended). */
+  /**
+   * Resolves once every queued send was written and every send a queueing
+   * transport took behind backpressure resolved (or the socket ended).
+   */
   async drained(): Promise<void> {
-    while (this.#items.length > 0 || this.#pumping) {
+    while (
+      this.#items.length > 0 || this.#pumping || this.#handedOver.length > 0
+    ) {
       if (this.#ended) return;
       await this.#transport.waitForDrain();
     }
@@ -216,6 +256,8 @@ export class Outbox {
         }
         const item = this.#items.shift();
         if (item === undefined || this.#ended) break;
+        // Fewer than the mark wait ahead of what the transport took before.
+        for (const sent of this.#handedOver.splice(0)) sent.resolvers.resolve();
         this.#bytes -= item.size;
         try {
           await transport.transmit(
@@ -224,7 +266,7 @@ export class Outbox {
             item.final,
             item.compress,
           );
-          this.#counters.sent(item.size, item.final);
+          this.#wrote(item.size, item.final);
           item.resolvers.resolve();
         } catch (error) {
           item.resolvers.reject(this.#refusal?.() ?? error);
@@ -232,6 +274,42 @@ export class Outbox {
       }
     } finally {
       this.#pumping = false;
+    }
+  }
+
+  /** Counts a piece the transport took. */
+  #wrote(size: number, final: boolean): void {
+    this.#counters.sent(size, final);
+    this.#givenOfMessage += size;
+    if (!final) return;
+    this.#given += this.#givenOfMessage;
+    this.#givenOfMessage = 0;
+  }
+
+  /**
+   * Resolves the sends a queueing transport took behind backpressure, each
+   * once fewer than `sendHighWaterMark` bytes wait ahead of it: what was
+   * given before it and is still buffered. The transport writes in order,
+   * so while any of the bytes given since it are buffered, all of those are.
+   */
+  async #release(): Promise<void> {
+    if (this.#releasing) return;
+    this.#releasing = true;
+    const waiting = this.#handedOver;
+    const highWaterMark = this.#options.sendHighWaterMark;
+    try {
+      while (waiting.length > 0 && !this.#ended) {
+        await this.#transport.waitForDrain();
+        const buffered = this.#transport.bufferedAmount();
+        while (
+          waiting.length > 0 &&
+          buffered - (this.#given - waiting[0]!.after) < highWaterMark
+        ) {
+          waiting.shift()!.resolvers.resolve();
+        }
+      }
+    } finally {
+      this.#releasing = false;
     }
   }
 }

@@ -99,6 +99,7 @@ export abstract class Socket extends EventTarget {
       bufferedBound: () => this.transportBufferedBound(),
       waitForDrain: () => this.waitForDrain(),
       abort: () => this.abort(),
+      queues: this.transportQueues,
     });
     // A socket that never opens must not leave `send()` waiters hanging.
     this.#opened.promise.catch(() => {});
@@ -432,6 +433,17 @@ export abstract class Socket extends EventTarget {
 
   /** Resolves when the transport's buffer may have drained. */
   protected abstract waitForDrain(): Promise<void>;
+
+  /**
+   * Whether the transport queues every message it is given, in order,
+   * counts it in `transportBufferedAmount()` until written, and cannot take
+   * it back: sends that nothing can cancel then go to it at once, even
+   * behind backpressure, and only their promises wait. Read once, by the
+   * constructor.
+   */
+  protected get transportQueues(): boolean {
+    return false;
+  }
 
   /** Backends call this when the connection opens. */
   protected handleOpen(): void {

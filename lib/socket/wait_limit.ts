@@ -23,6 +23,11 @@ export class WaitLimit {
     this.#option = option;
   }
 
+  /** Whether waits of this kind time out. */
+  get timed(): boolean {
+    return Number.isFinite(this.#timeout);
+  }
+
   /**
    * Watches a wait of `what`: `fail` gets a `timeout` error once the wait
    * lasted the timeout, and the error of `signal` (see `signalError`) when
@@ -34,11 +39,10 @@ export class WaitLimit {
     signal: AbortSignal | undefined,
     fail: (error: WebSocketError) => void,
   ): (() => void) | undefined {
-    const timeout = this.#timeout;
-    const timed = Number.isFinite(timeout);
+    const timed = this.timed;
     if (signal === undefined && !timed) return undefined;
     const stopTimer = timed
-      ? (this.#timer ??= new WaitTimer(timeout)).start(() =>
+      ? (this.#timer ??= new WaitTimer(this.#timeout)).start(() =>
         fail(this.#timeoutError(what))
       )
       : undefined;

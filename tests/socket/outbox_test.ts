@@ -85,3 +85,101 @@ Deno.test("outbox: end fails what waits, refuse fails what comes", async () => {
   await assert.rejects(outbox.send("late", {}), (error) => error === failure);
   await outbox.drained();
 });
+
+/**
+ * A transport with an ordered queue of its own, as Deno's socket: it counts
+ * what it was given until `write()` says the oldest message went out.
+ */
+function queueingSetup(sendTimeout = Infinity) {
+  const given: string[] = [];
+  let poll = Promise.withResolvers<void>();
+  const outbox = new Outbox(
+    resolveSocketOptions({
+      sendHighWaterMark: 10,
+      maxBufferedAmount: 100,
+      sendTimeout,
+    }),
+    new Counters(),
+    {
+      transmit(data) {
+        given.push(data as string);
+      },
+      bufferedAmount: () => given.reduce((sum, data) => sum + data.length, 0),
+      bufferedBound: () => given.reduce((sum, data) => sum + data.length, 0),
+      waitForDrain: () => poll.promise,
+      abort: () => {},
+      queues: true,
+    },
+  );
+  /** The oldest message was written; the outbox's next poll sees it. */
+  const write = async () => {
+    given.shift();
+    const previous = poll;
+    poll = Promise.withResolvers();
+    previous.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  return { outbox, given, write };
+}
+
+Deno.test("outbox: a queueing transport takes sends behind backpressure at once; each resolves once fewer than sendHighWaterMark bytes wait ahead of it", async () => {
+  const { outbox, given, write } = queueingSetup();
+  outbox.open();
+  const settled: string[] = [];
+  const send = (data: string) =>
+    outbox.send(data, {}).then(() => settled.push(data));
+  await send("0123456789ab");
+  const second = send("abcdefghijkl");
+  const third = send("x");
+  // Both went to the transport behind the first, which is still buffered.
+  assert.deepEqual(given, ["0123456789ab", "abcdefghijkl", "x"]);
+  assert.equal(outbox.bytes, 0);
+  await write();
+  await second;
+  // 12 bytes still wait ahead of "x": it waits on.
+  assert.deepEqual(settled, ["0123456789ab", "abcdefghijkl"]);
+  await write();
+  await third;
+  assert.deepEqual(settled, ["0123456789ab", "abcdefghijkl", "x"]);
+});
+
+Deno.test("outbox: a queueing transport still gets cancellable sends only as it drains", async () => {
+  const { outbox, given, write } = queueingSetup();
+  outbox.open();
+  await outbox.send("0123456789ab", {});
+  const controller = new AbortController();
+  const cancelled = outbox.send("cancel me", { signal: controller.signal });
+  assert.deepEqual(given, ["0123456789ab"]);
+  controller.abort();
+  await assert.rejects(cancelled, /cancelled/);
+  const timed = queueingSetup(60_000);
+  timed.outbox.open();
+  await timed.outbox.send("0123456789ab", {});
+  const waiting = timed.outbox.send("times out", {});
+  assert.deepEqual(timed.given, ["0123456789ab"]);
+  await timed.write();
+  await waiting;
+  assert.deepEqual(timed.given, ["times out"]);
+  assert.deepEqual(given, ["0123456789ab"]);
+  await write();
+});
+
+Deno.test("outbox: sends a queueing transport took wait in drained() and fail when the socket ends", async () => {
+  const { outbox, write } = queueingSetup();
+  outbox.open();
+  await outbox.send("0123456789ab", {});
+  const waiting = outbox.send("behind", {});
+  let drained = false;
+  const draining = outbox.drained().then(() => drained = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(drained, false);
+  await write();
+  await waiting;
+  await draining;
+  const behind = outbox.send("0123456789ab", {});
+  const last = outbox.send("last", {});
+  const failure = new WebSocketError("gone", { status: "closed" });
+  outbox.end(failure, () => failure);
+  await behind;
+  await assert.rejects(last, (error) => error === failure);
+});

@@ -6,7 +6,12 @@
  *
  *     taskset -c 1 deno run -A bench/fanout.ts [--receivers 1000,10000]
  *         [--seconds 5] [--servers chat-native,chat-engine,deno,ws,bun]
- *         [--bun PATH]
+ *         [--bun PATH] [--workers N] [--server-cpus 0]
+ *
+ * `--workers N` runs the native chat as N isolates on one port (its own
+ * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
+ * with `--server-cpus` (a `taskset` list, `0-1`) to compare `--workers 2`
+ * with `--workers 1`.
  *
  * Servers: `examples/chat/main.ts` on both backends (room `lobby`),
  * `bench/servers/fanout_deno.ts` (raw `Deno.upgradeWebSocket`, a loop over
@@ -51,6 +56,8 @@ const { values } = parseArgs({
       default: "chat-native,chat-engine,deno,ws,bun",
     },
     bun: { type: "string" },
+    workers: { type: "string" },
+    "server-cpus": { type: "string", default: "0" },
   },
 });
 const ROOM_SIZES = values.receivers.split(",").map(Number);
@@ -69,7 +76,9 @@ const deno = Deno.execPath();
 const SERVERS: Server[] = [
   {
     key: "chat-native",
-    label: "socketry chat, native",
+    label: values.workers === undefined
+      ? "socketry chat, native"
+      : `socketry chat, native, ${values.workers} worker(s)`,
     command: () => [deno, [
       "run",
       "-A",
@@ -78,6 +87,7 @@ const SERVERS: Server[] = [
       "127.0.0.1",
       "--port",
       "0",
+      ...(values.workers === undefined ? [] : ["--workers", values.workers]),
     ]],
   },
   {
@@ -298,7 +308,7 @@ async function measure(
   const [program, args] = command;
   const listening = await startListening("taskset", [
     "-c",
-    "0",
+    values["server-cpus"],
     program,
     ...args,
   ], (line) => /^Listening on (http:\/\/\S+)/.exec(line)?.[1]);
@@ -417,7 +427,9 @@ try {
 const fixed = (value: number, digits: number) =>
   Number.isFinite(value) ? value.toFixed(digits) : "-";
 console.log(
-  `Fan-out: ${MESSAGE_BYTES} B text, 1 publisher with ${IN_FLIGHT} in flight, ${SECONDS} s per run, servers on CPU 0\n`,
+  `Fan-out: ${MESSAGE_BYTES} B text, 1 publisher with ${IN_FLIGHT} in flight, ${SECONDS} s per run, servers on CPU ${
+    values["server-cpus"]
+  }\n`,
 );
 console.log(table([
   [

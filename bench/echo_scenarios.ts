@@ -62,9 +62,11 @@
  * and load generator), and a `*` marks a round above 25%.
  *
  * Prints the table (median per server, ratios native/raw, engine/ws,
- * engine/raw: for memory, lower is better), the latency and CPU figures
- * per scenario and server, the same table in Markdown, and a JSON summary
- * line. The servers are killed by PID at the end, also on failure or
+ * engine/raw: for memory, lower is better); the server's CPU time per
+ * operation (echo or handshake cycle, from `/proc`) with the same ratios
+ * taken at equal CPU, the steadier figure when other processes take CPU
+ * time from the pinned server; the latency and CPU figures per scenario
+ * and server; the table in Markdown; and a JSON summary line. The servers are killed by PID at the end, also on failure or
  * Ctrl-C. Linux only (`/proc`, `epoll`, `taskset`).
  *
  * @module
@@ -728,6 +730,7 @@ async function main(): Promise<void> {
         p50Ms: med((m) => m.p50Ms),
         p99Ms: med((m) => m.p99Ms),
         p999Ms: med((m) => m.p999Ms),
+        serverMicrosPerOp: med((m) => m.serverMicrosPerRoundTrip),
         serverCpuPercent: med((m) => m.serverCpuPercent),
         clientCpuPercent: med((m) => m.clientCpuPercent),
         otherCpuPercent: med((m) => m.otherCpuPercent),
@@ -738,6 +741,41 @@ async function main(): Promise<void> {
   console.log(`\nMedian of ${rounds} round(s); ratios of the medians`);
   console.log(table(rows));
 
+  // Server CPU time per operation: steadier than rates on a busy machine.
+  const micros = (scenario: string, server: string) =>
+    (summary.find((e) => e.scenario === scenario && e.server === server)
+      ?.serverMicrosPerOp ?? null) as number | null;
+  const cost: string[][] = [[
+    "scenario",
+    ...keys,
+    ...ratios.map(([label]) => label),
+  ]];
+  for (const scenario of scenarios) {
+    if (scenario.kind === "idle") continue;
+    cost.push([
+      scenario.key,
+      ...keys.map((key) => {
+        const value = micros(scenario.key, key);
+        return value === null ? "-" : value.toFixed(value >= 100 ? 0 : 1);
+      }),
+      ...ratios.map(([, a, b]) => {
+        const mine = micros(scenario.key, a);
+        const base = micros(scenario.key, b);
+        return mine === null || base === null || mine === 0
+          ? "-"
+          : `${(base / mine).toFixed(2)}×`;
+      }),
+    ]);
+  }
+  if (cost.length > 1) {
+    console.log(
+      "\nServer CPU µs per operation (message echoed, or handshake cycle); " +
+        "ratios at equal CPU (the other's µs over this one's: the rate " +
+        "ratio if each had a core to itself)",
+    );
+    console.log(table(cost));
+  }
+
   // Latency, fairness and CPU, per scenario and server.
   const detail: string[][] = [[
     "scenario",
@@ -747,6 +785,7 @@ async function main(): Promise<void> {
     "p99.9 ms",
     "p99.9/p50",
     "echoes/socket min..max",
+    "srv µs/op",
     "srv CPU",
     "cli CPU",
     "other CPU",
@@ -773,6 +812,9 @@ async function main(): Promise<void> {
         : `${median(perSocket.map((p) => p.min))}..${
           median(perSocket.map((p) => p.max))
         }`,
+      entry.serverMicrosPerOp === null
+        ? "-"
+        : (entry.serverMicrosPerOp as number).toFixed(1),
       percent(entry.serverCpuPercent),
       percent(entry.clientCpuPercent),
       percent(entry.otherCpuPercent),
@@ -783,7 +825,7 @@ async function main(): Promise<void> {
       "\nLatency (message queued to echo whole; handshakes: the whole cycle), " +
         "medians over rounds",
     );
-    console.log(table(detail, new Set([2, 3, 4, 5, 6, 7, 8, 9])));
+    console.log(table(detail, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10])));
   }
 
   console.log("\nMarkdown:\n");

@@ -8,6 +8,7 @@
 
 import type { ClientHttp2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
+import { concatBytes } from "../bytes.ts";
 import { ReadBuffers } from "../engine/read_buffers.ts";
 import {
   bodyPrefix,
@@ -73,13 +74,7 @@ export function streamBody(stream: ClientHttp2Stream): Promise<string> {
       stream.off("end", finish);
       stream.off("close", finish);
       stream.off("error", finish);
-      const body = new Uint8Array(kept);
-      let offset = 0;
-      for (const part of parts) {
-        body.set(part, offset);
-        offset += part.byteLength;
-      }
-      resolve(new TextDecoder().decode(body));
+      resolve(new TextDecoder().decode(concatBytes(parts, kept)));
     };
     const onData = (chunk: Uint8Array) => {
       const piece = chunk.subarray(0, REFUSAL_BODY_LIMIT - kept);

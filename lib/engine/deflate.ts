@@ -18,6 +18,7 @@ import {
   type InflateRaw,
 } from "node:zlib";
 import { nextTick } from "node:process";
+import { concatBytes } from "../bytes.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { DeflateParams } from "../protocol/deflate_negotiation.ts";
@@ -248,7 +249,7 @@ class ZlibChannel {
     }
     if (this.#operation !== operation) return;
     this.#operation = undefined;
-    operation.resolve(concat(operation.chunks, operation.size));
+    operation.resolve(concatBytes(operation.chunks, operation.size));
   }
 
   /** Empties the window: the next input starts a fresh DEFLATE context. */
@@ -282,20 +283,6 @@ class ZlibChannel {
     }
     operation.chunks.push(chunk);
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) {
-    const only = chunks[0]!;
-    return new Uint8Array(only.buffer, only.byteOffset, only.byteLength);
-  }
-  const output = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    output.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return output;
 }
 
 function endsWithTrailer(bytes: Uint8Array): boolean {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import {
   acceptClientResponse,
   type DeflateClientOptions,
@@ -313,13 +314,7 @@ function chunkedPrefix(bytes: Uint8Array, limit: number): BodyPrefix {
   let kept = 0;
   let at = 0;
   const done = (complete: boolean): BodyPrefix => {
-    const joined = new Uint8Array(kept);
-    let offset = 0;
-    for (const part of parts) {
-      joined.set(part, offset);
-      offset += part.byteLength;
-    }
-    return { text: decoder.decode(joined), complete };
+    return { text: decoder.decode(concatBytes(parts, kept)), complete };
   };
   while (kept < limit) {
     const lineEnd = indexOfCrLf(bytes, at);

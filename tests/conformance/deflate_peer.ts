@@ -22,7 +22,6 @@ import {
   type EchoServer,
 } from "./echo_server.ts";
 import {
-  concat,
   describeEvent,
   equalBytes,
   type FrameSpec,
@@ -38,6 +37,8 @@ import {
   LENGTH_BASE,
   StrictInflater,
 } from "./strict_inflate.ts";
+import { concat } from "../helpers/bytes.ts";
+import { mulberry32 } from "../helpers/random.ts";
 
 /** What `connect(url, { deflate: true })` and browsers offer. */
 export const DEFAULT_OFFER = "permessage-deflate; client_max_window_bits";
@@ -497,23 +498,11 @@ export function fixedHuffman(tokens: readonly Token[]): Uint8Array {
 
 const encoder = new TextEncoder();
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const NAMES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"];
 
 /** `size` bytes of JSON-like ASCII records (compresses well). */
 export function jsonText(size: number, seed: number): Uint8Array {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const out = new Uint8Array(size);
   let at = 0;
   for (let id = 0; at < size; id++) {
@@ -554,7 +543,7 @@ const WORD_BYTES = WORDS.map((word) => encoder.encode(word + " "));
  * sequences), padded with ASCII to the exact size.
  */
 export function proseText(size: number, seed: number): Uint8Array {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const out = new Uint8Array(size);
   let at = 0;
   while (at < size) {
@@ -571,7 +560,7 @@ export function proseText(size: number, seed: number): Uint8Array {
 
 /** `size` bytes like an 8-bit greyscale image: gradients and some noise. */
 export function imageBinary(size: number, seed: number): Uint8Array {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) {
     const x = i & 511;
@@ -584,7 +573,7 @@ export function imageBinary(size: number, seed: number): Uint8Array {
 
 /** `size` pseudo-random bytes: incompressible, deflate ends up larger. */
 export function randomBinary(size: number, seed: number): Uint8Array {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = Math.floor(next() * 256);
   return out;

@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { closePayload, hex, Op, Peer, repeat } from "./peer.ts";
+import { closePayload, Op, Peer, repeat } from "./peer.ts";
+import { hex } from "../helpers/bytes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -17,6 +17,7 @@
 
 import assert from "node:assert/strict";
 import { FrameParser, type ParserEvent } from "../../lib/protocol/parser.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** Opcodes, including the reserved ones a case may send on purpose. */
 export const Op = {
@@ -40,32 +41,11 @@ export function bytes(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
-/** Bytes from hex, such as `"cebae1bdb9"`. */
-export function hex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  }
-  return out;
-}
-
 /** Hex of bytes, for messages; long inputs are cut. */
 export function toHex(data: Uint8Array, max = 64): string {
   const shown = [...data.subarray(0, max)]
     .map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return data.length > max ? `${shown}… (${data.length} bytes)` : shown;
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** A payload of `length` bytes repeating `pattern`. */
@@ -108,6 +88,26 @@ export interface FrameSpec {
   mask?: boolean;
   /** The masking key. Default: 4 random bytes. */
   maskKey?: Uint8Array;
+}
+
+/**
+ * A message of `opcode` split into frames of `size` payload bytes (the last
+ * one shorter), as a client that fragments automatically sends it.
+ */
+export function fragments(
+  opcode: number,
+  payload: Uint8Array,
+  size: number,
+): FrameSpec[] {
+  const frames: FrameSpec[] = [];
+  for (let at = 0; at < payload.length; at += size) {
+    frames.push({
+      opcode: at === 0 ? opcode : Op.Continuation,
+      payload: payload.subarray(at, at + size),
+      fin: at + size >= payload.length,
+    });
+  }
+  return frames;
 }
 
 /** Encodes a frame as a client would put it on the wire. */

@@ -9,37 +9,22 @@ import assert from "node:assert/strict";
 import { conformance } from "./echo_server.ts";
 import {
   assertServerFrames,
-  concat,
   encodeFrame,
   equalBytes,
+  fragments,
   type FrameSpec,
   Op,
   Peer,
   type PeerEvent,
   repeat,
 } from "./peer.ts";
-
-function autoFragment(
-  opcode: number,
-  payload: Uint8Array,
-  size: number,
-): FrameSpec[] {
-  const frames: FrameSpec[] = [];
-  for (let at = 0; at < payload.length; at += size) {
-    frames.push({
-      opcode: at === 0 ? opcode : Op.Continuation,
-      payload: payload.subarray(at, at + size),
-      fin: at + size >= payload.length,
-    });
-  }
-  return frames;
-}
+import { concat } from "../helpers/bytes.ts";
 
 conformance(
   "10.1.1 text message of 65536 bytes auto-fragmented into 1300-byte frames is echoed whole",
   async (peer) => {
     const payload = repeat("*", 65536);
-    await peer.sendFrames(autoFragment(Op.Text, payload, 1300));
+    await peer.sendFrames(fragments(Op.Text, payload, 1300));
     await peer.expectMessage(new TextDecoder().decode(payload));
     await peer.closeHandshake(1000);
   },
@@ -105,7 +90,7 @@ conformance(
   async (peer) => {
     const payload = repeat("0123456789abcdef", 10_000);
     const frames: FrameSpec[] = [];
-    autoFragment(Op.Binary, payload, 999).forEach((frame, i) => {
+    fragments(Op.Binary, payload, 999).forEach((frame, i) => {
       frames.push(frame);
       if (i % 3 === 0) frames.push({ opcode: Op.Ping, payload: `p${i}` });
       if (i % 4 === 0) frames.push({ opcode: Op.Pong, payload: "unsolicited" });
@@ -224,7 +209,7 @@ conformance(
     try {
       await Promise.all(peers.map(async (peer, i) => {
         const payload = repeat(`connection ${i}|`, 20_000 + i);
-        await peer.sendFrames(autoFragment(Op.Text, payload, 1000), {
+        await peer.sendFrames(fragments(Op.Text, payload, 1000), {
           chop: 4096,
         });
         await peer.expectMessage(new TextDecoder().decode(payload));

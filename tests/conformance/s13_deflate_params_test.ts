@@ -40,16 +40,9 @@ import {
   sendCompressed,
   type Token,
 } from "./deflate_peer.ts";
-import {
-  bytes,
-  concat,
-  encodeFrame,
-  hex,
-  Op,
-  type Peer,
-  repeat,
-} from "./peer.ts";
+import { bytes, encodeFrame, Op, type Peer, repeat } from "./peer.ts";
 import { StrictInflater } from "./strict_inflate.ts";
+import { concat, hex } from "../helpers/bytes.ts";
 
 const KiB = 1024;
 const WINDOW_BITS = [8, 9, 10, 11, 12, 13, 14, 15] as const;

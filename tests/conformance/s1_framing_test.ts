@@ -6,7 +6,8 @@
  */
 
 import { conformance } from "./echo_server.ts";
-import { concat, encodeFrame, Op, repeat } from "./peer.ts";
+import { encodeFrame, Op, repeat } from "./peer.ts";
+import { concat } from "../helpers/bytes.ts";
 
 const LENGTHS = [0, 125, 126, 127, 128, 65535, 65536] as const;
 

@@ -5,7 +5,8 @@
  */
 
 import { conformance } from "./echo_server.ts";
-import { concat, encodeFrame, hex, Op, repeat } from "./peer.ts";
+import { encodeFrame, Op, repeat } from "./peer.ts";
+import { concat, hex } from "../helpers/bytes.ts";
 
 conformance("2.1 ping without payload gets an empty pong", async (peer) => {
   await peer.ping();

@@ -6,8 +6,9 @@
  */
 
 import { conformance } from "./echo_server.ts";
-import { type FrameSpec, hex, Op, toHex } from "./peer.ts";
+import { type FrameSpec, Op, toHex } from "./peer.ts";
 import { KOSME, UTF8_CATEGORIES } from "./utf8_vectors.ts";
+import { hex } from "../helpers/bytes.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { conformance } from "./echo_server.ts";
-import { closePayload, hex, Op, repeat } from "./peer.ts";
+import { closePayload, Op, repeat } from "./peer.ts";
+import { hex } from "../helpers/bytes.ts";
 
 conformance(
   "7.1.1 message then close: echo, close 1000 echoed, TCP closed",

@@ -7,14 +7,7 @@
 
 import assert from "node:assert/strict";
 import { conformance } from "./echo_server.ts";
-import {
-  delay,
-  encodeFrame,
-  type FrameSpec,
-  Op,
-  Peer,
-  repeat,
-} from "./peer.ts";
+import { delay, encodeFrame, fragments, Op, Peer, repeat } from "./peer.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -51,22 +44,6 @@ SIZES.forEach((size, i) => {
     },
   );
 });
-
-function fragments(
-  opcode: number,
-  payload: Uint8Array,
-  size: number,
-): FrameSpec[] {
-  const frames: FrameSpec[] = [];
-  for (let at = 0; at < payload.length; at += size) {
-    frames.push({
-      opcode: at === 0 ? opcode : Op.Continuation,
-      payload: payload.subarray(at, at + size),
-      fin: at + size >= payload.length,
-    });
-  }
-  return frames;
-}
 
 const FRAGMENT_SIZES = [
   64,

@@ -1,3 +1,4 @@
+import { concat, hex } from "../helpers/bytes.ts";
 /**
  * The UTF-8 test sequences of Autobahn's cases 6.5 to 6.23, after Markus
  * Kuhn's UTF-8 decoder stress test: each category is a list of byte strings,
@@ -6,8 +7,6 @@
  *
  * @module
  */
-
-import { concat, hex } from "./peer.ts";
 
 /** A sequence and whether it is valid, complete UTF-8. */
 export interface Utf8Vector {

@@ -19,7 +19,7 @@ import { ReadBuffers } from "../../lib/engine/read_buffers.ts";
 import { NetSocketTransport } from "../../lib/engine/transport.ts";
 import { readResponseHead } from "../../lib/client/read_head.ts";
 import { generateKey } from "../../lib/protocol/handshake_key.ts";
-import { concat } from "../protocol/parser_helpers.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** Sizes that fall inside one read, span reads, and are fragmented. */
 const SIZES = [1, 100, 5000, 40_000, 70_000, 200_000, 0, 33_000];

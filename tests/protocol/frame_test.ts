@@ -9,7 +9,7 @@ import {
   MAX_PAYLOAD_LENGTH,
 } from "../../lib/protocol/frame.ts";
 import { Opcode } from "../../lib/protocol/opcodes.ts";
-import { concat, hex } from "./parser_helpers.ts";
+import { concat, hex } from "../helpers/bytes.ts";
 
 const HELLO = new TextEncoder().encode("Hello");
 const KEY = hex("37 fa 21 3d");

@@ -6,7 +6,7 @@ import {
   HANDSHAKE_GUID,
   isValidKey,
 } from "../../lib/protocol/handshake_key.ts";
-import { mulberry32 } from "./parser_helpers.ts";
+import { mulberry32 } from "../helpers/random.ts";
 
 Deno.test("computeAcceptKey() gives the RFC 6455 section 1.3 answer", () => {
   assert.equal(

@@ -14,12 +14,9 @@ import {
   MAX_BUFFERED_BYTES,
   type Role,
 } from "../../lib/protocol/parser.ts";
-import {
-  concat,
-  type FrameRecord,
-  mulberry32,
-  Recorder,
-} from "./parser_helpers.ts";
+import { type FrameRecord, Recorder } from "./parser_helpers.ts";
+import { concat } from "../helpers/bytes.ts";
+import { mulberry32 } from "../helpers/random.ts";
 
 const ITERATIONS = 3000;
 const TIME_BUDGET_MS = 4000;

@@ -9,6 +9,7 @@ import type {
   MessageType,
   ParserEvent,
 } from "../../lib/protocol/parser.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** A data frame with its pieces joined, or a control event with its payload copied. */
 export type FrameRecord =
@@ -88,37 +89,4 @@ export function parseChunks(
   const recorder = new Recorder();
   for (const chunk of chunks) parser.push(chunk.slice(), recorder.onEvent);
   return recorder.records;
-}
-
-/** Joins byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
-/** Bytes from hexadecimal pairs, spaces allowed. */
-export function hex(text: string): Uint8Array<ArrayBuffer> {
-  const digits = text.replaceAll(" ", "");
-  return Uint8Array.from(
-    { length: digits.length / 2 },
-    (_, i) => parseInt(digits.slice(i * 2, i * 2 + 2), 16),
-  );
-}
-
-/** A seeded pseudo-random generator (mulberry32): numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

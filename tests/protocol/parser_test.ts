@@ -10,12 +10,8 @@ import {
   MAX_BUFFERED_BYTES,
   type ParserEvent,
 } from "../../lib/protocol/parser.ts";
-import {
-  concat,
-  type FrameRecord,
-  hex,
-  parseChunks,
-} from "./parser_helpers.ts";
+import { type FrameRecord, parseChunks } from "./parser_helpers.ts";
+import { concat, hex } from "../helpers/bytes.ts";
 
 const encoder = new TextEncoder();
 const KEY = hex("37 fa 21 3d");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Utf8Validator } from "../../lib/protocol/utf8.ts";
-import { hex, mulberry32 } from "./parser_helpers.ts";
+import { hex } from "../helpers/bytes.ts";
+import { mulberry32 } from "../helpers/random.ts";
 
 const encoder = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });

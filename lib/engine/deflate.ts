@@ -115,7 +115,7 @@ export class ZlibLimiter {
 function checkLimit(value: number): number {
   if (!(Number.isSafeInteger(value) && value >= 1)) {
     throw new RangeError(
-      `The zlib concurrency limit must be a positive integer; got ${value}`,
+      `The zlib concurrency limit must be an integer > 0, got ${value}`,
     );
   }
   return value;
@@ -376,13 +376,15 @@ export class PerMessageDeflate {
   ) {
     if (role !== "server" && role !== "client") {
       throw new TypeError(
-        `role must be "server" or "client"; got ${String(role)}`,
+        `role must be "server" or "client", got ${String(role)}`,
       );
     }
     for (const key of ["serverMaxWindowBits", "clientMaxWindowBits"] as const) {
       const bits = params[key];
       if (!(Number.isInteger(bits) && bits >= 8 && bits <= 15)) {
-        throw new RangeError(`${key} must be 8 to 15; got ${bits}`);
+        throw new RangeError(
+          `${key} must be an integer from 8 to 15, got ${bits}`,
+        );
       }
     }
     const {
@@ -394,7 +396,7 @@ export class PerMessageDeflate {
     } = options;
     if (!(Number.isSafeInteger(threshold) && threshold >= 0)) {
       throw new RangeError(
-        `threshold must be a non-negative integer; got ${threshold}`,
+        `threshold must be an integer >= 0, got ${threshold}`,
       );
     }
     if (
@@ -402,14 +404,14 @@ export class PerMessageDeflate {
       !(Number.isSafeInteger(maxDecompressedSize) && maxDecompressedSize >= 0)
     ) {
       throw new RangeError(
-        `maxDecompressedSize must be a non-negative integer or Infinity; got ${maxDecompressedSize}`,
+        `maxDecompressedSize must be an integer >= 0 or Infinity, got ${maxDecompressedSize}`,
       );
     }
     if (!(Number.isInteger(level) && level >= -1 && level <= 9)) {
-      throw new RangeError(`level must be -1 to 9; got ${level}`);
+      throw new RangeError(`level must be -1 to 9, got ${level}`);
     }
     if (!(Number.isInteger(memLevel) && memLevel >= 1 && memLevel <= 9)) {
-      throw new RangeError(`memLevel must be 1 to 9; got ${memLevel}`);
+      throw new RangeError(`memLevel must be 1 to 9, got ${memLevel}`);
     }
     this.params = { ...params };
     this.role = role;

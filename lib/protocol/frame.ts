@@ -108,15 +108,17 @@ function checkHeader(
   mask: Uint8Array | undefined,
 ): void {
   if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xf) {
-    throw new RangeError(`An opcode is 4 bits; got ${opcode}`);
+    throw new RangeError(
+      `opcode must be an integer from 0 to 15, got ${opcode}`,
+    );
   }
   if (!Number.isSafeInteger(payloadLength) || payloadLength < 0) {
     throw new RangeError(
-      `A payload length is an integer from 0 to 2^53-1; got ${payloadLength}`,
+      `payloadLength must be an integer from 0 to 2^53-1, got ${payloadLength}`,
     );
   }
   if (mask !== undefined && mask.length !== 4) {
-    throw new RangeError(`A masking key is 4 bytes; got ${mask.length} bytes`);
+    throw new RangeError(`mask must be 4 bytes, got ${mask.length} bytes`);
   }
 }
 

@@ -53,7 +53,7 @@ export function computeAcceptKey(key: string): string {
 export function generateKey(random: Uint8Array): string {
   if (random.length !== 16) {
     throw new RangeError(
-      `A WebSocket key is made of 16 random bytes; got ${random.length}`,
+      `random must be 16 bytes, got ${random.length}`,
     );
   }
   return toBase64(random);

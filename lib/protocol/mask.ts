@@ -64,7 +64,7 @@ export function applyMask(
   } else {
     if (mask.length !== 4) {
       throw new RangeError(
-        `A masking key is 4 bytes; got ${mask.length} bytes`,
+        `mask must be 4 bytes, got ${mask.length} bytes`,
       );
     }
     key = readMaskKey(mask);

@@ -207,7 +207,7 @@ export class FrameParser {
   constructor(options: FrameParserOptions) {
     if (options.role !== "server" && options.role !== "client") {
       throw new TypeError(
-        `role must be "server" or "client"; got ${String(options.role)}`,
+        `role must be "server" or "client", got ${String(options.role)}`,
       );
     }
     this.#masked = options.role === "server";
@@ -485,7 +485,7 @@ function readUint32(bytes: Uint8Array, offset: number): number {
 function checkLimit(name: string, value: number): number {
   if (value !== Infinity && !(Number.isSafeInteger(value) && value >= 0)) {
     throw new RangeError(
-      `${name} must be a non-negative integer or Infinity; got ${value}`,
+      `${name} must be an integer >= 0 or Infinity, got ${value}`,
     );
   }
   return value;

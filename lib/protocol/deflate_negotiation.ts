@@ -347,7 +347,7 @@ function checkWindowBits(name: string, value: unknown): void {
       (value as number) <= 15)
   ) {
     throw new RangeError(
-      `${name} must be an integer from 8 to 15, got ${String(value)}`,
+      `${name} must be an integer from 8 to 15; got ${String(value)}`,
     );
   }
 }

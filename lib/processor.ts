@@ -10,6 +10,7 @@
 
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
+import { checkMilliseconds } from "./option_checks.ts";
 import type { Backplane } from "./backplane/backplane.ts";
 import { ProcessorLink } from "./backplane/processor_link.ts";
 import { PreparedMessage } from "./prepared_message.ts";
@@ -189,12 +190,10 @@ export class SocketProcessor {
     this.#work = options.onSocket;
     this.#onError = options.onError ??
       ((error) => console.error("socketry: socket work failed:", error));
-    this.#grace = options.workGracePeriod ?? 30_000;
-    if (!(this.#grace >= 0)) {
-      throw new RangeError(
-        `workGracePeriod must be >= 0 ms, got ${options.workGracePeriod}`,
-      );
-    }
+    this.#grace = checkMilliseconds(
+      "workGracePeriod",
+      options.workGracePeriod ?? 30_000,
+    );
     const policy = options.slowConsumer ?? "close";
     if (policy !== "close" && policy !== "skip") {
       throw new TypeError(

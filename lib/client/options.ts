@@ -10,6 +10,7 @@ import {
   type DeflateClientOptions,
   offerClient,
 } from "../protocol/deflate_negotiation.ts";
+import { checkMilliseconds } from "../option_checks.ts";
 import { HANDSHAKE_FIELDS } from "../protocol/client_handshake.ts";
 import { isToken } from "../protocol/handshake.ts";
 import { checkSocketOptions } from "../socket/mod.ts";
@@ -189,11 +190,7 @@ export function resolveConnectOptions(
   }
   for (const name of ["keepAliveInterval", "keepAliveTimeout"] as const) {
     const value = socketOptions[name];
-    if (value !== undefined && !(value >= 0)) {
-      throw new RangeError(
-        `${name} must be a number of milliseconds >= 0 or Infinity, got ${value}`,
-      );
-    }
+    if (value !== undefined) checkMilliseconds(name, value);
   }
   const userinfo = urlCredentials(target);
   const connection: ConnectionOptions = {

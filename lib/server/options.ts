@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkMilliseconds } from "../option_checks.ts";
 import { isToken, normalizeOrigin } from "../protocol/handshake.ts";
 import {
   type ResolvedSocketOptions,
@@ -156,9 +157,15 @@ export function resolveServerOptions(
   return {
     socket: resolveSocketOptions(socketOptions),
     paths: path === undefined ? undefined : new Set(checkPaths(path)),
-    keepAliveInterval: duration("keepAliveInterval", keepAliveInterval),
-    keepAliveTimeout: duration("keepAliveTimeout", keepAliveTimeout),
-    clientPingInterval: duration("clientPingInterval", clientPingInterval),
+    keepAliveInterval: checkMilliseconds(
+      "keepAliveInterval",
+      keepAliveInterval,
+    ),
+    keepAliveTimeout: checkMilliseconds("keepAliveTimeout", keepAliveTimeout),
+    clientPingInterval: checkMilliseconds(
+      "clientPingInterval",
+      clientPingInterval,
+    ),
     allowedOrigins: allowedOrigins === undefined
       ? undefined
       : new Set(allowedOrigins.map(checkOrigin)),
@@ -220,15 +227,6 @@ function checkRequireProtocol(
     );
   }
   return required;
-}
-
-function duration(name: string, value: number): number {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `${name} must be a number of milliseconds >= 0 or Infinity, got ${value}`,
-    );
-  }
-  return value;
 }
 
 /** How the native backend maps the keep-alive options onto Deno's `idleTimeout`. */

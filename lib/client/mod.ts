@@ -74,23 +74,6 @@ export {
   WebSocketStatus,
 } from "../errors.ts";
 export { CloseCode, isValidCloseCode } from "../protocol/close_codes.ts";
-export {
-  type MessageData,
-  type MessagesOptions,
-  type MessageType,
-  type ReceivedClose,
-  type ReceivedData,
-  type ReceiveOptions,
-  type ReceiveResult,
-  type ResolvedSocketOptions,
-  type SendData,
-  type SendOptions,
-  Socket,
-  type SocketClosed,
-  SocketCloseEvent,
-  type SocketEnding,
-  type SocketEventMap,
-  type SocketOptions,
-  type SocketState,
-  type SocketStats,
-} from "../socket/mod.ts";
+export * from "../socket/types.ts";
+export type { ResolvedSocketOptions } from "../socket/options.ts";
+export { Socket } from "../socket/socket.ts";

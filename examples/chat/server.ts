@@ -136,29 +136,36 @@ export async function startChatServer(
     server = engine;
   } else {
     const sockets = webSockets(options, onSocket, page);
-    server = Deno.serve(
-      {
-        port: settings.port,
-        hostname: settings.hostname,
-        onListen: listening.resolve,
-        // Only when asked: it needs the `net` unstable feature.
-        ...(reusePort ? { reusePort } : {}),
-      },
-      (request, info) => {
-        if (new URL(request.url).pathname === "/ws") {
-          const refusal = checkRoom(request);
-          if (refusal !== undefined) return refusal;
-        }
-        return sockets(request, info);
-      },
-    );
+    try {
+      server = Deno.serve(
+        {
+          port: settings.port,
+          hostname: settings.hostname,
+          onListen: listening.resolve,
+          // Only when asked: it needs the `net` unstable feature.
+          ...(reusePort ? { reusePort } : {}),
+        },
+        (request, info) => {
+          if (new URL(request.url).pathname === "/ws") {
+            const refusal = checkRoom(request);
+            if (refusal !== undefined) return refusal;
+          }
+          return sockets(request, info);
+        },
+      );
+    } catch (error) {
+      // Deno.serve throws at once when it cannot listen.
+      listening.reject(error);
+      server = { shutdown: () => Promise.resolve() };
+    }
   }
   let address;
   try {
     address = await listening.promise;
   } catch (error) {
+    chat.close();
     await backplane?.close();
-    throw error;
+    throw cannotListen(error, settings);
   }
   return {
     address,
@@ -216,4 +223,21 @@ async function connectRedis(url: string): Promise<Backplane> {
       REDIS_START_TIMEOUT / 1000
     } s. Start Redis or fix --redis.`,
   );
+}
+
+/** A clear message for the usual reasons a server cannot listen. */
+function cannotListen(error: unknown, settings: ChatSettings): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = `${settings.hostname}:${settings.port}`;
+  if (error instanceof Deno.errors.AddrInUse || code === "EADDRINUSE") {
+    return new ChatStartError(
+      `Cannot listen on ${where}: the address is in use (another server, or choose --port)`,
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied || code === "EACCES") {
+    return new ChatStartError(
+      `Cannot listen on ${where}: not allowed (a port under 1024 needs privileges)`,
+    );
+  }
+  return error;
 }

@@ -181,3 +181,31 @@ for (const workers of [[], ["--workers", "2"]]) {
     assert.doesNotMatch(stdout, /Listening on/);
   });
 }
+
+for (
+  const args of [[], ["--backend", "engine"], ["--workers", "2"]]
+) {
+  Deno.test(`${["chat", ...args].join(" ")}: a port in use stops it with a clear message`, async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const { code, stdout, stderr } = await runPeer(Deno.execPath(), [
+        "run",
+        "-A",
+        "examples/chat/main.ts",
+        "--port",
+        String(taken.addr.port),
+        "--hostname",
+        "127.0.0.1",
+        ...args,
+      ], 30_000);
+      assert.equal(code, 1, stdout + stderr);
+      assert.equal(
+        stderr,
+        `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is in use (another server, or choose --port)\n`,
+      );
+      assert.doesNotMatch(stdout, /Listening on/);
+    } finally {
+      taken.close();
+    }
+  });
+}

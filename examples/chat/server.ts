@@ -16,7 +16,6 @@ import {
   type Socket,
   webSockets,
 } from "../../mod.ts";
-import { RedisBackplane } from "../../lib/backplane/redis_mod.ts";
 import { badRoom, Chat, roomRequest } from "./chat.ts";
 import { type ChatSettings, redacted } from "./settings.ts";
 import { serveSocketryJs } from "../socketry_js.ts";
@@ -187,6 +186,8 @@ export async function startChatServer(
  * with the reason after {@linkcode REDIS_START_TIMEOUT} ms of attempts.
  */
 async function connectRedis(url: string): Promise<Backplane> {
+  // Loaded only for --redis: the Redis client is the heaviest module here.
+  const { RedisBackplane } = await import("../../lib/backplane/redis_mod.ts");
   const backplane = new RedisBackplane({ url, prefix: "chat" });
   let reason = "no answer";
   let state = backplane.state;

@@ -6,6 +6,7 @@
  */
 
 import type { Socket as NetSocket } from "node:net";
+import { concatBytes } from "../bytes.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { ReadBuffers } from "../engine/read_buffers.ts";
 
@@ -35,7 +36,7 @@ export function readResponseHead(
   what: string,
 ): Promise<ResponseHead> {
   return new Promise((resolve, reject) => {
-    let received = new Uint8Array(0);
+    let received: Uint8Array = new Uint8Array(0);
     const buffers = ReadBuffers.of(socket);
     const cleanup = () => {
       if (buffers === undefined) socket.off("data", onData);
@@ -57,10 +58,7 @@ export function readResponseHead(
     const onError = (error: Error) => fail(error);
     // Copies what it keeps: a lent chunk is overwritten by the next read.
     const onData = (chunk: Uint8Array) => {
-      const joined = new Uint8Array(received.byteLength + chunk.byteLength);
-      joined.set(received);
-      joined.set(chunk, received.byteLength);
-      received = joined;
+      received = concatBytes([received, chunk]);
       const end = findHeadEnd(received);
       if (end === -1) {
         if (received.byteLength > limit) {

@@ -44,10 +44,7 @@ export function socketBody(
     };
     // Copies what it keeps: a lent chunk is overwritten by the next read.
     const onData = (chunk: Uint8Array) => {
-      const joined = new Uint8Array(received.byteLength + chunk.byteLength);
-      joined.set(received);
-      joined.set(chunk, received.byteLength);
-      received = joined;
+      received = concatBytes([received, chunk]);
       if (
         bodyPrefix(received, headers).complete ||
         received.byteLength > 4 * REFUSAL_BODY_LIMIT

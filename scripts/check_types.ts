@@ -7,7 +7,8 @@
  *   (what `npm install @types/node` gives a user today),
  * - with no `node_modules` at all (Deno supplies the Node types itself),
  * - with `"nodeModulesDir": "manual"` and no `@types/node`, for the entry
- *   points that must not need Node's types (the browser client).
+ *   points that must not need Node's types (the browser client and the
+ *   protocol core).
  *
  *     deno run --allow-all scripts/check_types.ts    (part of deno task check)
  *
@@ -22,7 +23,10 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** Entry points that must type-check without any Node types. */
-const NODE_FREE_ENTRIES: ReadonlySet<string> = new Set(["./browser"]);
+const NODE_FREE_ENTRIES: ReadonlySet<string> = new Set([
+  "./browser",
+  "./protocol",
+]);
 
 interface PackageConfig {
   readonly exports: Record<string, string>;

@@ -89,6 +89,13 @@ export {
   type RefusedResponse,
 } from "./client_handshake.ts";
 export {
+  type HeadError,
+  type HeadLimits,
+  type HeadParse,
+  parseRequestHead,
+  type RequestHead,
+} from "./request_head.ts";
+export {
   acceptClientResponse,
   type DeflateClientOptions,
   type DeflateParams,

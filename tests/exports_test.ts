@@ -103,12 +103,23 @@ Deno.test("deno.json lists every entry point, each a module file", () => {
     ".",
     "./browser",
     "./client",
+    "./cookies",
     "./engine",
     "./hono",
     "./protocol",
     "./redis",
     "./server",
   ]);
+});
+
+Deno.test("only ./redis, ./hono and ./cookies load npm packages", async () => {
+  for (const [entry] of entries) {
+    if (["./redis", "./hono", "./cookies"].includes(entry)) continue;
+    const npm = (await graph(entry)).filter((specifier) =>
+      specifier.startsWith("npm:") || specifier.includes("/node_modules/")
+    );
+    assert.deepEqual(npm, [], `${entry} loads npm packages`);
+  }
 });
 
 for (const entry of ["./server", "./protocol"]) {

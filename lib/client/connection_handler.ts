@@ -11,7 +11,7 @@ import type { Socket as NetSocket } from "node:net";
 import { rootCertificates } from "node:tls";
 import type { ClientHttp2Session } from "node:http2";
 import { ReadBuffers } from "../engine/read_buffers.ts";
-import { CookieJar } from "./cookie_jar.ts";
+import { type CookieStore, isCookieStore } from "./cookie_store.ts";
 import {
   basicAuthorization,
   type ClientCertificate,
@@ -44,8 +44,12 @@ export interface ConnectionOptions {
    * `Proxy-Authorization: Basic`.
    */
   proxy?: string | URL | undefined;
-  /** Stores `Set-Cookie` from handshake responses and sends `Cookie`. */
-  cookies?: CookieJar | undefined;
+  /**
+   * Stores `Set-Cookie` from handshake responses and sends `Cookie`: a
+   * `CookieJar` from `@socketry/socketry/cookies`, or your own
+   * {@linkcode CookieStore}.
+   */
+  cookies?: CookieStore | undefined;
   /** Sent as `Authorization: Basic` with every handshake request. */
   credentials?: Credentials | undefined;
 }
@@ -101,20 +105,22 @@ export function handlerInternals(
  *
  * @example Share cookies and a proxy between sockets
  * ```ts
- * import { ConnectionHandler, CookieJar } from "@socketry/socketry";
+ * import { ConnectionHandler } from "@socketry/socketry";
+ * import { CookieJar } from "@socketry/socketry/cookies";
  *
+ * const jar = new CookieJar();
  * const handler = new ConnectionHandler({
- *   cookies: new CookieJar(),
+ *   cookies: jar,
  *   credentials: { username: "ada", password: "lovelace" },
  * });
- * console.log(handler.cookies?.size); // 0
+ * console.log(handler.cookies === jar, jar.size); // true 0
  * // const a = await connect("wss://example.com/feed", { handler });
  * // const b = await connect("wss://example.com/chat", { handler });
  * ```
  */
 export class ConnectionHandler {
   readonly #dial: DialSettings;
-  readonly #cookies: CookieJar | undefined;
+  readonly #cookies: CookieStore | undefined;
   readonly #authorization: string | undefined;
   readonly #pool = new Http2Pool((url, signal, alpn) =>
     this.openConnection(url, signal, alpn)
@@ -151,8 +157,10 @@ export class ConnectionHandler {
       insecure: dangerouslyIgnoreCertificateErrors === true,
       proxy: proxy === undefined ? undefined : parseProxy(proxy),
     };
-    if (cookies !== undefined && !(cookies instanceof CookieJar)) {
-      throw new TypeError("cookies must be a CookieJar");
+    if (cookies !== undefined && !isCookieStore(cookies)) {
+      throw new TypeError(
+        "cookies must be a CookieStore, with store() and header() methods (such as CookieJar from @socketry/socketry/cookies)",
+      );
     }
     this.#cookies = cookies;
     if (credentials !== undefined) {
@@ -160,8 +168,8 @@ export class ConnectionHandler {
     }
   }
 
-  /** The cookie jar, if the handler keeps cookies. */
-  get cookies(): CookieJar | undefined {
+  /** The cookie store, if the handler keeps cookies. */
+  get cookies(): CookieStore | undefined {
     return this.#cookies;
   }
 

@@ -5,6 +5,23 @@
  * tough-cookie's, with the public suffix list: a server cannot set a cookie
  * for `co.uk` or `github.io` and so reach every site under it.
  *
+ * This entry point is the only one that loads an npm package for cookies
+ * (`tough-cookie`); the client itself takes any `CookieStore`.
+ *
+ * @example Keep a session across sockets
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConnectionHandler } from "@socketry/socketry/client";
+ * import { CookieJar } from "@socketry/socketry/cookies";
+ *
+ * const jar = new CookieJar();
+ * const handler = new ConnectionHandler({ cookies: jar });
+ * // Every connect(url, { handler }) now stores and sends the jar's cookies.
+ * jar.store("wss://example.com/login", ["session=abc; Path=/; Secure"]);
+ * assert.equal(jar.header("wss://example.com/chat"), "session=abc");
+ * assert.equal(handler.cookies, jar);
+ * ```
+ *
  * @module
  */
 
@@ -14,6 +31,7 @@ import {
   CookieJar as ToughCookieJar,
   MemoryCookieStore,
 } from "tough-cookie";
+import type { CookieStore } from "./cookie_store.ts";
 
 /** One stored cookie. */
 export interface Cookie {
@@ -43,7 +61,7 @@ export interface Cookie {
  *
  * @example Store a cookie and send it back
  * ```ts
- * import { CookieJar } from "@socketry/socketry";
+ * import { CookieJar } from "@socketry/socketry/cookies";
  *
  * const jar = new CookieJar();
  * jar.store("wss://example.com/ws", ["session=abc; Path=/; Secure; HttpOnly"]);
@@ -51,7 +69,7 @@ export interface Cookie {
  * console.log(jar.header("ws://example.com/ws")); // "" (the cookie is Secure)
  * ```
  */
-export class CookieJar {
+export class CookieJar implements CookieStore {
   readonly #store = new MemoryCookieStore();
   readonly #jar = new ToughCookieJar(this.#store, {
     rejectPublicSuffixes: true,

@@ -43,7 +43,7 @@ export {
   type ConnectionOptions,
   type Credentials,
 } from "./connection_handler.ts";
-export { type Cookie, CookieJar } from "./cookie_jar.ts";
+export { type CookieStore } from "./cookie_store.ts";
 export { type ClientConnectOptions, ClientSocket } from "./client_socket.ts";
 export {
   type MessageSendOptions,

@@ -13,13 +13,14 @@ import {
   connect,
   ConnectionHandler,
   type ConnectOptions,
-  CookieJar,
+  type CookieStore,
   type EngineServerOptions,
   type EngineSocket,
   serveEngine,
   type Socket,
   WebSocketStatus,
 } from "../../mod.ts";
+import { CookieJar } from "../../lib/client/cookie_jar.ts";
 import { Inbox } from "../helpers/client.ts";
 import { rejection } from "../helpers/rejection.ts";
 import { mutualTlsCertificates } from "../helpers/client_cert.ts";
@@ -91,7 +92,8 @@ Deno.test("ConnectionHandler: cookies set on one handshake are sent with the nex
     n === 1 ? ["sid=abc123; Path=/; HttpOnly", "room=7; Path=/chat"] : []
   );
   try {
-    const handler = new ConnectionHandler({ cookies: new CookieJar() });
+    const jar = new CookieJar();
+    const handler = new ConnectionHandler({ cookies: jar });
     const first = await connect(
       `ws://127.0.0.1:${server.port}/chat/ws`,
       { handler },
@@ -99,7 +101,8 @@ Deno.test("ConnectionHandler: cookies set on one handshake are sent with the nex
     assert.equal(await roundTrip(first, "one"), "one");
     await first.close();
     assert.equal(server.requests[0]?.headers.get("cookie"), null);
-    assert.equal(handler.cookies?.size, 2);
+    assert.equal(handler.cookies, jar);
+    assert.equal(jar.size, 2);
 
     const second = await connect(
       `ws://127.0.0.1:${server.port}/chat/ws`,
@@ -151,6 +154,32 @@ Deno.test("connect({ cookies }): one jar shared by plain connect() calls; Max-Ag
     );
     assert.equal(jar.size, 1);
     assert.equal(jar.header(url), "lang=en");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("connect({ cookies }) takes any CookieStore: it sees each response's Set-Cookie and its header is sent", async () => {
+  const server = await recordingServer((n) => n === 1 ? ["a=1", "b=2"] : []);
+  try {
+    const seen: { url: string; lines: string[] }[] = [];
+    const store: CookieStore = {
+      store(url, setCookies) {
+        seen.push({ url: String(url), lines: [...setCookies] });
+      },
+      header: () => "custom=yes",
+    };
+    const url = `ws://127.0.0.1:${server.port}/ws`;
+    for (let i = 0; i < 2; i++) {
+      const socket = await connect(url, { cookies: store });
+      await socket.close();
+    }
+    assert.deepEqual(
+      server.requests.map((request) => request.headers.get("cookie")),
+      ["custom=yes", "custom=yes"],
+    );
+    assert.deepEqual(seen.map(({ lines }) => lines), [["a=1", "b=2"], []]);
+    assert.equal(seen[0]!.url, url);
   } finally {
     await server.close();
   }
@@ -322,10 +351,10 @@ Deno.test("ConnectionHandler checks its options at once", () => {
       /^proxy: /,
     ],
     [
-      "cookies that are not a CookieJar",
+      "cookies that are not a CookieStore",
       () =>
         new ConnectionHandler({ cookies: new Map() as unknown as CookieJar }),
-      /^cookies must be a CookieJar/,
+      /^cookies must be a CookieStore, with store\(\) and header\(\)/,
     ],
   ];
   for (const [what, call, message] of cases) {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CookieJar } from "../../mod.ts";
+import { CookieJar } from "../../lib/client/cookie_jar.ts";
 
 Deno.test("CookieJar refuses Domain=<public suffix>; the cookie reaches no other site", () => {
   const jar = new CookieJar();

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Cookie, CookieJar } from "../../mod.ts";
+import { type Cookie, CookieJar } from "../../lib/client/cookie_jar.ts";
 
 /** A clock the test moves by hand. */
 function clock(start = Date.UTC(2030, 0, 1)) {

@@ -65,7 +65,7 @@ async function openSockets(port: number): Promise<number> {
 }
 
 for (const backend of ["native", "engine"]) {
-  Deno.test(`chat --redis, ${backend}: two processes on one Redis are one chat, each line once and in order, counts of the whole room`, async () => {
+  Deno.test(`chat --redis, ${backend}: two processes on one Redis are one chat, each line once and in order, counts of the whole room, one stopping while the other goes on`, async () => {
     const redis = await startRedis();
     const chats: ChatServer[] = [];
     const members: ChatMember[] = [];
@@ -100,6 +100,15 @@ for (const backend of ["native", "engine"]) {
 
       await plainB.close();
       await watchA.members(3);
+      // One process stops: its members get 1001, the other goes on alone.
+      const { code } = await a.stop();
+      assert.equal(code, 0, a.output());
+      for (const member of [watchA, plainA]) {
+        assert.equal((await member.closed).code, 1001);
+      }
+      await watchB.members(1);
+      watchB.send("still here");
+      assert.deepEqual(await watchB.lines(1), ["still here"]);
     } finally {
       await Promise.all(members.map((member) => member.close()));
       await stopAll(chats);
@@ -108,7 +117,7 @@ for (const backend of ["native", "engine"]) {
   });
 }
 
-Deno.test("chat --workers 2: two isolates on one port, connections on both, one chat", async () => {
+Deno.test("chat --workers 2: two isolates on one port, connections on both, one chat, SIGTERM closes all with 1001", async () => {
   const chat = await startChat(["--workers", "2"]);
   const members: ChatMember[] = [];
   try {
@@ -123,7 +132,12 @@ Deno.test("chat --workers 2: two isolates on one port, connections on both, one 
     const held = await openSockets(chat.port);
     assert.ok(held > 0 && held < 12, `one isolate holds ${held} of 12`);
     await exchange(members.slice(1, 5), members);
-    await Promise.all(members.map((member) => member.close()));
+    // SIGTERM stops both isolates gracefully: every socket gets 1001.
+    const { code } = await chat.stop();
+    assert.equal(code, 0, chat.output());
+    for (const member of members) {
+      assert.equal((await member.closed).code, 1001, member.name);
+    }
   } finally {
     await Promise.all(members.map((member) => member.close()));
     await stopAll([chat]);

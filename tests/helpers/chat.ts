@@ -105,8 +105,9 @@ export class ChatMember {
   readonly name: string;
   /** Every chat message as it arrived (statistics left out). */
   readonly received: string[] = [];
+  /** Resolves when the socket closed, with how. */
+  readonly closed: Promise<CloseEvent>;
   readonly #ws: WebSocket;
-  readonly #closed: Promise<unknown>;
   readonly #lines: string[] = [];
   #taken = 0;
   #members = -1;
@@ -116,7 +117,7 @@ export class ChatMember {
     this.name = name;
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
-    this.#closed = new Promise((resolve) =>
+    this.closed = new Promise((resolve) =>
       ws.addEventListener("close", resolve)
     );
     const decoder = new TextDecoder();
@@ -211,6 +212,6 @@ export class ChatMember {
   /** Closes the socket (if open) and waits until it closed. */
   async close(): Promise<void> {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(1000);
-    if (this.#ws.readyState !== WebSocket.CLOSED) await this.#closed;
+    if (this.#ws.readyState !== WebSocket.CLOSED) await this.closed;
   }
 }

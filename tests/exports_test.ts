@@ -135,6 +135,13 @@ for (const entry of ["./server", "./protocol"]) {
   });
 }
 
+Deno.test("./hono loads no node networking or zlib module (it runs on Deno.serve)", async () => {
+  const modules = await graph("./hono");
+  for (const name of FORBIDDEN) {
+    assert.ok(!modules.includes(name), `./hono loads ${name}`);
+  }
+});
+
 Deno.test("./server loads the middleware, accept, the native socket and the processor", async () => {
   const modules = await graph("./server");
   for (

@@ -28,7 +28,7 @@ import { isUpgradeAttempt } from "../protocol/handshake.ts";
 import { type SocketHandler, webSockets } from "../server/middleware.ts";
 import type { WebSocketServerOptions } from "../server/options.ts";
 
-export * from "../../mod.ts";
+export * from "../server/mod.ts";
 
 /** What {@linkcode webSocketRoute} uses of Hono's `Context`. */
 export interface HonoContext {

@@ -169,12 +169,12 @@ export class Inbox {
     return promise;
   }
 
-  /** Fails a waiting `receive()` with `error`. */
-  rejectReader(error: WebSocketError): void {
+  /** Fails a waiting `receive()`, if there is one, with `error()`. */
+  rejectReader(error: () => WebSocketError): void {
     const reader = this.#reader;
     if (reader === undefined) return;
     this.#reader = undefined;
-    reader.resolvers.reject(error);
+    reader.resolvers.reject(error());
   }
 
   /** Whole messages until the peer's close or the end of the socket. */

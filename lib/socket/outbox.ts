@@ -206,15 +206,19 @@ export class Outbox {
     this.#sendingType = undefined;
   }
 
-  /** The socket ended: queued sends fail with `failure`, later ones with `refusal()`. */
-  end(failure: WebSocketError, refusal: () => WebSocketError): void {
+  /**
+   * The socket ended: sends still waiting fail with one `failure()`, later
+   * ones with another each.
+   */
+  end(failure: () => WebSocketError): void {
     this.#ended = true;
     this.#direct = false;
-    this.refuse(refusal);
+    this.refuse(failure);
     this.#limit.clear();
-    for (const item of this.#items.splice(0)) item.resolvers.reject(failure);
-    for (const sent of this.#handedOver.splice(0)) {
-      sent.resolvers.reject(failure);
+    const waiting = [...this.#items.splice(0), ...this.#handedOver.splice(0)];
+    if (waiting.length > 0) {
+      const error = failure();
+      for (const { resolvers } of waiting) resolvers.reject(error);
     }
     this.#bytes = 0;
   }

@@ -78,6 +78,7 @@ export abstract class Socket extends EventTarget {
   #localCloseRequested = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #opened = Promise.withResolvers<void>();
+  #openPending = true;
   #ended: SocketClosed | undefined;
   #closed = Promise.withResolvers<SocketClosed>();
   #onmessage: ((event: MessageEvent<MessageData>) => void) | null = null;
@@ -254,7 +255,7 @@ export abstract class Socket extends EventTarget {
     if (!this.#listeners.add(listener, once, signal)) return;
     if (!this.#eventMode) {
       this.#eventMode = true;
-      this.#inbox.rejectReader(this.#eventModeError("receive()"));
+      this.#inbox.rejectReader(() => this.#eventModeError("receive()"));
       queueMicrotask(() => this.#dispatchQueuedMessages());
     }
   }
@@ -450,6 +451,7 @@ export abstract class Socket extends EventTarget {
     if (this.#state !== "connecting") return;
     this.#state = "open";
     this.#counters.opened();
+    this.#openPending = false;
     this.#opened.resolve();
     this.dispatchEvent(new Event("open"));
     this.#outbox.open();
@@ -554,9 +556,10 @@ export abstract class Socket extends EventTarget {
     this.#ended = outcome;
     if (this.#state !== "aborted") this.#state = "closed";
     clearTimeout(this.#closeTimer);
-    const failure = endedError("send()", outcome);
-    this.#opened.reject(failure);
-    this.#outbox.end(failure, () => endedError("send()", outcome));
+    // Errors are made only for someone to receive them: each costs a stack.
+    const failure = () => endedError("send()", outcome);
+    if (this.#openPending) this.#opened.reject(failure());
+    this.#outbox.end(failure);
     this.#inbox.end(outcome);
     if (outcome.error !== undefined) {
       this.dispatchEvent(

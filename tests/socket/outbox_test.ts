@@ -80,7 +80,7 @@ Deno.test("outbox: end fails what waits, refuse fails what comes", async () => {
   const { outbox } = setup();
   const waiting = outbox.send("waits for open", {});
   const failure = new WebSocketError("gone", { status: "closed" });
-  outbox.end(failure, () => failure);
+  outbox.end(() => failure);
   await assert.rejects(waiting, (error) => error === failure);
   await assert.rejects(outbox.send("late", {}), (error) => error === failure);
   await outbox.drained();
@@ -179,7 +179,7 @@ Deno.test("outbox: sends a queueing transport took wait in drained() and fail wh
   const behind = outbox.send("0123456789ab", {});
   const last = outbox.send("last", {});
   const failure = new WebSocketError("gone", { status: "closed" });
-  outbox.end(failure, () => failure);
+  outbox.end(() => failure);
   await behind;
   await assert.rejects(last, (error) => error === failure);
 });

@@ -43,6 +43,7 @@ import {
 import { negotiateSubprotocol, refuse } from "./accept.ts";
 import { type Ticket, whenAdmitted } from "./admission.ts";
 import { HttpListener } from "./http_listener.ts";
+import type { RequestHead } from "../protocol/request_head.ts";
 import { runSocketHandler, type SocketHandler } from "./middleware.ts";
 import { isRoute, notAHandshake, notFound } from "./routes.ts";
 import {
@@ -199,6 +200,16 @@ export function serveEngine<Data = unknown>(
     http2,
     maxHeaderSize,
     handshakeTimeout,
+    webSocket: (socket, head, rest) => {
+      socket.setTimeout(0);
+      const request = requestOfHead(head, site.scheme);
+      if (request === undefined) {
+        site.options.admission?.refusedByChecks(400);
+        writeRefusal(socket, refuse(400, "The request target is malformed"));
+        return;
+      }
+      upgrade(request, head.target, head.minorVersion, socket, rest, site);
+    },
   });
 
   server.on(
@@ -212,7 +223,14 @@ export function serveEngine<Data = unknown>(
     "upgrade",
     (incoming: IncomingMessage, socket: NetSocket, head: Uint8Array) => {
       socket.setTimeout(0);
-      upgrade(incoming, socket, head, site);
+      upgrade(
+        toRequest(incoming, site.scheme),
+        incoming.url ?? "/",
+        incoming.httpVersionMajor > 1 ? 1 : incoming.httpVersionMinor,
+        socket,
+        head,
+        site,
+      );
     },
   );
   server.on(
@@ -395,15 +413,21 @@ function start(
   runSocketHandler(onSocket, socket, request, options.onError);
 }
 
+/**
+ * An HTTP/1.x upgrade request: `target` as sent, `minorVersion` of
+ * HTTP/1.x, `head` the bytes read past the request head.
+ */
 function upgrade(
-  incoming: IncomingMessage,
+  request: Request,
+  target: string,
+  minorVersion: number,
   socket: NetSocket,
   head: Uint8Array,
   site: Site,
 ): void {
   socket.on("error", () => socket.destroy());
   // RFC 6455 4.1 and 4.2.1: the opening handshake needs HTTP/1.1 or higher.
-  if (incoming.httpVersionMajor === 1 && incoming.httpVersionMinor < 1) {
+  if (minorVersion < 1) {
     site.options.admission?.refusedByChecks(400);
     writeRefusal(
       socket,
@@ -411,8 +435,7 @@ function upgrade(
     );
     return;
   }
-  const request = toRequest(incoming, site.scheme);
-  const acceptance = accept(incoming.url ?? "/", request, site, request);
+  const acceptance = accept(target, request, site, request);
   if (acceptance instanceof Response) {
     site.options.admission?.refusedByChecks(acceptance.status);
     writeRefusal(socket, acceptance);
@@ -512,6 +535,34 @@ async function respondOnStream(
   if (stream.destroyed) return;
   stream.respond(headers);
   stream.end(body);
+}
+
+/**
+ * The request a head read by the listener stands for; `undefined` when its
+ * target cannot be one (origin form and absolute form are taken).
+ */
+function requestOfHead(
+  head: RequestHead,
+  scheme: string,
+): Request | undefined {
+  const headers = new Headers();
+  let host = "localhost";
+  for (const [name, value] of head.fields) {
+    try {
+      headers.append(name, value);
+    } catch {
+      // A field Headers refuses cannot matter to the checks.
+    }
+    if (name.length === 4 && name.toLowerCase() === "host") host = value;
+  }
+  try {
+    const url = head.target.startsWith("/")
+      ? `${scheme}://${host}${head.target}`
+      : new URL(head.target).href;
+    return new Request(url, { method: head.method, headers });
+  } catch {
+    return undefined;
+  }
 }
 
 function toRequest(

@@ -4,12 +4,16 @@
  * (ALPN over TLS; over cleartext, h2c is told apart from HTTP/1.1 by its
  * connection preface). HTTP/2 sessions advertise
  * `SETTINGS_ENABLE_CONNECT_PROTOCOL` (RFC 8441) and are tracked, so that
- * shutdown can end them.
+ * shutdown can end them. The first request head of every HTTP/1.1
+ * connection is read here: WebSocket upgrades go to the engine directly,
+ * the rest to `node:http` with the bytes put back.
  *
  * @module
  */
 
 import type { EventEmitter } from "node:events";
+import type { RequestHead } from "../protocol/request_head.ts";
+import { readHead } from "./head_reader.ts";
 import { createServer as createHttpServer, type Server } from "node:http";
 import {
   createSecureServer,
@@ -40,10 +44,19 @@ export interface ListenerOptions {
   readonly http2: boolean;
   readonly maxHeaderSize: number;
   readonly handshakeTimeout: number;
+  /**
+   * Takes a connection whose first request is a WebSocket upgrade, with
+   * the bytes read past its head; the socket is paused.
+   */
+  readonly webSocket: (
+    socket: Socket,
+    head: RequestHead,
+    rest: Uint8Array,
+  ) => void;
 }
 
-// The client connection preface of HTTP/2 (RFC 9113 section 3.4).
-const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** The most header fields a request head may have. */
+const MAX_FIELDS = 200;
 // Per-stream receive window: how much one slow WebSocket may hold unread
 // before flow control stops its sender (others on the connection go on).
 const STREAM_WINDOW = 256 * 1024;
@@ -55,10 +68,17 @@ export class HttpListener {
   readonly #apps: EventEmitter[];
   readonly #http1: Server[] = [];
   readonly #sessions = new Set<Http2Session>();
+  // Connections whose first head is being read.
+  readonly #reading = new Set<Socket>();
 
   /** Builds the servers; `listen()` starts them. */
   constructor(options: ListenerOptions) {
-    const { tls, http2, maxHeaderSize, handshakeTimeout } = options;
+    const { tls, http2, maxHeaderSize, handshakeTimeout, webSocket } = options;
+    const heads = {
+      maxHeadSize: maxHeaderSize,
+      maxFields: MAX_FIELDS,
+      timeout: handshakeTimeout,
+    };
     const clientAuth = tls?.clientCa === undefined ? {} : {
       ca: [...tls.clientCa],
       requestCert: true,
@@ -96,8 +116,36 @@ export class HttpListener {
       const h2c = createH2cServer({ settings });
       this.#http1.push(http1);
       this.#apps = [http1, h2c];
-      this.#front = createNetServer((socket) => sniff(socket, http1, h2c));
+      this.#front = createNetServer((socket) =>
+        readHead(socket, heads, {
+          webSocket,
+          other: (socket) => handOn(socket, http1, "connection"),
+          http2: (socket) => handOn(socket, h2c, "connection"),
+        }, this.#reading)
+      );
       this.#track(h2c);
+    }
+    if (!http2 || tls !== undefined) {
+      // The front server's own connection listener (node:http's, or
+      // node:http2's ALPN dispatch) runs only for what is not a WebSocket.
+      const event = tls === undefined ? "connection" : "secureConnection";
+      const front = this.#front;
+      const own = front.listeners(event) as ((socket: Socket) => void)[];
+      front.removeAllListeners(event);
+      const other = (socket: Socket) => {
+        for (const listener of own) listener.call(front, socket);
+        socket.resume();
+      };
+      front.on(event, (socket: Socket) => {
+        // An h2 connection (chosen by ALPN) has no HTTP/1.1 head to read.
+        if (
+          (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2"
+        ) {
+          for (const listener of own) listener.call(front, socket);
+          return;
+        }
+        readHead(socket, heads, { webSocket, other }, this.#reading);
+      });
     }
     if (http2 && tls !== undefined) this.#track(this.#apps[0]!);
     for (const server of this.#http1) {
@@ -155,6 +203,7 @@ export class HttpListener {
       this.#front.close(() => resolve());
       for (const server of this.#http1) server.closeIdleConnections();
       for (const session of this.#sessions) session.close();
+      for (const socket of this.#reading) socket.destroy();
     });
   }
 
@@ -169,26 +218,8 @@ export class HttpListener {
   }
 }
 
-/**
- * Reads the start of a cleartext connection and hands it to the HTTP/2
- * server when it opens with the HTTP/2 preface, to HTTP/1.1 otherwise.
- */
-function sniff(socket: Socket, http1: Server, h2c: EventEmitter): void {
-  let received = new Uint8Array(0);
-  const onData = (chunk: Uint8Array) => {
-    const joined = new Uint8Array(received.byteLength + chunk.byteLength);
-    joined.set(received);
-    joined.set(chunk, received.byteLength);
-    received = joined;
-    const prefix = received.subarray(0, PREFACE.byteLength);
-    const matches = prefix.every((byte, i) => byte === PREFACE[i]);
-    if (matches && received.byteLength < PREFACE.byteLength) return;
-    socket.off("data", onData);
-    socket.pause();
-    socket.unshift(received);
-    (matches ? h2c : http1).emit("connection", socket);
-    socket.resume();
-  };
-  socket.on("data", onData);
-  socket.on("error", () => socket.destroy());
+/** Hands a connection to a server that did not accept it itself. */
+function handOn(socket: Socket, server: EventEmitter, event: string): void {
+  server.emit(event, socket);
+  socket.resume();
 }

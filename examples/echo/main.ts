@@ -25,12 +25,14 @@
  */
 
 import { parseArgs } from "node:util";
+// The server entry point (`@socketry/socketry/server`): the native backend
+// does not load the engine and its node:http listener; --backend engine
+// imports them below.
 import {
-  serveEngine,
   type Socket,
   SocketProcessor,
   webSockets,
-} from "../../mod.ts";
+} from "../../lib/server/mod.ts";
 import { serveSocketryJs } from "../socketry_js.ts";
 import { ECHO_PAGE } from "./page.ts";
 
@@ -145,6 +147,7 @@ const announce = ({ hostname, port }: { hostname: string; port: number }) => {
 
 let server: { shutdown(): Promise<void> };
 if (backend === "engine") {
+  const { serveEngine } = await import("../../lib/engine/mod.ts");
   server = serveEngine(
     {
       ...options,

@@ -11,6 +11,7 @@
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import { checkMilliseconds } from "./option_checks.ts";
+import { WaitTimer } from "./wait_timer.ts";
 import type { Backplane } from "./backplane/backplane.ts";
 import { ProcessorLink } from "./backplane/processor_link.ts";
 import { PreparedMessage } from "./prepared_message.ts";
@@ -177,6 +178,8 @@ export class SocketProcessor {
   readonly #work: SocketWork | undefined;
   readonly #onError: (error: unknown, socket: Socket) => void;
   readonly #grace: number;
+  // One timer for every socket's grace period, rather than one per socket.
+  readonly #graceTimer: WaitTimer | undefined;
   readonly #slowConsumer: SlowConsumerPolicy;
   readonly #metrics: ServerMetrics | undefined;
   readonly #onGroupChange: ((change: GroupChange) => void) | undefined;
@@ -194,6 +197,9 @@ export class SocketProcessor {
       "workGracePeriod",
       options.workGracePeriod ?? 30_000,
     );
+    this.#graceTimer = Number.isFinite(this.#grace)
+      ? new WaitTimer(this.#grace)
+      : undefined;
     const policy = options.slowConsumer ?? "close";
     if (policy !== "close" && policy !== "skip") {
       throw new TypeError(
@@ -439,25 +445,25 @@ export class SocketProcessor {
     }
     const work = this.#startWork(socket);
     const closed = await socket.closed;
-    let grace: ReturnType<typeof setTimeout> | undefined;
+    let stopGrace: (() => void) | undefined;
     const late = new Promise<{ failed: true; error: unknown }>((resolve) => {
-      grace = setTimeout(
-        () =>
-          resolve({
-            failed: true,
-            error: new WebSocketError(
-              `The socket's work did not return within ${this.#grace} ms after the socket ended`,
-              { status: WebSocketStatus.Timeout },
-            ),
-          }),
-        this.#grace,
+      stopGrace = this.#graceTimer?.start(() =>
+        resolve({
+          failed: true,
+          error: new WebSocketError(
+            `The socket's work did not return within ${this.#grace} ms after the socket ended`,
+            { status: WebSocketStatus.Timeout },
+          ),
+        })
       );
     });
     this.#leaveAll(socket);
     this.#link.removed(socket);
     const outcome = await Promise.race([work, late]);
-    clearTimeout(grace);
+    stopGrace?.();
     this.#live.delete(socket);
+    // No socket left in its grace period: the shared timer need not run.
+    if (this.#live.size === 0) this.#graceTimer?.clear();
     return outcome.failed ? { socket, closed, error: outcome.error } : {
       socket,
       closed,

@@ -42,6 +42,7 @@ import {
 } from "../protocol/deflate_negotiation.ts";
 import { negotiateSubprotocol, refuse } from "./accept.ts";
 import { type Ticket, whenAdmitted } from "./admission.ts";
+import { destroyEmitter } from "./destroy_emitter.ts";
 import { HttpListener } from "./http_listener.ts";
 import type { RequestHead } from "../protocol/request_head.ts";
 import { runSocketHandler, type SocketHandler } from "./middleware.ts";
@@ -201,7 +202,6 @@ export function serveEngine<Data = unknown>(
     maxHeaderSize,
     handshakeTimeout,
     webSocket: (socket, head, rest) => {
-      socket.setTimeout(0);
       const request = requestOfHead(head, site.scheme);
       if (request === undefined) {
         site.options.admission?.refusedByChecks(400);
@@ -249,7 +249,7 @@ export function serveEngine<Data = unknown>(
     (incoming: IncomingMessage | Http2ServerRequest, socket: unknown) => {
       if (incoming.httpVersionMajor === 2) return;
       const raw = socket as NetSocket;
-      raw.on("error", () => raw.destroy());
+      raw.on("error", destroyEmitter);
       writeRefusal(raw, refuse(405, "This server is not a proxy"));
     },
   );
@@ -425,7 +425,7 @@ function upgrade(
   head: Uint8Array,
   site: Site,
 ): void {
-  socket.on("error", () => socket.destroy());
+  socket.on("error", destroyEmitter);
   // RFC 6455 4.1 and 4.2.1: the opening handshake needs HTTP/1.1 or higher.
   if (minorVersion < 1) {
     site.options.admission?.refusedByChecks(400);
@@ -473,7 +473,7 @@ function connectStream(
   headers: IncomingHttpHeaders,
   site: Site,
 ): void {
-  stream.on("error", () => stream.destroy());
+  stream.on("error", destroyEmitter);
   const path = String(headers[":path"] ?? "/");
   const authority = String(headers[":authority"] ?? "localhost");
   const fields = new Headers();

@@ -14,6 +14,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../protocol/request_head.ts";
+import { destroyEmitter } from "./destroy_emitter.ts";
 
 /** Where the connection goes once its start has been read. */
 export interface HeadRoutes {
@@ -103,7 +104,7 @@ export function readHead(
   };
   socket.on("data", onData);
   socket.on("close", done);
-  socket.on("error", () => socket.destroy());
+  socket.on("error", destroyEmitter);
 }
 
 /**

@@ -13,6 +13,7 @@
 
 import type { EventEmitter } from "node:events";
 import type { RequestHead } from "../protocol/request_head.ts";
+import { destroyEmitter } from "./destroy_emitter.ts";
 import { readHead } from "./head_reader.ts";
 import { createServer as createHttpServer, type Server } from "node:http";
 import {
@@ -79,6 +80,15 @@ export class HttpListener {
       maxFields: MAX_FIELDS,
       timeout: handshakeTimeout,
     };
+    // Slow clients on connections node serves: one that stays quiet this
+    // long is dropped (upgrades and HTTP/2 sessions clear the timeout once
+    // they start). A head read here has a deadline of its own, and an
+    // upgrade from it no idle timer to carry.
+    const handOn = (socket: Socket, accept: (socket: Socket) => void) => {
+      socket.setTimeout(handshakeTimeout, destroyEmitter);
+      accept(socket);
+      socket.resume();
+    };
     const clientAuth = tls?.clientCa === undefined ? {} : {
       ca: [...tls.clientCa],
       requestCert: true,
@@ -119,8 +129,10 @@ export class HttpListener {
       this.#front = createNetServer((socket) =>
         readHead(socket, heads, {
           webSocket,
-          other: (socket) => handOn(socket, http1, "connection"),
-          http2: (socket) => handOn(socket, h2c, "connection"),
+          other: (socket) =>
+            handOn(socket, (socket) => http1.emit("connection", socket)),
+          http2: (socket) =>
+            handOn(socket, (socket) => h2c.emit("connection", socket)),
         }, this.#reading)
       );
       this.#track(h2c);
@@ -132,16 +144,17 @@ export class HttpListener {
       const front = this.#front;
       const own = front.listeners(event) as ((socket: Socket) => void)[];
       front.removeAllListeners(event);
-      const other = (socket: Socket) => {
+      const accept = (socket: Socket) => {
         for (const listener of own) listener.call(front, socket);
-        socket.resume();
       };
+      const other = (socket: Socket) => handOn(socket, accept);
       front.on(event, (socket: Socket) => {
         // An h2 connection (chosen by ALPN) has no HTTP/1.1 head to read.
         if (
           (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2"
         ) {
-          for (const listener of own) listener.call(front, socket);
+          socket.setTimeout(handshakeTimeout, destroyEmitter);
+          accept(socket);
           return;
         }
         readHead(socket, heads, { webSocket, other }, this.#reading);
@@ -152,14 +165,6 @@ export class HttpListener {
       server.headersTimeout = handshakeTimeout;
       server.keepAliveTimeout = handshakeTimeout;
     }
-    // Slow clients: a connection that stays quiet this long is dropped
-    // (upgrades and HTTP/2 sessions clear the timeout once they start).
-    this.#front.on(
-      tls === undefined ? "connection" : "secureConnection",
-      (socket: Socket) => {
-        socket.setTimeout(handshakeTimeout, () => socket.destroy());
-      },
-    );
   }
 
   /** Adds `listener` for `event` on every server that emits it. */
@@ -216,10 +221,4 @@ export class HttpListener {
       session.on("error", () => session.destroy());
     });
   }
-}
-
-/** Hands a connection to a server that did not accept it itself. */
-function handOn(socket: Socket, server: EventEmitter, event: string): void {
-  server.emit(event, socket);
-  socket.resume();
 }

@@ -6,12 +6,30 @@
  *
  *     taskset -c 1 deno run -A bench/fanout.ts [--receivers 1000,10000]
  *         [--seconds 5] [--servers chat-native,chat-engine,deno,ws,bun]
- *         [--bun PATH] [--workers N] [--server-cpus 0]
+ *         [--bun PATH] [--workers N] [--server-cpus 0] [--rounds 1]
+ *         [--rate N] [--redis [--redis-server PATH]]
  *
  * `--workers N` runs the native chat as N isolates on one port (its own
  * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
  * with `--server-cpus` (a `taskset` list, `0-1`) to compare `--workers 2`
  * with `--workers 1`.
+ *
+ * `--redis` compares, for each chat server chosen (`--servers`, default
+ * `chat-native`), TWO chat processes sharing the room through a Redis of
+ * this script's own (`redis-server` on a free loopback port, no
+ * persistence; `--redis-server PATH`, Debian's `/usr/bin/redis-server` by
+ * default) with ONE chat process without Redis, in turns alternated each
+ * round (`--rounds`). The receivers alternate between the two processes,
+ * the publisher is on the first; both chats and Redis run on
+ * `--server-cpus`, so the two setups get the same cores. Besides the
+ * figures below it reports the CPU time of the chats, of Redis and of this
+ * generator during the window (`/proc`), what the chats' backplanes counted
+ * (`socketry_backplane_*` of their `GET /metrics`), and the ratio
+ * cross-process / single-process of deliveries per second, round by round,
+ * and of server CPU time (chats + Redis) per delivery.
+ *
+ * `--rate N` publishes N messages a second on a clock instead of keeping 4
+ * in flight: latency below saturation (at saturation it is mostly queueing).
  *
  * Servers: `examples/chat/main.ts` on both backends (room `lobby`),
  * `bench/servers/fanout_deno.ts` (raw `Deno.upgradeWebSocket`, a loop over
@@ -20,16 +38,20 @@
  * when a `bun` binary is found: `--bun`, `node_modules/.bin/bun` or the
  * PATH, and skipped otherwise). Every server includes the sender.
  *
- * The receivers are raw RFC 6455 clients over `Deno.connect`. Each checks
- * that it gets every message once and in order (`lost`, `reordered` count
- * what it did not), and times each delivery from the moment the publisher
- * wrote it (one clock: one process). Reported per server and room size:
- * deliveries per second, p50/p99 delivery latency, the share of messages
- * that reached every member within 250 ms (the method of hashrocket's
- * websocket-shootout), and the server's responsiveness during the storm:
- * p99 time to answer a plain HTTP request sent every 50 ms (event-loop
- * lag, plus one loopback round trip). Then ratios against `ws`, raw Deno
- * and Bun.
+ * The receivers are raw RFC 6455 clients over `Deno.connect`. Before the
+ * window the publisher repeats a warm-up message until every receiver got
+ * one (so every join, and every backplane subscription, has landed). Each
+ * receiver checks that it gets every message once and in order (`lost`,
+ * `reordered` count what it did not), and times each delivery from the
+ * moment the publisher wrote it (one clock: one process). Reported per
+ * server and room size: deliveries per second, p50/p99 delivery latency,
+ * the share of messages that reached every member within 250 ms (the
+ * method of hashrocket's websocket-shootout), the server's responsiveness
+ * during the storm (p99 time to answer a plain HTTP request sent every
+ * 50 ms: event-loop lag, plus one loopback round trip), and the CPU used
+ * by this generator, the servers and the rest of the machine (in % of one
+ * core; a generator near 100% is the bottleneck). Then ratios against
+ * `ws`, raw Deno and Bun.
  *
  * @module
  */
@@ -38,12 +60,23 @@ import { parseArgs } from "node:util";
 import {
   benchFile,
   findBun,
+  type Listening,
+  measureThenStopAll,
+  pinned,
+  positive,
   startListening,
-  stopAll,
   stopAllOnSignal,
   stopChild,
 } from "./helpers/children.ts";
+import { cpuSeconds, machineCpuSeconds } from "./helpers/cpu.ts";
 import { clientFrame, handshake, writeAll } from "./helpers/raw_client.ts";
+import {
+  checkRedisServer,
+  REDIS_SERVER,
+  startBenchRedis,
+} from "./helpers/redis_server.ts";
+import { measureInTurns, pairedRatios } from "./helpers/rounds.ts";
+import { known, median } from "./helpers/stats.ts";
 import { table } from "./helpers/table.ts";
 
 const { values } = parseArgs({
@@ -51,91 +84,209 @@ const { values } = parseArgs({
   options: {
     receivers: { type: "string", default: "1000" },
     seconds: { type: "string", default: "5" },
-    servers: {
-      type: "string",
-      default: "chat-native,chat-engine,deno,ws,bun",
-    },
+    servers: { type: "string" },
     bun: { type: "string" },
     workers: { type: "string" },
     "server-cpus": { type: "string", default: "0" },
+    rounds: { type: "string", default: "1" },
+    rate: { type: "string" },
+    redis: { type: "boolean", default: false },
+    "redis-server": { type: "string", default: REDIS_SERVER },
+    help: { type: "boolean", default: false },
   },
 });
-const ROOM_SIZES = values.receivers.split(",").map(Number);
-const SECONDS = Number(values.seconds);
+if (values.help) {
+  console.log(`taskset -c 1 deno run -A bench/fanout.ts [flags]
+  --receivers 1000,10000   room sizes (each includes the publisher)
+  --seconds 5              publishing time per turn
+  --servers LIST           chat-native,chat-engine,deno,ws,bun (default all;
+                           with --redis: chat-native)
+  --bun PATH               the bun binary for the bun server
+  --workers N              the native chat as N isolates on one port
+  --server-cpus 0          taskset CPU list of the servers (and of Redis)
+  --rounds 1               turns per server, the order rotated each round
+  --rate N                 N messages a second instead of 4 in flight
+  --redis                  2 chat processes on a Redis of their own against
+                           1 chat process, receivers split across the two
+  --redis-server PATH      the redis-server binary (${REDIS_SERVER})`);
+  Deno.exit(0);
+}
+const ROOM_SIZES = values.receivers.split(",").map((size) =>
+  positive("receivers", size)
+);
+const SECONDS = positive("seconds", values.seconds, false);
+const ROUNDS = positive("rounds", values.rounds);
+const RATE = values.rate === undefined
+  ? undefined
+  : positive("rate", values.rate, false);
+const SERVER_CPUS = values["server-cpus"];
 const IN_FLIGHT = 4;
 const MESSAGE_BYTES = 64;
 const WITHIN_MS = 250;
+/** Warm-up messages start with this byte ("w"); numbered ones with a digit. */
+const WARM_UP = 0x77;
 
-interface Server {
+/** A server setup: one process or several, each printing `Listening on`. */
+interface Setup {
   readonly key: string;
   readonly label: string;
-  readonly command: () => [string, string[]] | undefined;
+  /** Starts it; a string says why it could not. */
+  readonly start: () => Promise<Started | string>;
+}
+
+/** A running setup. */
+interface Started {
+  /** Where receivers connect, in turn; the publisher on the first. */
+  readonly origins: readonly string[];
+  /** The servers' processes (their CPU time is read). */
+  readonly serverPids: readonly number[];
+  /** Redis' process, when there is one. */
+  readonly redisPid?: number;
+  /** Whether the servers have a backplane to scrape from `/metrics`. */
+  readonly backplane: boolean;
+  stop(): Promise<void>;
 }
 
 const deno = Deno.execPath();
-const SERVERS: Server[] = [
-  {
-    key: "chat-native",
-    label: values.workers === undefined
+
+function chatCommand(
+  backend: "native" | "engine",
+  extra: readonly string[] = [],
+): [string, string[]] {
+  return [deno, [
+    "run",
+    "-A",
+    benchFile("../examples/chat/main.ts"),
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    "0",
+    ...(backend === "engine" ? ["--backend", "engine"] : []),
+    ...(backend === "native" && values.workers !== undefined
+      ? ["--workers", values.workers]
+      : []),
+    ...extra,
+  ]];
+}
+
+/** Starts one server pinned to the server CPUs. */
+function listen(command: [string, string[]]): Promise<Listening> {
+  const [program, args] = pinned(command, SERVER_CPUS);
+  return startListening(
+    program,
+    args,
+    (line) => /^Listening on (http:\/\/\S+)/.exec(line)?.[1],
+  );
+}
+
+/** A setup of one server process. */
+function single(
+  key: string,
+  label: string,
+  command: () => [string, string[]] | undefined,
+  backplane = false,
+): Setup {
+  return {
+    key,
+    label,
+    start: async () => {
+      const chosen = command();
+      if (chosen === undefined) return "not found";
+      const listening = await listen(chosen);
+      if (listening.url === null) {
+        return `${listening.failure}: ${listening.output.join(" | ")}`;
+      }
+      return {
+        origins: [listening.url],
+        serverPids: [listening.child.pid],
+        backplane,
+        stop: () => stopChild(listening.child, "SIGTERM", 5_000),
+      };
+    },
+  };
+}
+
+/** Two chat processes on a Redis of their own. */
+function overRedis(backend: "native" | "engine"): Setup {
+  return {
+    key: `chat-${backend}`,
+    label: `2 chats + Redis, ${backend}`,
+    start: async () => {
+      const redis = await startBenchRedis(values["redis-server"], SERVER_CPUS);
+      const chats = await Promise.all(
+        [0, 1].map(() => listen(chatCommand(backend, ["--redis", redis.url]))),
+      );
+      const stop = async () => {
+        await Promise.all(
+          chats.map((chat) => stopChild(chat.child, "SIGTERM", 5_000)),
+        );
+        await redis.stop();
+      };
+      const failed = chats.find((chat) => chat.url === null);
+      if (failed !== undefined && failed.url === null) {
+        await stop();
+        return `${failed.failure}: ${failed.output.join(" | ")}`;
+      }
+      return {
+        origins: chats.map((chat) => chat.url!),
+        serverPids: chats.map((chat) => chat.child.pid),
+        redisPid: redis.pid,
+        backplane: true,
+        stop,
+      };
+    },
+  };
+}
+
+const SERVERS: Setup[] = [
+  single(
+    "chat-native",
+    values.workers === undefined
       ? "socketry chat, native"
       : `socketry chat, native, ${values.workers} worker(s)`,
-    command: () => [deno, [
-      "run",
-      "-A",
-      benchFile("../examples/chat/main.ts"),
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-      ...(values.workers === undefined ? [] : ["--workers", values.workers]),
-    ]],
-  },
-  {
-    key: "chat-engine",
-    label: "socketry chat, engine",
-    command: () => [deno, [
-      "run",
-      "-A",
-      benchFile("../examples/chat/main.ts"),
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--backend",
-      "engine",
-    ]],
-  },
-  {
-    key: "deno",
-    label: "raw Deno loop",
-    command: () => [deno, [
-      "run",
-      "--allow-net",
-      benchFile("servers/fanout_deno.ts"),
-      "--port",
-      "0",
-    ]],
-  },
-  {
-    key: "ws",
-    label: "Node ws loop",
-    command: () => ["node", [benchFile("servers/fanout_ws.mjs"), "0"]],
-  },
-  {
-    key: "bun",
-    label: "Bun server.publish",
-    command: () => {
-      const bun = findBun(values.bun);
-      return bun === undefined
-        ? undefined
-        : [bun, [benchFile("servers/fanout_bun.ts"), "0"]];
-    },
-  },
+    () => chatCommand("native"),
+  ),
+  single(
+    "chat-engine",
+    "socketry chat, engine",
+    () => chatCommand("engine"),
+  ),
+  single("deno", "raw Deno loop", () => [deno, [
+    "run",
+    "--allow-net",
+    benchFile("servers/fanout_deno.ts"),
+    "--port",
+    "0",
+  ]]),
+  single(
+    "ws",
+    "Node ws loop",
+    () => ["node", [benchFile("servers/fanout_ws.mjs"), "0"]],
+  ),
+  single("bun", "Bun server.publish", () => {
+    const bun = findBun(values.bun);
+    return bun === undefined
+      ? undefined
+      : [bun, [benchFile("servers/fanout_bun.ts"), "0"]];
+  }),
 ];
 
-/** What one room size on one server gave. */
+/** The backplane counters of the chats' `/metrics` over a window. */
+interface BackplaneCounts {
+  readonly published: number;
+  readonly received: number;
+  readonly publishFailures: number;
+  readonly malformed: number;
+  readonly lost: number;
+}
+
+/** What one room size on one setup gave, in one round. */
 interface Result {
+  readonly key: string;
   readonly server: string;
+  readonly round: number;
+  /** Whether it ran over Redis. */
+  readonly overRedis: boolean;
   readonly receivers: number;
   readonly published: number;
   readonly deliveries: number;
@@ -146,7 +297,14 @@ interface Result {
   readonly p99: number;
   readonly within250: number;
   readonly httpP99: number;
-  readonly note?: string;
+  /** CPU used during the window, in % of one core; null: unknown. */
+  readonly generatorCpu: number | null;
+  readonly serverCpu: number | null;
+  readonly redisCpu: number | null;
+  readonly otherCpu: number | null;
+  readonly backplane: BackplaneCounts | null;
+  /** The machine's 1-minute load average at the end of the turn. */
+  readonly load: string;
 }
 
 /** Delivery latencies in 0.1 ms bins up to 10 s. */
@@ -179,6 +337,8 @@ class Run {
   deliveries = 0;
   lost = 0;
   reordered = 0;
+  /** Receivers that got a warm-up message. */
+  warmed = 0;
   onOwn: ((seq: number) => void) | undefined;
 }
 
@@ -188,6 +348,7 @@ const decoder = new TextDecoder();
 class Receiver {
   readonly conn: Deno.TcpConn;
   next = 0;
+  warmed = false;
   #pending = new Uint8Array(0);
 
   constructor(conn: Deno.TcpConn) {
@@ -218,7 +379,10 @@ class Receiver {
         if (length >= 126) throw new Error("unexpected large frame");
         if (offset + 2 + length > bytes.byteLength) break;
         const opcode = bytes[offset]! & 0x0f;
-        if (opcode === 0x1) {
+        if (opcode === 0x1 && bytes[offset + 2] === WARM_UP) {
+          if (!this.warmed) run.warmed++;
+          this.warmed = true;
+        } else if (opcode === 0x1) {
           const text = decoder.decode(
             bytes.subarray(offset + 2, offset + 2 + length),
           );
@@ -299,42 +463,143 @@ async function probeHttp(origin: string, stop: AbortSignal): Promise<number[]> {
   return times;
 }
 
-async function measure(
-  server: Server,
-  receivers: number,
-): Promise<Result | string> {
-  const command = server.command();
-  if (command === undefined) return "not found";
-  const [program, args] = command;
-  const listening = await startListening("taskset", [
-    "-c",
-    values["server-cpus"],
-    program,
-    ...args,
-  ], (line) => /^Listening on (http:\/\/\S+)/.exec(line)?.[1]);
-  if (listening.url === null) {
-    return `${listening.failure}: ${listening.output.join(" | ")}`;
+const COUNTERS = {
+  published: "socketry_backplane_published_total",
+  received: "socketry_backplane_received_total",
+  publishFailures: "socketry_backplane_publish_failures_total",
+  malformed: "socketry_backplane_malformed_total",
+  lost: "socketry_backplane_lost_total",
+} as const;
+
+/** The backplane counters summed over the servers' `/metrics`, or null. */
+async function scrapeBackplane(
+  origins: readonly string[],
+): Promise<BackplaneCounts | null> {
+  const sum: Record<keyof BackplaneCounts, number> = {
+    published: 0,
+    received: 0,
+    publishFailures: 0,
+    malformed: 0,
+    lost: 0,
+  };
+  try {
+    for (const origin of origins) {
+      const response = await fetch(new URL("/metrics", origin), {
+        signal: AbortSignal.timeout(5000),
+      });
+      const text = await response.text();
+      for (const [field, name] of Object.entries(COUNTERS)) {
+        const line = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+        if (line === null) return null;
+        sum[field as keyof BackplaneCounts] += Number(line[1]);
+      }
+    }
+  } catch {
+    return null;
   }
-  const origin = listening.url;
-  const url = new URL("/ws", origin);
-  url.protocol = "ws:";
+  return sum;
+}
+
+/** `after` − `before`, field by field. */
+function counted(
+  before: BackplaneCounts | null,
+  after: BackplaneCounts | null,
+): BackplaneCounts | null {
+  if (before === null || after === null) return null;
+  return {
+    published: after.published - before.published,
+    received: after.received - before.received,
+    publishFailures: after.publishFailures - before.publishFailures,
+    malformed: after.malformed - before.malformed,
+    lost: after.lost - before.lost,
+  };
+}
+
+/** CPU seconds of each of `pids` (null if any is unknown), summed. */
+function cpuOf(pids: readonly number[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const seconds = cpuSeconds(pid);
+    if (seconds === null) return null;
+    total += seconds;
+  }
+  return total;
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0]!;
+  } catch {
+    return "-";
+  }
+}
+
+/** Repeats a warm-up message until every receiver got one (30 s at most). */
+async function warmUp(
+  run: Run,
+  publisher: Receiver,
+  receivers: number,
+): Promise<void> {
+  const frame = clientFrame(0x1, new TextEncoder().encode("warm-up"));
+  const deadline = performance.now() + 30_000;
+  while (run.warmed < receivers) {
+    if (performance.now() > deadline) {
+      throw new Error(
+        `only ${run.warmed} of ${receivers} receivers got a warm-up message within 30 s`,
+      );
+    }
+    await writeAll(publisher.conn, frame);
+    const wait = performance.now() + 500;
+    while (run.warmed < receivers && performance.now() < wait) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  // Let the last warm-up copies drain before the window.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+
+async function measure(
+  setup: Setup,
+  receivers: number,
+  round: number,
+): Promise<Result | string> {
+  const started = await setup.start();
+  if (typeof started === "string") return started;
+  const urls = started.origins.map((origin) => {
+    const url = new URL("/ws", origin);
+    url.protocol = "ws:";
+    return url;
+  });
   const members: Receiver[] = [];
   try {
     for (let i = 0; i < receivers; i += 100) {
       const batch = Math.min(100, receivers - i);
       members.push(
         ...await Promise.all(
-          Array.from({ length: batch }, () => connectReceiver(url)),
+          Array.from(
+            { length: batch },
+            (_, j) => connectReceiver(urls[(i + j) % urls.length]!),
+          ),
         ),
       );
     }
-    // Let every join land before the first message.
-    await new Promise((resolve) => setTimeout(resolve, 500 + receivers / 10));
     const run = new Run();
     const reading = members.map((member, i) => member.read(run, i === 0));
     const publisher = members[0]!;
+    await warmUp(run, publisher, receivers);
+    const backplaneBefore = started.backplane
+      ? await scrapeBackplane(started.origins)
+      : null;
     const stopProbe = new AbortController();
-    const probe = probeHttp(origin, stopProbe.signal);
+    const probe = probeHttp(started.origins[0]!, stopProbe.signal);
+    const cpuBefore = {
+      generator: cpuSeconds("self"),
+      servers: cpuOf(started.serverPids),
+      redis: started.redisPid === undefined
+        ? null
+        : cpuSeconds(started.redisPid),
+      machine: machineCpuSeconds(),
+    };
     let seq = 0;
     const deadline = performance.now() + SECONDS * 1000;
     const start = performance.now();
@@ -345,11 +610,31 @@ async function measure(
       writeAll(publisher.conn, frame).catch(() => {});
     };
     const finished = Promise.withResolvers<void>();
-    run.onOwn = (own) => {
-      if (performance.now() < deadline) send();
-      else if (own === seq - 1) finished.resolve();
-    };
-    for (let i = 0; i < IN_FLIGHT; i++) send();
+    let sending = true;
+    if (RATE === undefined) {
+      run.onOwn = (own) => {
+        if (performance.now() < deadline) send();
+        else if (own === seq - 1) finished.resolve();
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) send();
+    } else {
+      run.onOwn = (own) => {
+        if (!sending && own === seq - 1) finished.resolve();
+      };
+      // Every 5 ms, whatever the clock says is due.
+      const clock = setInterval(() => {
+        const now = performance.now();
+        const due = Math.floor(
+          ((Math.min(now, deadline) - start) * RATE) / 1000,
+        );
+        while (seq < due) send();
+        if (now >= deadline) {
+          clearInterval(clock);
+          sending = false;
+          if (seq === 0 || publisher.next >= seq) finished.resolve();
+        }
+      }, 5);
+    }
     await Promise.race([
       finished.promise,
       new Promise((resolve) => setTimeout(resolve, SECONDS * 1000 + 30_000)),
@@ -361,8 +646,22 @@ async function measure(
     }
     const elapsed = (Math.max(...run.lastAt.filter(Number.isFinite)) - start) /
       1000;
+    const window = (performance.now() - start) / 1000;
+    const delta = (before: number | null, after: number | null) =>
+      before === null || after === null
+        ? null
+        : (100 * (after - before)) / window;
+    const generatorCpu = delta(cpuBefore.generator, cpuSeconds("self"));
+    const serverCpu = delta(cpuBefore.servers, cpuOf(started.serverPids));
+    const redisCpu = started.redisPid === undefined
+      ? null
+      : delta(cpuBefore.redis, cpuSeconds(started.redisPid));
+    const machineCpu = delta(cpuBefore.machine, machineCpuSeconds());
     stopProbe.abort();
     const httpTimes = (await probe).sort((a, b) => a - b);
+    const backplane = started.backplane
+      ? counted(backplaneBefore, await scrapeBackplane(started.origins))
+      : null;
     let within = 0;
     for (let n = 0; n < seq; n++) {
       if (
@@ -374,7 +673,10 @@ async function measure(
     for (const member of members) member.conn.close();
     await Promise.allSettled(reading);
     return {
-      server: server.label,
+      key: setup.key,
+      server: setup.label,
+      round,
+      overRedis: started.redisPid !== undefined,
       receivers,
       published: seq,
       deliveries: run.deliveries,
@@ -385,6 +687,15 @@ async function measure(
       p99: run.histogram.percentile(0.99),
       within250: within / seq,
       httpP99: httpTimes[Math.floor(httpTimes.length * 0.99)] ?? NaN,
+      generatorCpu,
+      serverCpu,
+      redisCpu,
+      otherCpu: machineCpu === null || generatorCpu === null ||
+          serverCpu === null
+        ? null
+        : Math.max(0, machineCpu - generatorCpu - serverCpu - (redisCpu ?? 0)),
+      backplane,
+      load: loadAverage(),
     };
   } finally {
     for (const member of members) {
@@ -394,46 +705,91 @@ async function measure(
         // Closed above.
       }
     }
-    await stopChild(listening.child, "SIGTERM", 5_000);
+    await started.stop();
   }
+}
+
+/** How many CPUs a `taskset` list (`0`, `0-1`, `0,2-3`) names. */
+function cpuCount(list: string): number {
+  return list.split(",").reduce((sum, part) => {
+    const [from, to] = part.split("-").map(Number);
+    return sum + (to === undefined ? 1 : to! - from! + 1);
+  }, 0);
 }
 
 stopAllOnSignal("fan-out servers");
-const chosen = values.servers.split(",");
+const chatKeys = ["chat-native", "chat-engine"];
+const chosen = (values.servers ??
+  (values.redis ? "chat-native" : "chat-native,chat-engine,deno,ws,bun"))
+  .split(",");
+if (values.redis) {
+  const others = chosen.filter((key) => !chatKeys.includes(key));
+  if (others.length > 0) {
+    console.error(`--redis compares chat servers only, not ${others}`);
+    Deno.exit(2);
+  }
+  try {
+    checkRedisServer(values["redis-server"]);
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+}
+const setups: Setup[] = values.redis
+  ? chosen.flatMap((key) => {
+    const backend = key === "chat-engine" ? "engine" : "native";
+    return [
+      single(key, `1 chat, ${backend}`, () => chatCommand(backend), false),
+      overRedis(backend),
+    ];
+  })
+  : SERVERS.filter((server) => chosen.includes(server.key));
 const results: Result[] = [];
 const skipped: string[] = [];
-try {
-  for (const receivers of ROOM_SIZES) {
-    for (
-      const server of SERVERS.filter((server) => chosen.includes(server.key))
-    ) {
-      const result = await measure(server, receivers);
-      if (typeof result === "string") {
-        skipped.push(`${server.label} at ${receivers}: ${result}`);
-        continue;
-      }
-      results.push(result);
-      console.error(
-        `${server.label}, ${receivers} receivers: ${
-          Math.round(result.perSecond)
-        } deliveries/s`,
-      );
-    }
-  }
-} finally {
-  await stopAll();
-}
+const problems: string[] = [];
+await measureThenStopAll(
+  problems,
+  () =>
+    measureInTurns(
+      ROOM_SIZES,
+      ROUNDS,
+      setups,
+      async (receivers, round, _, setup) => {
+        const result = await measure(setup, receivers, round);
+        if (typeof result === "string") {
+          skipped.push(`${setup.label} at ${receivers}: ${result}`);
+          return;
+        }
+        results.push(result);
+        console.error(
+          `${setup.label}, ${receivers} receivers, round ${round + 1}: ${
+            Math.round(result.perSecond)
+          } deliveries/s, p99 ${result.p99} ms, generator ${
+            percent(result.generatorCpu)
+          } of a core, load ${result.load}`,
+        );
+      },
+    ),
+);
 
-const fixed = (value: number, digits: number) =>
-  Number.isFinite(value) ? value.toFixed(digits) : "-";
+function fixed(value: number | null, digits: number): string {
+  return value !== null && Number.isFinite(value) ? value.toFixed(digits) : "-";
+}
+function percent(value: number | null): string {
+  return value === null ? "-" : `${value.toFixed(0)}%`;
+}
+const withRounds = ROUNDS > 1;
 console.log(
-  `Fan-out: ${MESSAGE_BYTES} B text, 1 publisher with ${IN_FLIGHT} in flight, ${SECONDS} s per run, servers on CPU ${
-    values["server-cpus"]
-  }\n`,
+  `Fan-out: ${MESSAGE_BYTES} B text, 1 publisher with ${
+    RATE === undefined ? `${IN_FLIGHT} in flight` : `${RATE} messages/s`
+  }, ${SECONDS} s per run, servers${
+    values.redis ? " and Redis" : ""
+  } on CPU ${SERVER_CPUS}; CPU columns in % of one core\n`,
 );
 console.log(table([
   [
     "server",
+    ...(withRounds ? ["round"] : []),
     "receivers",
     "messages",
     "deliveries/s",
@@ -443,9 +799,15 @@ console.log(table([
     "p99 ms",
     `all within ${WITHIN_MS} ms`,
     "HTTP p99 ms",
+    "generator CPU",
+    "server CPU",
+    ...(values.redis ? ["Redis CPU"] : []),
+    "other CPU",
+    "load",
   ],
   ...results.map((r) => [
     r.server,
+    ...(withRounds ? [String(r.round + 1)] : []),
     String(r.receivers),
     String(r.published),
     String(Math.round(r.perSecond)),
@@ -455,33 +817,185 @@ console.log(table([
     fixed(r.p99, 1),
     `${(r.within250 * 100).toFixed(0)}%`,
     fixed(r.httpP99, 1),
+    percent(r.generatorCpu),
+    percent(r.serverCpu),
+    ...(values.redis ? [percent(r.redisCpu)] : []),
+    percent(r.otherCpu),
+    r.load,
   ]),
 ]));
-const ratioRows: string[][] = [];
-for (const receivers of ROOM_SIZES) {
-  const at = results.filter((r) => r.receivers === receivers);
-  const rate = (label: string) => at.find((r) => r.server === label)?.perSecond;
-  for (const ours of at.filter((r) => r.server.startsWith("socketry"))) {
-    const ratio = (label: string) => {
-      const theirs = rate(label);
-      return theirs === undefined
-        ? "-"
-        : `${(ours.perSecond / theirs).toFixed(2)}x`;
-    };
-    ratioRows.push([
-      ours.server,
-      String(receivers),
-      ratio("Node ws loop"),
-      ratio("raw Deno loop"),
-      ratio("Bun server.publish"),
-    ]);
-  }
-}
-console.log(
-  "\n" +
-    table([
-      ["server", "receivers", "vs ws", "vs raw Deno", "vs Bun"],
-      ...ratioRows,
-    ]),
-);
+
+if (values.redis) reportRedis();
+else reportRatios();
 if (skipped.length > 0) console.log(`\nSkipped: ${skipped.join("; ")}`);
+if (problems.length > 0) {
+  console.log(`\nStopped by: ${problems.join("; ")}`);
+  Deno.exit(1);
+}
+
+/** Median deliveries/s of each socketry server over the baselines'. */
+function reportRatios(): void {
+  const ratioRows: string[][] = [];
+  for (const receivers of ROOM_SIZES) {
+    const at = results.filter((r) => r.receivers === receivers);
+    const rate = (label: string) => {
+      const rates = at.filter((r) => r.server === label).map((r) =>
+        r.perSecond
+      );
+      return rates.length === 0 ? undefined : median(rates);
+    };
+    const ours = [
+      ...new Set(
+        at.filter((r) => r.server.startsWith("socketry")).map((r) => r.server),
+      ),
+    ];
+    for (const server of ours) {
+      const ratio = (label: string) => {
+        const theirs = rate(label);
+        return theirs === undefined
+          ? "-"
+          : `${(rate(server)! / theirs).toFixed(2)}x`;
+      };
+      ratioRows.push([
+        server,
+        String(receivers),
+        ratio("Node ws loop"),
+        ratio("raw Deno loop"),
+        ratio("Bun server.publish"),
+      ]);
+    }
+  }
+  console.log(
+    "\n" +
+      table([
+        ["server", "receivers", "vs ws", "vs raw Deno", "vs Bun"],
+        ...ratioRows,
+      ]),
+  );
+}
+
+/**
+ * What crossing processes through Redis cost: the backplane's counts and
+ * CPU per delivery of each Redis turn, then per backend and room size the
+ * ratio cross-process / single-process round by round, p99 against the
+ * goals (0.8×, 50 ms), and which process ran out of CPU.
+ */
+function reportRedis(): void {
+  const cores = cpuCount(SERVER_CPUS);
+  const micros = (cpu: number | null, r: Result) =>
+    cpu === null ? "-" : ((cpu / 100) * 1e6 / r.perSecond).toFixed(2);
+  console.log(
+    "\n" + table([
+      [
+        "server",
+        "round",
+        "receivers",
+        "published",
+        "received",
+        "publish failures",
+        "malformed",
+        "chat µs/delivery",
+        "Redis µs/delivery",
+      ],
+      ...results.map((r) => [
+        r.server,
+        String(r.round + 1),
+        String(r.receivers),
+        r.backplane === null ? "-" : String(r.backplane.published),
+        r.backplane === null ? "-" : String(r.backplane.received),
+        r.backplane === null ? "-" : String(r.backplane.publishFailures),
+        r.backplane === null ? "-" : String(r.backplane.malformed),
+        micros(r.serverCpu, r),
+        micros(r.redisCpu, r),
+      ]),
+    ]),
+  );
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  for (const receivers of ROOM_SIZES) {
+    for (const key of chosen) {
+      const of = (redis: boolean) =>
+        results.filter((r) =>
+          r.receivers === receivers && r.key === key && r.overRedis === redis
+        );
+      const one = of(false);
+      const two = of(true);
+      if (one.length === 0 || two.length === 0) continue;
+      const ratios = pairedRatios(two, one, (r) => r.perSecond);
+      const ratio = ratios.length === 0 ? null : median(ratios);
+      const p99 = median(two.map((r) => r.p99));
+      // Server CPU per delivery (chats, plus Redis): steadier than the rates
+      // when other work shares the machine.
+      const cost = (r: Result) =>
+        r.serverCpu === null ? null : (r.serverCpu + (r.redisCpu ?? 0)) /
+          r.perSecond;
+      const costs = pairedRatios(
+        two.filter((r) => cost(r) !== null),
+        one.filter((r) => cost(r) !== null),
+        (r) => cost(r)!,
+      );
+      rows.push([
+        key,
+        String(receivers),
+        String(Math.round(median(one.map((r) => r.perSecond)))),
+        String(Math.round(median(two.map((r) => r.perSecond)))),
+        ratios.map((value) => value.toFixed(2)).join(", "),
+        ratio === null ? "-" : `${ratio.toFixed(2)}x`,
+        fixed(median(one.map((r) => r.p99)), 1),
+        fixed(p99, 1),
+        String(two.reduce((sum, r) => sum + r.lost + r.reordered, 0)),
+        costs.length === 0 ? "-" : `${median(costs).toFixed(2)}x`,
+      ]);
+      const busiest = (list: readonly Result[]) => {
+        const generator = median(known(list.map((r) => r.generatorCpu)));
+        const servers = median(
+          known(
+            list.map((r) =>
+              r.serverCpu === null ? null : r.serverCpu + (r.redisCpu ?? 0)
+            ),
+          ),
+        );
+        return { generator, servers };
+      };
+      const cpu = busiest(two);
+      const limit = cpu.generator >= 85
+        ? `the load generator is the limit (${
+          cpu.generator.toFixed(0)
+        }% of its core)`
+        : cpu.servers >= 85 * cores
+        ? `the servers' ${cores} core(s) are the limit (chats + Redis ${
+          cpu.servers.toFixed(0)
+        }%)`
+        : `neither CPU saturated (generator ${
+          cpu.generator.toFixed(0)
+        }%, chats + Redis ${cpu.servers.toFixed(0)}% of ${cores} core(s))`;
+      verdicts.push(
+        `${key} at ${receivers}: ratio ${
+          ratio === null ? "-" : ratio.toFixed(2)
+        } (goal ≥ 0.8: ${
+          ratio !== null && ratio >= 0.8 ? "met" : "not met"
+        }), p99 ${fixed(p99, 1)} ms (goal < 50: ${
+          p99 < 50 ? "met" : "not met"
+        }); over Redis, ${limit}`,
+      );
+    }
+  }
+  console.log(
+    "\n" + table([
+      [
+        "server",
+        "receivers",
+        "1 chat /s",
+        "2 chats + Redis /s",
+        "paired ratios",
+        "median ratio",
+        "1 chat p99",
+        "2 chats p99",
+        "lost + reordered",
+        "CPU/delivery ratio",
+      ],
+      ...rows,
+    ]),
+  );
+  if (verdicts.length > 0) console.log(`\n${verdicts.join("\n")}`);
+}

@@ -69,9 +69,11 @@ export interface Transport {
  */
 export class NetSocketTransport implements Transport {
   readonly #socket: NetSocket | Http2Stream;
-  // Kept from the start: an HTTP/2 stream loses its session when it ends.
-  readonly #localAddress: string | undefined;
-  readonly #remoteAddress: string | undefined;
+  // Read from the start for an HTTP/2 stream, which loses its session when
+  // it ends; on first use for a socket, which most never need to format.
+  #localAddress: string | undefined;
+  #remoteAddress: string | undefined;
+  #addressesRead = false;
   readonly #head: Uint8Array | undefined;
   #ended = false;
   #corked = false;
@@ -79,17 +81,7 @@ export class NetSocketTransport implements Transport {
   /** Wraps `socket`; `head` is delivered before anything read later. */
   constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
     this.#socket = socket;
-    const connection = "session" in socket
-      ? socket.session?.socket as NetSocket | undefined
-      : socket;
-    this.#localAddress = hostPort(
-      connection?.localAddress,
-      connection?.localPort,
-    );
-    this.#remoteAddress = hostPort(
-      connection?.remoteAddress,
-      connection?.remotePort,
-    );
+    if ("session" in socket) this.#readAddresses();
     this.#head = head !== undefined && head.byteLength > 0
       ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength)
       : undefined;
@@ -213,10 +205,29 @@ export class NetSocketTransport implements Transport {
   }
 
   get localAddress(): string | undefined {
+    this.#readAddresses();
     return this.#localAddress;
   }
 
   get remoteAddress(): string | undefined {
+    this.#readAddresses();
     return this.#remoteAddress;
+  }
+
+  #readAddresses(): void {
+    if (this.#addressesRead) return;
+    this.#addressesRead = true;
+    const socket = this.#socket;
+    const connection = "session" in socket
+      ? socket.session?.socket as NetSocket | undefined
+      : socket;
+    this.#localAddress = hostPort(
+      connection?.localAddress,
+      connection?.localPort,
+    );
+    this.#remoteAddress = hostPort(
+      connection?.remoteAddress,
+      connection?.remotePort,
+    );
   }
 }

@@ -12,9 +12,9 @@
  *     loadgen --url ... --mode idle --conns 10000 [--echo]
  *
  * Modes:
- * - echo: opens --conns sockets; each keeps --inflight messages of --size
- *   bytes (text, or binary with --binary) outstanding: every echo sends one
- *   more. Counts echoes over --seconds after --warmup seconds, with each
+ * - echo: opens --conns sockets, then on each keeps --inflight messages of
+ *   --size bytes (text, or binary with --binary) outstanding: every echo
+ *   sends one more. Counts echoes over --seconds after --warmup seconds, with each
  *   echo's latency (from the moment its message was queued for writing).
  *   When the window ends it stops sending, waits for the outstanding echoes
  *   and closes every socket with a close handshake.
@@ -525,7 +525,7 @@ static const char *header_value(const char *head, const char *name, size_t *len)
 static void on_open(struct conn *c) {
   c->state = OPEN;
   if (opt.mode == MODE_ECHO) {
-    for (int i = 0; i < opt.inflight; i++) queue_message(c);
+    return; /* messages start once every socket is open */
   } else if (opt.mode == MODE_HANDSHAKE || opt.echo) {
     queue_message(c);
   } else {
@@ -909,11 +909,19 @@ int main(int argc, char **argv) {
 
   if (opt.mode == MODE_ECHO) {
     for (int i = 0; i < opt.conns; i++) start_connect(&conns[i]);
-    /* Open them all first; messages start as each opens. */
+    /*
+     * Open them all, then start the messages on every socket at once: the
+     * handshakes do not compete with echoes, and no socket starts late.
+     */
     run_until(now_ns() + 10 * second, all_open);
     for (int i = 0; i < opt.conns; i++)
       if (conns[i].state == CONNECTING || conns[i].state == HANDSHAKING)
         fail(&conns[i], E_TIMEOUT, "no handshake within 10 s");
+    for (int i = 0; i < opt.conns; i++) {
+      if (conns[i].state != OPEN) continue;
+      for (int k = 0; k < opt.inflight; k++) queue_message(&conns[i]);
+      flush(&conns[i]);
+    }
   } else {
     for (int i = 0; i < opt.conns; i++) start_connect(&conns[i]);
   }

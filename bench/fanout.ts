@@ -72,6 +72,8 @@ import { cpuSeconds, machineCpuSeconds } from "./helpers/cpu.ts";
 import { clientFrame, handshake, writeAll } from "./helpers/raw_client.ts";
 import {
   checkRedisServer,
+  type CommandStats,
+  commandStats,
   REDIS_SERVER,
   startBenchRedis,
 } from "./helpers/redis_server.ts";
@@ -140,8 +142,8 @@ interface Started {
   readonly origins: readonly string[];
   /** The servers' processes (their CPU time is read). */
   readonly serverPids: readonly number[];
-  /** Redis' process, when there is one. */
-  readonly redisPid?: number;
+  /** Redis' process and URL, when there is one. */
+  readonly redis?: { readonly pid: number; readonly url: string };
   /** Whether the servers have a backplane to scrape from `/metrics`. */
   readonly backplane: boolean;
   stop(): Promise<void>;
@@ -230,7 +232,7 @@ function overRedis(backend: "native" | "engine"): Setup {
       return {
         origins: chats.map((chat) => chat.url!),
         serverPids: chats.map((chat) => chat.child.pid),
-        redisPid: redis.pid,
+        redis: { pid: redis.pid, url: redis.url },
         backplane: true,
         stop,
       };
@@ -297,10 +299,16 @@ interface Result {
   readonly p99: number;
   readonly within250: number;
   readonly httpP99: number;
+  /** From the first message sent to the end of the turn, in seconds. */
+  readonly windowSeconds: number;
   /** CPU used during the window, in % of one core; null: unknown. */
   readonly generatorCpu: number | null;
   readonly serverCpu: number | null;
+  /** Each server process's share, in the order of `origins`. */
+  readonly serverCpus: readonly (number | null)[];
   readonly redisCpu: number | null;
+  /** Redis' own count of PUBLISH during the window. */
+  readonly publishes: CommandStats | null;
   readonly otherCpu: number | null;
   readonly backplane: BackplaneCounts | null;
   /** The machine's 1-minute load average at the end of the turn. */
@@ -515,17 +523,6 @@ function counted(
   };
 }
 
-/** CPU seconds of each of `pids` (null if any is unknown), summed. */
-function cpuOf(pids: readonly number[]): number | null {
-  let total = 0;
-  for (const pid of pids) {
-    const seconds = cpuSeconds(pid);
-    if (seconds === null) return null;
-    total += seconds;
-  }
-  return total;
-}
-
 function loadAverage(): string {
   try {
     return Deno.readTextFileSync("/proc/loadavg").split(" ")[0]!;
@@ -592,12 +589,13 @@ async function measure(
       : null;
     const stopProbe = new AbortController();
     const probe = probeHttp(started.origins[0]!, stopProbe.signal);
+    const publishesBefore = started.redis === undefined
+      ? null
+      : await commandStats(started.redis.url, "publish");
     const cpuBefore = {
       generator: cpuSeconds("self"),
-      servers: cpuOf(started.serverPids),
-      redis: started.redisPid === undefined
-        ? null
-        : cpuSeconds(started.redisPid),
+      servers: started.serverPids.map(cpuSeconds),
+      redis: started.redis === undefined ? null : cpuSeconds(started.redis.pid),
       machine: machineCpuSeconds(),
     };
     let seq = 0;
@@ -652,11 +650,19 @@ async function measure(
         ? null
         : (100 * (after - before)) / window;
     const generatorCpu = delta(cpuBefore.generator, cpuSeconds("self"));
-    const serverCpu = delta(cpuBefore.servers, cpuOf(started.serverPids));
-    const redisCpu = started.redisPid === undefined
+    const serverCpus = started.serverPids.map((pid, i) =>
+      delta(cpuBefore.servers[i]!, cpuSeconds(pid))
+    );
+    const serverCpu = serverCpus.includes(null)
       ? null
-      : delta(cpuBefore.redis, cpuSeconds(started.redisPid));
+      : serverCpus.reduce((sum: number, cpu) => sum + cpu!, 0);
+    const redisCpu = started.redis === undefined
+      ? null
+      : delta(cpuBefore.redis, cpuSeconds(started.redis.pid));
     const machineCpu = delta(cpuBefore.machine, machineCpuSeconds());
+    const publishesAfter = started.redis === undefined
+      ? null
+      : await commandStats(started.redis.url, "publish");
     stopProbe.abort();
     const httpTimes = (await probe).sort((a, b) => a - b);
     const backplane = started.backplane
@@ -676,7 +682,7 @@ async function measure(
       key: setup.key,
       server: setup.label,
       round,
-      overRedis: started.redisPid !== undefined,
+      overRedis: started.redis !== undefined,
       receivers,
       published: seq,
       deliveries: run.deliveries,
@@ -687,9 +693,15 @@ async function measure(
       p99: run.histogram.percentile(0.99),
       within250: within / seq,
       httpP99: httpTimes[Math.floor(httpTimes.length * 0.99)] ?? NaN,
+      windowSeconds: window,
       generatorCpu,
       serverCpu,
+      serverCpus,
       redisCpu,
+      publishes: publishesBefore === null || publishesAfter === null ? null : {
+        calls: publishesAfter.calls - publishesBefore.calls,
+        usec: publishesAfter.usec - publishesBefore.usec,
+      },
       otherCpu: machineCpu === null || generatorCpu === null ||
           serverCpu === null
         ? null
@@ -884,6 +896,8 @@ function reportRedis(): void {
   const cores = cpuCount(SERVER_CPUS);
   const micros = (cpu: number | null, r: Result) =>
     cpu === null ? "-" : ((cpu / 100) * 1e6 / r.perSecond).toFixed(2);
+  const count = (r: Result, field: keyof BackplaneCounts) =>
+    r.backplane === null ? "-" : String(r.backplane[field]);
   console.log(
     "\n" + table([
       [
@@ -894,20 +908,35 @@ function reportRedis(): void {
         "received",
         "publish failures",
         "malformed",
+        "chat CPU each",
         "chat µs/delivery",
-        "Redis µs/delivery",
+        "Redis CPU ms",
+        "Redis µs/message",
+        "PUBLISH calls",
+        "PUBLISH µs/call",
       ],
-      ...results.map((r) => [
-        r.server,
-        String(r.round + 1),
-        String(r.receivers),
-        r.backplane === null ? "-" : String(r.backplane.published),
-        r.backplane === null ? "-" : String(r.backplane.received),
-        r.backplane === null ? "-" : String(r.backplane.publishFailures),
-        r.backplane === null ? "-" : String(r.backplane.malformed),
-        micros(r.serverCpu, r),
-        micros(r.redisCpu, r),
-      ]),
+      ...results.map((r) => {
+        const redisMs = r.redisCpu === null
+          ? null
+          : r.redisCpu * r.windowSeconds * 10;
+        return [
+          r.server,
+          String(r.round + 1),
+          String(r.receivers),
+          count(r, "published"),
+          count(r, "received"),
+          count(r, "publishFailures"),
+          count(r, "malformed"),
+          r.serverCpus.map(percent).join(" + "),
+          micros(r.serverCpu, r),
+          fixed(redisMs, 0),
+          redisMs === null ? "-" : fixed(1000 * redisMs / r.published, 1),
+          r.publishes === null ? "-" : String(r.publishes.calls),
+          r.publishes === null || r.publishes.calls === 0
+            ? "-"
+            : (r.publishes.usec / r.publishes.calls).toFixed(1),
+        ];
+      }),
     ]),
   );
   const rows: string[][] = [];
@@ -972,8 +1001,12 @@ function reportRedis(): void {
       verdicts.push(
         `${key} at ${receivers}: ratio ${
           ratio === null ? "-" : ratio.toFixed(2)
-        } (goal ≥ 0.8: ${
-          ratio !== null && ratio >= 0.8 ? "met" : "not met"
+        } (${
+          RATE !== undefined
+            ? "set by --rate: 1.00 means both kept up"
+            : `goal ≥ 0.8: ${
+              ratio !== null && ratio >= 0.8 ? "met" : "not met"
+            }`
         }), p99 ${fixed(p99, 1)} ms (goal < 50: ${
           p99 < 50 ? "met" : "not met"
         }); over Redis, ${limit}`,

@@ -95,3 +95,54 @@ export async function startBenchRedis(
     stop: () => stopChild(child, "SIGTERM", 5_000),
   };
 }
+
+/** What Redis counted for one command (`INFO commandstats`). */
+export interface CommandStats {
+  readonly calls: number;
+  /** Time Redis spent executing them, in µs. */
+  readonly usec: number;
+}
+
+/**
+ * Redis' own count of `command` (lower case, `publish`) from
+ * `INFO commandstats`, over a connection of its own; null when it cannot
+ * be read. Zero calls when Redis has not run the command yet.
+ */
+export async function commandStats(
+  url: string,
+  command: string,
+): Promise<CommandStats | null> {
+  const { hostname, port } = new URL(url);
+  let conn: Deno.TcpConn | undefined;
+  try {
+    conn = await Deno.connect({ hostname, port: Number(port) });
+    await conn.write(new TextEncoder().encode("INFO commandstats\r\n"));
+    // The reply is a bulk string, `$LENGTH\r\n` then LENGTH bytes of ASCII.
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(64 * 1024);
+    let text = "";
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += decoder.decode(buffer.subarray(0, n));
+      if (text.startsWith("-")) return null;
+      const header = text.indexOf("\r\n");
+      if (
+        header > 0 && text.length >= header + 2 + Number(text.slice(1, header))
+      ) {
+        break;
+      }
+    }
+    const line = new RegExp(
+      `^cmdstat_${command}:calls=(\\d+),usec=(\\d+)`,
+      "m",
+    ).exec(text);
+    return line === null
+      ? { calls: 0, usec: 0 }
+      : { calls: Number(line[1]), usec: Number(line[2]) };
+  } catch {
+    return null;
+  } finally {
+    conn?.close();
+  }
+}

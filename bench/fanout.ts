@@ -78,7 +78,7 @@ import {
   startBenchRedis,
 } from "./helpers/redis_server.ts";
 import { measureInTurns, pairedRatios } from "./helpers/rounds.ts";
-import { known, median } from "./helpers/stats.ts";
+import { knownMedian, median } from "./helpers/stats.ts";
 import { table } from "./helpers/table.ts";
 
 const { values } = parseArgs({
@@ -721,6 +721,34 @@ async function measure(
   }
 }
 
+/**
+ * Which CPU ran out over `turns` (medians): the generator's core, the
+ * servers' cores, or the whole machine (other work included).
+ */
+function whatLimits(turns: readonly Result[], serverCores: number): string {
+  const middle = (value: (r: Result) => number | null) =>
+    knownMedian(turns.map(value)) ?? NaN;
+  const generator = middle((r) => r.generatorCpu);
+  const servers = middle((r) =>
+    r.serverCpu === null ? null : r.serverCpu + (r.redisCpu ?? 0)
+  );
+  const other = middle((r) => r.otherCpu);
+  const machine = 100 * navigator.hardwareConcurrency;
+  const shares = `generator ${generator.toFixed(0)}%, chats + Redis ${
+    servers.toFixed(0)
+  }% of ${serverCores} core(s), other work ${other.toFixed(0)}%`;
+  if (generator >= 85) return `the load generator is the limit (${shares})`;
+  if (servers >= 85 * serverCores) {
+    return `the servers' cores are the limit (${shares})`;
+  }
+  if (generator + servers + other >= 0.8 * machine) {
+    return `the machine's ${navigator.hardwareConcurrency} cores are busy, other work taking its share (${shares})`;
+  }
+  return RATE === undefined
+    ? `no CPU ran out (${shares}): the ${IN_FLIGHT} in flight bound the rate`
+    : `no CPU ran out (${shares}): below saturation at ${RATE} messages/s`;
+}
+
 /** How many CPUs a `taskset` list (`0`, `0-1`, `0,2-3`) names. */
 function cpuCount(list: string): number {
   return list.split(",").reduce((sum, part) => {
@@ -975,29 +1003,7 @@ function reportRedis(): void {
         String(two.reduce((sum, r) => sum + r.lost + r.reordered, 0)),
         costs.length === 0 ? "-" : `${median(costs).toFixed(2)}x`,
       ]);
-      const busiest = (list: readonly Result[]) => {
-        const generator = median(known(list.map((r) => r.generatorCpu)));
-        const servers = median(
-          known(
-            list.map((r) =>
-              r.serverCpu === null ? null : r.serverCpu + (r.redisCpu ?? 0)
-            ),
-          ),
-        );
-        return { generator, servers };
-      };
-      const cpu = busiest(two);
-      const limit = cpu.generator >= 85
-        ? `the load generator is the limit (${
-          cpu.generator.toFixed(0)
-        }% of its core)`
-        : cpu.servers >= 85 * cores
-        ? `the servers' ${cores} core(s) are the limit (chats + Redis ${
-          cpu.servers.toFixed(0)
-        }%)`
-        : `neither CPU saturated (generator ${
-          cpu.generator.toFixed(0)
-        }%, chats + Redis ${cpu.servers.toFixed(0)}% of ${cores} core(s))`;
+      const limit = whatLimits(two, cores);
       verdicts.push(
         `${key} at ${receivers}: ratio ${
           ratio === null ? "-" : ratio.toFixed(2)

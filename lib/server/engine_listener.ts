@@ -5,7 +5,9 @@
  * checks as the `Deno.serve` middleware (paths, versions, origins,
  * subprotocols: 400/403/426) and become {@linkcode EngineSocket}s, while
  * ordinary requests go to a `fetch`-style handler, so one application
- * serves both.
+ * serves both. The listener reads the first request head of each
+ * connection itself: a WebSocket upgrade becomes a socket without passing
+ * through `node:http`, which costs memory and time on every connection.
  *
  * @module
  */

@@ -14,6 +14,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../protocol/request_head.ts";
+import type { WaitTimer } from "../wait_timer.ts";
 import { destroyEmitter } from "./destroy_emitter.ts";
 
 /** Where the connection goes once its start has been read. */
@@ -35,8 +36,13 @@ export interface HeadReaderOptions {
   readonly maxHeadSize: number;
   /** The most header fields accepted (more: 431). */
   readonly maxFields: number;
-  /** How long the whole head may take to arrive, in milliseconds. */
-  readonly timeout: number;
+  /**
+   * The deadlines of the heads: how long a whole head may take to arrive.
+   * One timer for all connections, not one each.
+   */
+  readonly deadlines: WaitTimer;
+  /** The connections whose head is being read, for shutdown to drop. */
+  readonly pending: Set<Socket>;
 }
 
 // The client connection preface of HTTP/2 (RFC 9113 section 3.4).
@@ -50,31 +56,30 @@ const encoder = new TextEncoder();
 
 /**
  * Reads the start of `socket` and routes it. The head must be complete
- * within `timeout` however slowly its bytes come (a slow-loris client is
+ * before its deadline however slowly its bytes come (a slow-loris client is
  * dropped); a malformed or oversized head is answered with 400, 431 or 505
- * and the connection closed. `pending` holds the socket while its head is
- * being read, so that shutdown can drop it.
+ * and the connection closed.
  */
 export function readHead(
   socket: Socket,
   options: HeadReaderOptions,
   routes: HeadRoutes,
-  pending: Set<Socket>,
 ): void {
   let received: Uint8Array = new Uint8Array(0);
   let scanned = 0;
+  const { pending } = options;
   pending.add(socket);
   const done = () => {
-    clearTimeout(timer);
+    cancel();
     pending.delete(socket);
     socket.off("data", onData);
     socket.off("close", done);
     socket.pause();
   };
-  const timer = setTimeout(() => {
+  const cancel = options.deadlines.start(() => {
     done();
     socket.destroy();
-  }, options.timeout);
+  });
   const onData = (chunk: Uint8Array) => {
     received = received.byteLength === 0 ? chunk : join(received, chunk);
     if (routes.http2 !== undefined && startsLikePreface(received)) {

@@ -14,7 +14,8 @@
 import type { EventEmitter } from "node:events";
 import type { RequestHead } from "../protocol/request_head.ts";
 import { destroyEmitter } from "./destroy_emitter.ts";
-import { readHead } from "./head_reader.ts";
+import { type HeadReaderOptions, readHead } from "./head_reader.ts";
+import { WaitTimer } from "../wait_timer.ts";
 import { createServer as createHttpServer, type Server } from "node:http";
 import {
   createSecureServer,
@@ -71,14 +72,16 @@ export class HttpListener {
   readonly #sessions = new Set<Http2Session>();
   // Connections whose first head is being read.
   readonly #reading = new Set<Socket>();
+  readonly #deadlines: WaitTimer;
 
   /** Builds the servers; `listen()` starts them. */
   constructor(options: ListenerOptions) {
     const { tls, http2, maxHeaderSize, handshakeTimeout, webSocket } = options;
-    const heads = {
+    const heads: HeadReaderOptions = {
       maxHeadSize: maxHeaderSize,
       maxFields: MAX_FIELDS,
-      timeout: handshakeTimeout,
+      deadlines: this.#deadlines = new WaitTimer(handshakeTimeout),
+      pending: this.#reading,
     };
     // Slow clients on connections node serves: one that stays quiet this
     // long is dropped (upgrades and HTTP/2 sessions clear the timeout once
@@ -133,7 +136,7 @@ export class HttpListener {
             handOn(socket, (socket) => http1.emit("connection", socket)),
           http2: (socket) =>
             handOn(socket, (socket) => h2c.emit("connection", socket)),
-        }, this.#reading)
+        })
       );
       this.#track(h2c);
     }
@@ -157,7 +160,7 @@ export class HttpListener {
           accept(socket);
           return;
         }
-        readHead(socket, heads, { webSocket, other }, this.#reading);
+        readHead(socket, heads, { webSocket, other });
       });
     }
     if (http2 && tls !== undefined) this.#track(this.#apps[0]!);
@@ -209,6 +212,7 @@ export class HttpListener {
       for (const server of this.#http1) server.closeIdleConnections();
       for (const session of this.#sessions) session.close();
       for (const socket of this.#reading) socket.destroy();
+      this.#deadlines.clear();
     });
   }
 

@@ -125,8 +125,11 @@ export function runSocketHandler<Data>(
     work = Promise.reject(error);
   }
   if (work instanceof Promise) {
+    // The work may last as long as the socket: keep only what a report
+    // needs, not the whole request (about a kilobyte per connection).
+    const { url, method, headers } = request;
     work.catch((error: unknown) => {
-      onError(error, request);
+      onError(error, new Request(url, { method, headers }));
       socket.close(1011, "Internal server error");
     });
   }

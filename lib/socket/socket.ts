@@ -14,10 +14,10 @@ import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { utf8ByteLength } from "../utf8_length.ts";
 import { Counters } from "./counters.ts";
 import { closeReasonFor, endedError } from "./ending.ts";
-import { Inbox, messageData } from "./inbox.ts";
+import { Inbox, type InboxHooks, messageData } from "./inbox.ts";
 import { MessageListeners } from "./message_listeners.ts";
 import { positiveInteger, type ResolvedSocketOptions } from "./options.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, type OutboxTransport } from "./outbox.ts";
 import { messageReadable, messageWritable } from "./streams.ts";
 import {
   type MessageData,
@@ -85,23 +85,60 @@ export abstract class Socket extends EventTarget {
   #readable: ReadableStream<MessageData> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
+  /**
+   * What the inbox and the outbox call on their socket: one object per
+   * socket rather than a closure per call (they add up over many sockets).
+   */
+  static readonly #Link = class implements InboxHooks, OutboxTransport {
+    readonly #socket: Socket;
+    readonly queues: boolean;
+
+    constructor(socket: Socket) {
+      this.#socket = socket;
+      this.queues = socket.transportQueues;
+    }
+
+    taken(): void {
+      this.#socket.onIncomingTaken();
+    }
+
+    closeDelivered(): void {
+      this.#socket.onCloseDelivered();
+    }
+
+    transmit(
+      data: string | Uint8Array,
+      type: MessageType,
+      final: boolean,
+      compress: boolean,
+    ): Promise<void> | void {
+      return this.#socket.transmit(data, type, final, compress);
+    }
+
+    bufferedAmount(): number {
+      return this.#socket.transportBufferedAmount();
+    }
+
+    bufferedBound(): number {
+      return this.#socket.transportBufferedBound();
+    }
+
+    waitForDrain(): Promise<void> {
+      return this.#socket.waitForDrain();
+    }
+
+    abort(): void {
+      this.#socket.abort();
+    }
+  };
+
   /** Sets the options; backends call this with options already resolved. */
   protected constructor(options: ResolvedSocketOptions) {
     super();
     this.options = options;
-    this.#inbox = new Inbox(options.receiveTimeout, {
-      taken: () => this.onIncomingTaken(),
-      closeDelivered: () => this.onCloseDelivered(),
-    });
-    this.#outbox = new Outbox(options, this.#counters, {
-      transmit: (data, type, final, compress) =>
-        this.transmit(data, type, final, compress),
-      bufferedAmount: () => this.transportBufferedAmount(),
-      bufferedBound: () => this.transportBufferedBound(),
-      waitForDrain: () => this.waitForDrain(),
-      abort: () => this.abort(),
-      queues: this.transportQueues,
-    });
+    const link = new Socket.#Link(this);
+    this.#inbox = new Inbox(options.receiveTimeout, link);
+    this.#outbox = new Outbox(options, this.#counters, link);
     // A socket that never opens must not leave `send()` waiters hanging.
     this.#opened.promise.catch(() => {});
   }

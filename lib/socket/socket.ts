@@ -77,8 +77,8 @@ export abstract class Socket extends EventTarget {
   #eventMode = false;
   #localCloseRequested = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #opened = Promise.withResolvers<void>();
-  #openPending = true;
+  /** Made when a close waits for the socket to open: settles as it opens or ends. */
+  #opening: PromiseWithResolvers<void> | undefined;
   #ended: SocketClosed | undefined;
   #closed = Promise.withResolvers<SocketClosed>();
   #onmessage: ((event: MessageEvent<MessageData>) => void) | null = null;
@@ -139,8 +139,6 @@ export abstract class Socket extends EventTarget {
     const link = new Socket.#Link(this);
     this.#inbox = new Inbox(options.receiveTimeout, link);
     this.#outbox = new Outbox(options, this.#counters, link);
-    // A socket that never opens must not leave `send()` waiters hanging.
-    this.#opened.promise.catch(() => {});
   }
 
   /** Where the socket is in its life. */
@@ -488,8 +486,8 @@ export abstract class Socket extends EventTarget {
     if (this.#state !== "connecting") return;
     this.#state = "open";
     this.#counters.opened();
-    this.#openPending = false;
-    this.#opened.resolve();
+    this.#opening?.resolve();
+    this.#opening = undefined;
     this.dispatchEvent(new Event("open"));
     this.#outbox.open();
   }
@@ -595,7 +593,8 @@ export abstract class Socket extends EventTarget {
     clearTimeout(this.#closeTimer);
     // Errors are made only for someone to receive them: each costs a stack.
     const failure = () => endedError("send()", outcome);
-    if (this.#openPending) this.#opened.reject(failure());
+    this.#opening?.reject(failure());
+    this.#opening = undefined;
     this.#outbox.end(failure);
     this.#inbox.end(outcome);
     if (outcome.error !== undefined) {
@@ -701,10 +700,17 @@ export abstract class Socket extends EventTarget {
 
   /** Resolves when the socket is open and every queued send was written. */
   async #drained(): Promise<void> {
-    try {
-      await this.#opened.promise;
-    } catch {
-      return;
+    if (this.#state === "connecting") {
+      if (this.#opening === undefined) {
+        this.#opening = Promise.withResolvers<void>();
+        // Rejected if the socket ends unopened, which the catch below handles.
+        this.#opening.promise.catch(() => {});
+      }
+      try {
+        await this.#opening.promise;
+      } catch {
+        return;
+      }
     }
     await this.#outbox.drained();
   }

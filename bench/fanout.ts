@@ -733,7 +733,7 @@ function whatLimits(turns: readonly Result[], serverCores: number): string {
     r.serverCpu === null ? null : r.serverCpu + (r.redisCpu ?? 0)
   );
   const other = middle((r) => r.otherCpu);
-  const machine = 100 * navigator.hardwareConcurrency;
+  const machine = 100 * machineCores();
   const shares = `generator ${generator.toFixed(0)}%, chats + Redis ${
     servers.toFixed(0)
   }% of ${serverCores} core(s), other work ${other.toFixed(0)}%`;
@@ -742,11 +742,25 @@ function whatLimits(turns: readonly Result[], serverCores: number): string {
     return `the servers' cores are the limit (${shares})`;
   }
   if (generator + servers + other >= 0.8 * machine) {
-    return `the machine's ${navigator.hardwareConcurrency} cores are busy, other work taking its share (${shares})`;
+    return `the machine's ${machineCores()} cores are busy, other work taking its share (${shares})`;
   }
   return RATE === undefined
     ? `no CPU ran out (${shares}): the ${IN_FLIGHT} in flight bound the rate`
     : `no CPU ran out (${shares}): below saturation at ${RATE} messages/s`;
+}
+
+/**
+ * The machine's cores (`/proc/stat`): `navigator.hardwareConcurrency` counts
+ * only those this process may run on, one when pinned.
+ */
+function machineCores(): number {
+  try {
+    return Deno.readTextFileSync("/proc/stat").split("\n").filter((line) =>
+      /^cpu\d/.test(line)
+    ).length;
+  } catch {
+    return navigator.hardwareConcurrency;
+  }
 }
 
 /** How many CPUs a `taskset` list (`0`, `0-1`, `0,2-3`) names. */

@@ -89,16 +89,13 @@ export class NativeSocket extends Socket {
     this.#protocol = protocol ?? "";
     this.#silenceEnding = silenceEnding ?? "disconnect";
     ws.binaryType = "arraybuffer";
-    ws.onopen = () => this.handleOpen();
-    ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
-      const data = event.data;
-      if (typeof data === "string") this.handleData("text", data, true);
-      else this.handleData("binary", new Uint8Array(data), true);
-    };
-    ws.onerror = (event) => {
-      this.#lastError = (event as ErrorEvent).message;
-    };
-    ws.onclose = (event) => this.#onClose(event);
+    // One listener object for Deno's four events: each on* property would
+    // cost a closure, a wrapper and a handler map entry per socket.
+    const listener = { handleEvent: (event: Event) => this.#onEvent(event) };
+    ws.addEventListener("message", listener);
+    ws.addEventListener("open", listener);
+    ws.addEventListener("error", listener);
+    ws.addEventListener("close", listener);
   }
 
   /** The subprotocol agreed in the handshake, or an empty string. */
@@ -192,6 +189,24 @@ export class NativeSocket extends Socket {
   /** Deno has no drain event: poll `bufferedAmount` every 2 ms. */
   protected waitForDrain(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, 2));
+  }
+
+  #onEvent(event: Event): void {
+    switch (event.type) {
+      case "message": {
+        const data = (event as MessageEvent<string | ArrayBuffer>).data;
+        if (typeof data === "string") this.handleData("text", data, true);
+        else this.handleData("binary", new Uint8Array(data), true);
+        return;
+      }
+      case "open":
+        return this.handleOpen();
+      case "error":
+        this.#lastError = (event as ErrorEvent).message;
+        return;
+      case "close":
+        return this.#onClose(event as CloseEvent);
+    }
   }
 
   #onClose(event: CloseEvent): void {

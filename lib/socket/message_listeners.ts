@@ -29,9 +29,9 @@ export class MessageListeners {
   ): boolean {
     if (signal?.aborted) return false;
     if (this.#entries.some((entry) => entry.callback === listener)) return true;
-    // A new array of the exact length: one pushed onto an empty array
-    // reserves room for 17, and most sockets have a single listener.
-    this.#entries = [...this.#entries, { callback: listener, once }];
+    // A new array of the exact length (concat, not push or spread, which
+    // reserve room for 17): most sockets have a single listener.
+    this.#entries = this.#entries.concat({ callback: listener, once });
     signal?.addEventListener("abort", () => this.remove(listener), {
       once: true,
     });

@@ -297,6 +297,8 @@ interface Result {
   readonly reordered: number;
   readonly p50: number;
   readonly p99: number;
+  /** p50 and p99 of the receivers on each server process. */
+  readonly perServer: readonly { p50: number; p99: number }[];
   readonly within250: number;
   readonly httpP99: number;
   /** From the first message sent to the end of the turn, in seconds. */
@@ -337,6 +339,8 @@ class Histogram {
 /** The run-wide state every receiver reports into. */
 class Run {
   readonly histogram = new Histogram();
+  /** The same, per server process the receivers are on. */
+  readonly byServer: Histogram[];
   /** Send time of message n (performance.now()). */
   readonly sentAt: number[] = [];
   /** How many members got message n, and when the last one did. */
@@ -348,6 +352,10 @@ class Run {
   /** Receivers that got a warm-up message. */
   warmed = 0;
   onOwn: ((seq: number) => void) | undefined;
+
+  constructor(servers: number) {
+    this.byServer = Array.from({ length: servers }, () => new Histogram());
+  }
 }
 
 const decoder = new TextDecoder();
@@ -355,12 +363,15 @@ const decoder = new TextDecoder();
 /** One member: reads and checks server frames (unmasked, text, < 126 bytes). */
 class Receiver {
   readonly conn: Deno.TcpConn;
+  /** Which server process it is on (an index into the origins). */
+  readonly server: number;
   next = 0;
   warmed = false;
   #pending = new Uint8Array(0);
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Deno.TcpConn, server: number) {
     this.conn = conn;
+    this.server = server;
   }
 
   async read(run: Run, own: boolean): Promise<void> {
@@ -417,6 +428,7 @@ class Receiver {
     const sent = run.sentAt[seq];
     if (sent !== undefined) {
       run.histogram.add(now - sent);
+      run.byServer[this.server]!.add(now - sent);
       run.reached[seq] = (run.reached[seq] ?? 0) + 1;
       run.lastAt[seq] = now;
     }
@@ -424,7 +436,10 @@ class Receiver {
   }
 }
 
-async function connectReceiver(url: URL): Promise<Receiver> {
+async function connectReceiver(
+  url: URL,
+  server: number,
+): Promise<Receiver> {
   const conn = await Deno.connect({
     hostname: url.hostname,
     port: Number(url.port),
@@ -445,7 +460,7 @@ async function connectReceiver(url: URL): Promise<Receiver> {
       return head.slice(0, head.indexOf("\r\n\r\n"));
     },
   );
-  return new Receiver(conn);
+  return new Receiver(conn, server);
 }
 
 function message(seq: number): Uint8Array {
@@ -575,12 +590,16 @@ async function measure(
         ...await Promise.all(
           Array.from(
             { length: batch },
-            (_, j) => connectReceiver(urls[(i + j) % urls.length]!),
+            (_, j) =>
+              connectReceiver(
+                urls[(i + j) % urls.length]!,
+                (i + j) % urls.length,
+              ),
           ),
         ),
       );
     }
-    const run = new Run();
+    const run = new Run(urls.length);
     const reading = members.map((member, i) => member.read(run, i === 0));
     const publisher = members[0]!;
     await warmUp(run, publisher, receivers);
@@ -691,6 +710,10 @@ async function measure(
       reordered: run.reordered,
       p50: run.histogram.percentile(0.5),
       p99: run.histogram.percentile(0.99),
+      perServer: run.byServer.map((histogram) => ({
+        p50: histogram.percentile(0.5),
+        p99: histogram.percentile(0.99),
+      })),
       within250: within / seq,
       httpP99: httpTimes[Math.floor(httpTimes.length * 0.99)] ?? NaN,
       windowSeconds: window,
@@ -950,6 +973,7 @@ function reportRedis(): void {
         "received",
         "publish failures",
         "malformed",
+        "p50/p99 ms on each chat",
         "chat CPU each",
         "chat µs/delivery",
         "Redis CPU ms",
@@ -969,6 +993,8 @@ function reportRedis(): void {
           count(r, "received"),
           count(r, "publishFailures"),
           count(r, "malformed"),
+          r.perServer.map((at) => `${fixed(at.p50, 1)}/${fixed(at.p99, 1)}`)
+            .join(" | "),
           r.serverCpus.map(percent).join(" + "),
           micros(r.serverCpu, r),
           fixed(redisMs, 0),

@@ -267,3 +267,44 @@ Deno.test("head reader: shutdown drops a connection still sending its head", asy
   assert.ok(eof);
   conn.close();
 });
+
+Deno.test("head reader: with http2 on cleartext, a preface in pieces is HTTP/2 and a POST is HTTP/1.1", async () => {
+  const { server, port } = await start({ http2: true });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const preface = encoder.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  await conn.write(preface.subarray(0, 5));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await conn.write(preface.subarray(5));
+  // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+  await conn.write(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+  const { bytes } = await readUntil(conn, (bytes) => bytes.length >= 9);
+  assert.equal(bytes[3], 4, "the server's first frame is its SETTINGS");
+  conn.close();
+  // "P" starts the preface and POST alike: this one is HTTP/1.1.
+  const post = await rawHttp(
+    port,
+    "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody",
+  );
+  assert.equal(post.status, 200);
+  assert.match(post.body, /POST \/form body/);
+  await server.shutdown();
+});
+
+Deno.test("head reader: Expect: 100-continue gets 100, then the body is read", async () => {
+  const { server, port } = await start();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(encoder.encode(
+    "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n" +
+      "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+  ));
+  const interim = await readUntil(conn, (bytes) => headEnd(bytes) !== -1);
+  assert.match(decoder.decode(interim.bytes), /^HTTP\/1\.1 100 Continue\r\n/);
+  await conn.write(encoder.encode("hello"));
+  const { bytes } = await readUntil(conn, () => false);
+  assert.match(
+    decoder.decode(bytes),
+    /^HTTP\/1\.1 200 OK[^]*POST \/upload hello/,
+  );
+  conn.close();
+  await server.shutdown();
+});

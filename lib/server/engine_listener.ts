@@ -547,21 +547,39 @@ function requestOfHead(
   head: RequestHead,
   scheme: string,
 ): Request | undefined {
-  const headers = new Headers();
   let host = "localhost";
+  for (const [name, value] of head.fields) {
+    if (name.length === 4 && name.toLowerCase() === "host") host = value;
+  }
+  let url: string;
+  try {
+    url = head.target.startsWith("/")
+      ? `${scheme}://${host}${head.target}`
+      : new URL(head.target).href;
+  } catch {
+    return undefined;
+  }
+  const { method } = head;
+  try {
+    // All fields at once: several times cheaper than appending each.
+    return new Request(url, {
+      method,
+      headers: head.fields as [string, string][],
+    });
+  } catch {
+    // Some field Headers refuses (it cannot matter to the checks): the
+    // others, one by one.
+  }
+  const headers = new Headers();
   for (const [name, value] of head.fields) {
     try {
       headers.append(name, value);
     } catch {
-      // A field Headers refuses cannot matter to the checks.
+      // Left out, as above.
     }
-    if (name.length === 4 && name.toLowerCase() === "host") host = value;
   }
   try {
-    const url = head.target.startsWith("/")
-      ? `${scheme}://${host}${head.target}`
-      : new URL(head.target).href;
-    return new Request(url, { method: head.method, headers });
+    return new Request(url, { method, headers });
   } catch {
     return undefined;
   }

@@ -436,7 +436,11 @@ export class SocketProcessor {
       for (const [socket] of entries) socket.abort();
     }
     clearTimeout(timer);
-    return await all;
+    const completions = await all;
+    // The rooms' last leaves reach the other processes before the
+    // application closes the backplane.
+    this.#link.flush();
+    return completions;
   }
 
   async #run(socket: Socket): Promise<SocketCompletion> {

@@ -248,6 +248,17 @@ export class ProcessorLink {
     this.#flush ??= setTimeout(() => this.#announceNow(), 0);
   }
 
+  /**
+   * Hands the announcements still waiting for the end of this turn to the
+   * backplane now: at shutdown, so that the others learn this process's
+   * members left before the backplane is closed.
+   */
+  flush(): void {
+    if (this.#flush === undefined) return;
+    clearTimeout(this.#flush);
+    this.#announceNow();
+  }
+
   #announceNow(): void {
     this.#flush = undefined;
     const backplane = this.backplane;

@@ -302,6 +302,31 @@ Deno.test("onClusterCount follows the room's size across processes", async () =>
   }
 });
 
+for (const kind of ["BroadcastChannel", "Redis"] as const) {
+  Deno.test({
+    name:
+      `${kind}: a processor that shuts down tells the others its members left, even when its backplane is closed at once`,
+    ignore: kind === "Redis" && !hasRedis,
+    fn: async () => {
+      const redis = kind === "Redis" ? await startRedis() : undefined;
+      const [p, q] = await pair(kind, redis);
+      try {
+        const a = await p.connect();
+        const b = await q.connect();
+        p.processor.join(a.socket, "lobby");
+        q.processor.join(b.socket, "lobby");
+        await waitFor(() => q.processor.clusterCount("lobby") === 2);
+        await p.processor.shutdown({ timeout: 2000 });
+        await p.backplane.close();
+        await waitFor(() => q.processor.clusterCount("lobby") === 1);
+      } finally {
+        await Promise.all([p.close(), q.close()]);
+        await redis?.stop();
+      }
+    },
+  });
+}
+
 Deno.test("a processor with a backplane refuses room and user names the backplane cannot carry", async () => {
   const [p, q] = await pair("BroadcastChannel");
   try {

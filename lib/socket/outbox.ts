@@ -64,6 +64,8 @@ interface HandedOver {
 }
 
 const encoder = new TextEncoder();
+// What a send written at once returns: one settled promise serves them all.
+const RESOLVED = Promise.resolve();
 
 /** Sends in order, written at once or queued behind backpressure. */
 export class Outbox {
@@ -157,7 +159,7 @@ export class Outbox {
         throw error;
       }
       this.#wrote(size, final);
-      if (!behind) return written ?? Promise.resolve();
+      if (!behind) return written ?? RESOLVED;
       const resolvers = Promise.withResolvers<void>();
       this.#handedOver.push({ after, resolvers });
       this.#release();

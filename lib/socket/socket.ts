@@ -392,7 +392,7 @@ export abstract class Socket extends EventTarget {
    * rejects with `sendQueueFull` when more than `maxBufferedAmount` would wait.
    * Before the socket opens, sends wait for it.
    */
-  send(data: SendData, options: SendOptions = {}): Promise<void> {
+  send(data: SendData, options: SendOptions = NO_OPTIONS): Promise<void> {
     return this.#outbox.send(data, options);
   }
 
@@ -733,6 +733,9 @@ export abstract class Socket extends EventTarget {
     );
   }
 }
+
+/** The options of a `send()` given none, shared rather than made per call. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /** An iteration that throws `error` on its first step. */
 // deno-lint-ignore require-yield

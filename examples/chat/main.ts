@@ -33,12 +33,12 @@
  * (exit code 1); a later outage keeps each process's own members served and
  * loses what crosses processes until Redis is back (reconnection and
  * resubscription are automatic). `--workers N` runs N isolates on one port
- * (`Deno.serve` with `reusePort`, native backend; the kernel spreads the
- * connections), sharing their rooms through a `BroadcastChannel`; with
+ * (`reusePort` on either backend; the kernel spreads the connections),
+ * sharing their rooms through a `BroadcastChannel`; with
  * `--redis` as well, each worker joins Redis as a chat process of its own.
  * Each isolate has its own `/metrics` and per-address limits.
- * `reusePort` needs Deno's `net` unstable feature, which this repository's
- * `deno.json` turns on (elsewhere, add `--unstable-net`).
+ * `Deno.serve`'s `reusePort` needs Deno's `net` unstable feature, which this
+ * repository's `deno.json` turns on (elsewhere, add `--unstable-net`).
  *
  * @module
  */

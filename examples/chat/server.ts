@@ -125,6 +125,7 @@ export async function startChatServer(
         ...options,
         port: settings.port,
         hostname: settings.hostname,
+        reusePort,
         dangerouslyEnableCompression: settings.compression,
         checkUpgrade: checkRoom,
       },

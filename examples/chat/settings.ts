@@ -22,7 +22,7 @@ export const USAGE = `Usage: deno run -A examples/chat/main.ts [options]
   --rate-limit N             close a socket sending more than N messages/s
   --redis redis://HOST:PORT  share the rooms with every chat process on this
                              Redis (channels socketry:chat:...)
-  --workers N                run N isolates on one port (native only); they
+  --workers N                run N isolates on one port; they
                              share the rooms through BroadcastChannel, or
                              through Redis with --redis
   -h, --help                 show this text`;
@@ -116,11 +116,6 @@ export function parseChatArgs(args: string[]): ParsedArgs {
     if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
       return error(
         `--workers must be a whole number from 1 to ${MAX_WORKERS}, got ${values.workers}`,
-      );
-    }
-    if (backend !== "native") {
-      return error(
-        "--workers needs --backend native: only Deno.serve can share a port between isolates (reusePort)",
       );
     }
   }

@@ -63,6 +63,12 @@ export interface EngineServerOptions<Data = unknown>
   /** The address to listen on. Default `"0.0.0.0"`. */
   hostname?: string;
   /**
+   * Let other listeners (in other workers or processes) bind the same
+   * port, the kernel spreading new connections over them (`SO_REUSEPORT`,
+   * Linux). Default false.
+   */
+  reusePort?: boolean;
+  /**
    * Speak HTTP/2 as well, on the same port: with `tls`, ALPN offers `h2`
    * and `http/1.1`; without it, cleartext h2c (prior knowledge) is told
    * apart from HTTP/1.1 by its connection preface. HTTP/2 connections
@@ -166,6 +172,7 @@ export function serveEngine<Data = unknown>(
   const {
     port = 8080,
     hostname = "0.0.0.0",
+    reusePort = false,
     tls,
     http2 = false,
     handshakeTimeout = 10_000,
@@ -258,7 +265,7 @@ export function serveEngine<Data = unknown>(
 
   const finished = Promise.withResolvers<void>();
   server.onClose(() => finished.resolve());
-  const listening = server.listen(port, hostname);
+  const listening = server.listen(port, hostname, reusePort);
   listening.then(onListen, () => {});
   let closing: Promise<void> | undefined;
   const shutdown = () => closing ??= server.shutdown();

@@ -177,14 +177,15 @@ export class HttpListener {
     }
   }
 
-  /** Listens; resolves with the address. */
+  /** Listens (sharing the port with `reusePort`); resolves with the address. */
   listen(
     port: number,
     hostname: string,
+    reusePort: boolean,
   ): Promise<{ hostname: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.#front.once("error", reject);
-      this.#front.listen(port, hostname, () => {
+      this.#front.listen({ port, host: hostname, reusePort }, () => {
         this.#front.off("error", reject);
         const address = this.#front.address();
         resolve(

@@ -117,33 +117,35 @@ for (const backend of ["native", "engine"]) {
   });
 }
 
-Deno.test("chat --workers 2: two isolates on one port, connections on both, one chat, SIGTERM closes all with 1001", async () => {
-  const chat = await startChat(["--workers", "2"]);
-  const members: ChatMember[] = [];
-  try {
-    const watcher = await ChatMember.open("watcher", chat, "r", true);
-    members.push(watcher);
-    for (let i = 0; i < 11; i++) {
-      members.push(await ChatMember.open(`member ${i}`, chat, "r"));
+for (const backend of ["native", "engine"]) {
+  Deno.test(`chat --workers 2, ${backend}: two isolates on one port, connections on both, one chat, SIGTERM closes all with 1001`, async () => {
+    const chat = await startChat(["--workers", "2", "--backend", backend]);
+    const members: ChatMember[] = [];
+    try {
+      const watcher = await ChatMember.open("watcher", chat, "r", true);
+      members.push(watcher);
+      for (let i = 0; i < 11; i++) {
+        members.push(await ChatMember.open(`member ${i}`, chat, "r"));
+      }
+      await watcher.members(12);
+      // A scrape lands on one isolate: holding some of the 12 sockets but not
+      // all of them, it proves the others are on the other isolate.
+      const held = await openSockets(chat.port);
+      assert.ok(held > 0 && held < 12, `one isolate holds ${held} of 12`);
+      await exchange(members.slice(1, 5), members);
+      // SIGTERM stops both isolates gracefully: every socket gets 1001.
+      const { code } = await chat.stop();
+      assert.equal(code, 0, chat.output());
+      for (const member of members) {
+        assert.equal((await member.closed).code, 1001, member.name);
+      }
+    } finally {
+      await Promise.all(members.map((member) => member.close()));
+      await stopAll([chat]);
     }
-    await watcher.members(12);
-    // A scrape lands on one isolate: holding some of the 12 sockets but not
-    // all of them, it proves the others are on the other isolate.
-    const held = await openSockets(chat.port);
-    assert.ok(held > 0 && held < 12, `one isolate holds ${held} of 12`);
-    await exchange(members.slice(1, 5), members);
-    // SIGTERM stops both isolates gracefully: every socket gets 1001.
-    const { code } = await chat.stop();
-    assert.equal(code, 0, chat.output());
-    for (const member of members) {
-      assert.equal((await member.closed).code, 1001, member.name);
-    }
-  } finally {
-    await Promise.all(members.map((member) => member.close()));
-    await stopAll([chat]);
-  }
-  assert.match(chat.output(), /Shut down after \d+ socket\(s\) completed/);
-});
+    assert.match(chat.output(), /Shut down after \d+ socket\(s\) completed/);
+  });
+}
 
 Deno.test("chat --workers 2 --redis beside a single chat process on the same Redis", async () => {
   const redis = await startRedis();

@@ -143,3 +143,36 @@ Deno.test("engine listener: a request head over maxHeaderSize is refused", async
   );
   await server.shutdown();
 });
+
+Deno.test("serveEngine({ reusePort }): two listeners share a port and both get connections; a third without it cannot bind", async () => {
+  const accepted = [0, 0];
+  const serve = (index: number, port: number) =>
+    serveEngine(
+      { port, hostname: "127.0.0.1", path: "/ws", reusePort: true },
+      (socket: Socket) => {
+        accepted[index]!++;
+        return socket.close();
+      },
+    );
+  const first = serve(0, 0);
+  const { port } = await first.listening;
+  const second = serve(1, port);
+  try {
+    assert.equal((await second.listening).port, port);
+    const lone = serveEngine(
+      { port, hostname: "127.0.0.1", path: "/ws" },
+      () => {},
+    );
+    await assert.rejects(lone.listening, /EADDRINUSE/);
+    // The kernel spreads connections by their source port: of 24, both
+    // listeners get some (all on one: a chance of 2 in 2^24).
+    for (let i = 0; i < 24; i++) {
+      const client = await connect(`ws://127.0.0.1:${port}/ws`);
+      await client.closed;
+    }
+    assert.equal(accepted[0]! + accepted[1]!, 24);
+    assert.ok(accepted[0]! > 0 && accepted[1]! > 0, `${accepted}`);
+  } finally {
+    await Promise.all([first.shutdown(), second.shutdown()]);
+  }
+});

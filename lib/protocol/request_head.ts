@@ -52,12 +52,18 @@ const LF = 10;
 const SP = 32;
 const HTAB = 9;
 const COLON = 58;
+const HASH = 35;
 // RFC 9110 5.6.2 tchar, by byte.
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
 for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
 for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+// RFC 9110 7.2: Host is uri-host [":" port] (RFC 3986 3.2.2), an IP literal
+// or a registered name; anything else in it is a 400.
+const HOST =
+  /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+const ONCE = new Set(["sec-websocket-key", "sec-websocket-version"]);
 
 /**
  * Looks for the end of the head (the empty line) in `bytes`, starting the
@@ -67,12 +73,14 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
  * the head (a body, or WebSocket frames sent early) are not looked at:
  * they start at `head.length`.
  *
- * Refused with 400: a malformed request line, a version other than
- * HTTP/1.0 or HTTP/1.1 (505 for HTTP/2 and later), a line not ended by
- * CRLF, a field line folded or without a colon, whitespace before the
- * colon, control characters in a value, an HTTP/1.1 request without
- * exactly one `Host`, `Content-Length` beside `Transfer-Encoding` or
- * invalid. Refused with 431: a head over `maxHeadSize` bytes (as soon as
+ * Refused with 400: a malformed request line (a target with a fragment
+ * included), a version other than HTTP/1.0 or HTTP/1.1 (505 for HTTP/2 and
+ * later), a line not ended by CRLF, a field line folded or without a colon,
+ * whitespace before the colon, control characters in a value, an HTTP/1.1
+ * request without exactly one `Host`, a `Host` that is not a host and
+ * optional port, `Sec-WebSocket-Key` or `Sec-WebSocket-Version` given twice,
+ * `Content-Length` beside `Transfer-Encoding`, invalid, or given twice
+ * differently. Refused with 431: a head over `maxHeadSize` bytes (as soon as
  * that many arrived without its end) or with over `maxFields` fields.
  *
  * @example Parsing a head, and asking for more
@@ -141,6 +149,7 @@ function parseLines(
   if ("status" in line) return { kind: "error", error: line };
   const fields: [string, string][] = [];
   let hosts = 0;
+  const once = new Set<string>();
   let contentLength: string | undefined;
   let transferEncoding = false;
   let at = lineEnd + 2;
@@ -156,9 +165,15 @@ function parseLines(
     const field = fieldLine(bytes, at, fieldEnd);
     if ("status" in field) return { kind: "error", error: field };
     const lower = field[0].toLowerCase();
-    if (lower === "host") hosts++;
-    else if (lower === "transfer-encoding") transferEncoding = true;
-    else if (lower === "content-length") {
+    if (lower === "host") {
+      if (!HOST.test(field[1])) return fail(400, "The Host field is malformed");
+      hosts++;
+    } else if (lower === "transfer-encoding") transferEncoding = true;
+    else if (ONCE.has(lower)) {
+      // RFC 6455 11.3.1 and 11.3.5: at most once in a request.
+      if (once.has(lower)) return fail(400, `${field[0]} is given twice`);
+      once.add(lower);
+    } else if (lower === "content-length") {
       if (!/^[0-9]+$/.test(field[1])) {
         return fail(400, "Content-Length is not a number");
       }
@@ -204,8 +219,11 @@ function requestLine(
   }
   const method = latin1(bytes, start, i);
   const targetStart = ++i;
-  // A target is visible ASCII (RFC 9112 3.2); anything else is refused.
-  while (i < end && bytes[i]! > SP && bytes[i]! < 127) i++;
+  // A target is visible ASCII without a fragment (RFC 9112 3.2); anything
+  // else is refused.
+  while (i < end && bytes[i]! > SP && bytes[i]! < 127 && bytes[i] !== HASH) {
+    i++;
+  }
   if (i === targetStart || bytes[i] !== SP) {
     return error(400, "The request line is malformed");
   }

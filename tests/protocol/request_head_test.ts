@@ -126,6 +126,35 @@ Deno.test("request head: malformed heads are refused with 400", () => {
   );
 });
 
+Deno.test("request head: a fragment in the target, a malformed Host, a doubled key or version get 400", () => {
+  const upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+  const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  const version = "Sec-WebSocket-Version: 13\r\n";
+  const cases = [
+    `GET /ws#top HTTP/1.1\r\nHost: a\r\n${upgrade}${key}${version}\r\n`,
+    `GET # HTTP/1.1\r\nHost: a\r\n\r\n`,
+    "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a:80:90\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: \u00e9.example\r\n\r\n",
+    "GET / HTTP/1.0\r\nHost: a?b\r\n\r\n",
+    `GET / HTTP/1.1\r\nHost: a\r\n${upgrade}${key}${key}${version}\r\n`,
+    `GET / HTTP/1.1\r\nHost: a\r\n${upgrade}${key}sec-websocket-key:\r\n${version}\r\n`,
+    `GET / HTTP/1.1\r\nHost: a\r\n${upgrade}${key}${version}Sec-WebSocket-Version:\r\n\r\n`,
+  ];
+  for (const text of cases) {
+    assert.equal(statusOf(text), 400, JSON.stringify(text));
+  }
+  // What RFC 3986 allows in a Host stays accepted, the empty one included.
+  for (const host of ["", "a.example:", "[::1]:8080", "127.0.0.1", "a_b%41~"]) {
+    const result = parse(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assert.equal(result.kind, "head", host);
+  }
+});
+
 Deno.test("request head: HTTP/2 and later in a request line get 505", () => {
   assert.equal(statusOf("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505);
   assert.equal(statusOf("GET / HTTP/3\r\nHost: a\r\n\r\n"), 505);

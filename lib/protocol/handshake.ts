@@ -66,10 +66,16 @@ export function headerList(value: string | null): string[] {
   if (value === null) return [];
   const items: string[] = [];
   for (const item of value.split(",")) {
-    const trimmed = item.trim();
+    const trimmed = trimOws(item);
     if (trimmed !== "") items.push(trimmed);
   }
   return items;
+}
+
+// Optional whitespace is SP and HTAB only (RFC 9110 5.6.3): String.trim would
+// also drop U+00A0, which a header byte 0xA0 reads as.
+function trimOws(value: string): string {
+  return value.replace(/^[ \t]+|[ \t]+$/g, "");
 }
 
 function hasToken(value: string | null, token: string): boolean {
@@ -146,7 +152,7 @@ export function checkHandshake(request: HandshakeRequest): HandshakeCheck {
   if (version === null) {
     return reject(426, "Missing Sec-WebSocket-Version: this server speaks 13");
   }
-  if (version.trim() !== WEBSOCKET_VERSION) {
+  if (trimOws(version) !== WEBSOCKET_VERSION) {
     return reject(
       426,
       `Unsupported Sec-WebSocket-Version ${version}: this server speaks 13`,
@@ -154,7 +160,8 @@ export function checkHandshake(request: HandshakeRequest): HandshakeCheck {
   }
   let key: string | undefined;
   if (!isHttp2) {
-    key = headers.get("sec-websocket-key")?.trim();
+    const value = headers.get("sec-websocket-key");
+    key = value === null ? undefined : trimOws(value);
     if (key === undefined || !isValidKey(key)) {
       return reject(
         400,

@@ -69,6 +69,22 @@ Deno.test("checkHandshake refuses with 400 or 426 and says why", () => {
   assert.equal(!badProtocol.ok && badProtocol.status, 400);
 });
 
+Deno.test("checkHandshake trims only spaces and tabs: a 0xA0 byte is part of a value", () => {
+  const nbsp = "\u00a0";
+  const cases: Record<string, string>[] = [
+    { ...valid, "sec-websocket-key": `${nbsp}${valid["sec-websocket-key"]}` },
+    { ...valid, "sec-websocket-version": `13${nbsp}` },
+    { ...valid, upgrade: `${nbsp}websocket` },
+    { ...valid, connection: `keep-alive, Upgrade${nbsp}` },
+  ];
+  for (const headers of cases) {
+    const text = JSON.stringify(headers);
+    assert.equal(checkHandshake(request(headers)).ok, false, text);
+  }
+  const spaced = { ...valid, connection: "keep-alive,\tUpgrade \t, x" };
+  assert.equal(checkHandshake(request(spaced)).ok, true);
+});
+
 Deno.test("isUpgradeAttempt looks at Upgrade or :protocol only", () => {
   assert.equal(isUpgradeAttempt(request({ upgrade: "WebSocket" })), true);
   assert.equal(isUpgradeAttempt(request({})), false);

@@ -17,6 +17,7 @@ import { Utf8Validator } from "../protocol/utf8.ts";
 import type { MessageType } from "../socket/mod.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import type { Release } from "./read_buffers.ts";
+import { ReadTurns } from "./read_turns.ts";
 import { SerialQueue, type SerialTask } from "./serial_queue.ts";
 import type { Transport } from "./transport.ts";
 
@@ -77,6 +78,9 @@ export class FrameReader {
   // Set while a lent chunk is parsed: the transport reuses it afterwards.
   #hold: (() => Release) | undefined;
   #paused = false;
+  // Paused until the event loop's turn ends: other connections read first.
+  #yielding = false;
+  readonly #turns = new ReadTurns();
   #stopped = false;
 
   /** Reads what `transport` delivers (through {@linkcode push}) into `sink`. */
@@ -121,6 +125,7 @@ export class FrameReader {
     ) {
       this.#pause();
     }
+    if (!this.#turns.read() && !this.#yielding) this.#yieldTurn();
   }
 
   /** The application took data: reads again once it has caught up. */
@@ -210,7 +215,16 @@ export class FrameReader {
 
   #resume(): void {
     this.#paused = false;
-    this.#transport.resume();
+    if (!this.#yielding) this.#transport.resume();
+  }
+
+  #yieldTurn(): void {
+    this.#yielding = true;
+    this.#transport.pause();
+    ReadTurns.afterTurn(() => {
+      this.#yielding = false;
+      if (!this.#paused && !this.#stopped) this.#transport.resume();
+    });
   }
 }
 

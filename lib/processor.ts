@@ -144,9 +144,20 @@ export interface BroadcastOptions extends SendOptions {
   except?: Socket;
 }
 
-interface Entry {
-  readonly groups: Set<string>;
-  readonly completion: Promise<SocketCompletion>;
+type WorkOutcome = { failed: false } | { failed: true; error: unknown };
+
+const WORK_DONE: WorkOutcome = { failed: false };
+const NO_WORK: Promise<WorkOutcome> = Promise.resolve(WORK_DONE);
+const NEXT_TICK: Promise<void> = Promise.resolve();
+const ONCE = { once: true } as const;
+
+/** What the processor keeps for each live socket. */
+class Entry {
+  // Made on the first join: most sockets never join a group.
+  groups: Set<string> | undefined = undefined;
+  // False once the socket ended: it has no id any more, even during its grace period.
+  linked = true;
+  completion!: Promise<SocketCompletion>;
 }
 
 /**
@@ -186,6 +197,8 @@ export class SocketProcessor {
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
   readonly #link: ProcessorLink;
+  // One listener for every socket, rather than a closure per socket.
+  readonly #onClose = (event: Event) => this.#leaveAll(event.target as Socket);
   #shutdown: Promise<SocketCompletion[]> | undefined;
 
   /** Creates a processor; it accepts sockets until `shutdown()`. */
@@ -261,10 +274,9 @@ export class SocketProcessor {
     this.#link.added(socket, options.user);
     // Groups hold open sockets only: a closed one leaves them at once, even
     // while its work still runs.
-    socket.addEventListener("close", () => this.#leaveAll(socket), {
-      once: true,
-    });
-    const entry: Entry = { groups: new Set(), completion: this.#run(socket) };
+    socket.addEventListener("close", this.#onClose, ONCE);
+    const entry = new Entry();
+    entry.completion = this.#run(socket, entry);
     this.#live.set(socket, entry);
     return entry.completion;
   }
@@ -283,8 +295,9 @@ export class SocketProcessor {
         { status: WebSocketStatus.InvalidState },
       );
     }
-    if (entry.groups.has(group)) return;
-    entry.groups.add(group);
+    const groups = entry.groups ??= new Set();
+    if (groups.has(group)) return;
+    groups.add(group);
     let members = this.#groups.get(group);
     if (members === undefined) {
       members = new Set();
@@ -296,7 +309,7 @@ export class SocketProcessor {
 
   /** Removes a socket from a named group; does nothing if it is not in it. */
   leave(socket: Socket, group: string): void {
-    this.#live.get(socket)?.groups.delete(group);
+    this.#live.get(socket)?.groups?.delete(group);
     const members = this.#groups.get(group);
     if (members === undefined || !members.delete(socket)) return;
     if (members.size === 0) this.#groups.delete(group);
@@ -379,7 +392,7 @@ export class SocketProcessor {
    * sharing a backplane: pass it to `sendToSocket()` from any of them.
    */
   idOf(socket: Socket): string | undefined {
-    return this.#link.idOf(socket);
+    return this.#live.get(socket)?.linked ? this.#link.idOf(socket) : undefined;
   }
 
   /**
@@ -443,14 +456,26 @@ export class SocketProcessor {
     return completions;
   }
 
-  async #run(socket: Socket): Promise<SocketCompletion> {
+  // A chain of callbacks rather than async functions: a socket waits for
+  // its end without holding suspended frames.
+  #run(socket: Socket, entry: Entry): Promise<SocketCompletion> {
     if (this.#shutdown !== undefined) {
       this.#closeQuietly(socket, 1013, "Server shutting down");
     }
     const work = this.#startWork(socket);
-    const closed = await socket.closed;
+    return socket.closed.then((closed) =>
+      this.#ended(socket, entry, closed, work)
+    );
+  }
+
+  #ended(
+    socket: Socket,
+    entry: Entry,
+    closed: SocketClosed,
+    work: Promise<WorkOutcome>,
+  ): Promise<SocketCompletion> {
     let stopGrace: (() => void) | undefined;
-    const late = new Promise<{ failed: true; error: unknown }>((resolve) => {
+    const late = new Promise<WorkOutcome>((resolve) => {
       stopGrace = this.#graceTimer?.start(() =>
         resolve({
           failed: true,
@@ -462,32 +487,32 @@ export class SocketProcessor {
       );
     });
     this.#leaveAll(socket);
+    entry.linked = false;
     this.#link.removed(socket);
-    const outcome = await Promise.race([work, late]);
-    stopGrace?.();
-    this.#live.delete(socket);
-    // No socket left in its grace period: the shared timer need not run.
-    if (this.#live.size === 0) this.#graceTimer?.clear();
-    return outcome.failed ? { socket, closed, error: outcome.error } : {
-      socket,
-      closed,
-    };
+    return Promise.race([work, late]).then((outcome) => {
+      stopGrace?.();
+      this.#live.delete(socket);
+      // No socket left in its grace period: the shared timer need not run.
+      if (this.#live.size === 0) this.#graceTimer?.clear();
+      return outcome.failed ? { socket, closed, error: outcome.error } : {
+        socket,
+        closed,
+      };
+    });
   }
 
-  async #startWork(
-    socket: Socket,
-  ): Promise<{ failed: false } | { failed: true; error: unknown }> {
-    if (this.#work === undefined) return { failed: false };
-    try {
-      // The work starts on a later tick so that add() never blocks the handler.
-      await null;
-      await this.#work(socket, this);
-      return { failed: false };
-    } catch (error) {
-      this.#onError(error, socket);
-      this.#closeQuietly(socket, 1011, "Internal server error");
-      return { failed: true, error };
-    }
+  #startWork(socket: Socket): Promise<WorkOutcome> {
+    const work = this.#work;
+    if (work === undefined) return NO_WORK;
+    // The work starts on a later tick so that add() never blocks the handler.
+    return NEXT_TICK.then(() => work(socket, this)).then(
+      () => WORK_DONE,
+      (error) => {
+        this.#onError(error, socket);
+        this.#closeQuietly(socket, 1011, "Internal server error");
+        return { failed: true, error };
+      },
+    );
   }
 
   async #sendAll(

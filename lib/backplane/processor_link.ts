@@ -4,7 +4,7 @@
  * membership (a room's channel from its first local member to its last),
  * publication of what it sends, delivery of what the others publish, and
  * the presence of each room across processes. Without a backplane it keeps
- * ids and users only, at no other cost.
+ * users only, and gives a socket an id when one is asked for.
  *
  * Presence: a process announces its member count (and users) of a room on
  * the room's channel at the end of each turn in which it changed, asks the
@@ -96,13 +96,13 @@ export class ProcessorLink {
     if (this.backplane !== undefined) checkTarget({ kind: "room", name: room });
   }
 
-  /** Gives a new socket its id and records its user. */
+  /**
+   * Records a new socket's user and, with a backplane, gives the socket its
+   * id (others may address it as soon as it is known).
+   */
   added(socket: Socket, user: string | undefined): void {
     if (user !== undefined) checkTarget({ kind: "user", name: user });
-    const id = `${this.#prefix}:${++this.#next}`;
-    this.#ids.set(socket, id);
-    this.#byId.set(id, socket);
-    this.backplane?.subscribe({ kind: "socket", name: id });
+    if (this.backplane !== undefined) this.idOf(socket);
     if (user === undefined) return;
     this.#userOf.set(socket, user);
     let sockets = this.#users.get(user);
@@ -117,10 +117,11 @@ export class ProcessorLink {
   /** Forgets a socket that ended. */
   removed(socket: Socket): void {
     const id = this.#ids.get(socket);
-    if (id === undefined) return;
-    this.#ids.delete(socket);
-    this.#byId.delete(id);
-    this.backplane?.unsubscribe({ kind: "socket", name: id });
+    if (id !== undefined) {
+      this.#ids.delete(socket);
+      this.#byId.delete(id);
+      this.backplane?.unsubscribe({ kind: "socket", name: id });
+    }
     const user = this.#userOf.get(socket);
     if (user === undefined) return;
     this.#userOf.delete(socket);
@@ -177,9 +178,19 @@ export class ProcessorLink {
     return [...users];
   }
 
-  /** The id of a socket of this processor. */
-  idOf(socket: Socket): string | undefined {
-    return this.#ids.get(socket);
+  /**
+   * The id of a live socket of this processor, given on first request: most
+   * sockets never need one, and an id costs a string and two map entries.
+   */
+  idOf(socket: Socket): string {
+    let id = this.#ids.get(socket);
+    if (id === undefined) {
+      id = `${this.#prefix}:${++this.#next}`;
+      this.#ids.set(socket, id);
+      this.#byId.set(id, socket);
+      this.backplane?.subscribe({ kind: "socket", name: id });
+    }
+    return id;
   }
 
   /** The socket of this processor with the id `id`. */

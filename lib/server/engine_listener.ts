@@ -211,6 +211,12 @@ export function serveEngine<Data = unknown>(
     maxHeaderSize,
     handshakeTimeout,
     webSocket: (socket, head, rest) => {
+      const problem = upgradeHeadProblem(head);
+      if (problem !== undefined) {
+        site.options.admission?.refusedByChecks(400);
+        writeRefusal(socket, refuse(400, problem));
+        return;
+      }
       const request = requestOfHead(head, site.scheme);
       if (request === undefined) {
         site.options.admission?.refusedByChecks(400);
@@ -423,6 +429,28 @@ function start(
 }
 
 /**
+ * What an upgrade head gets wrong that the `Request` made of it would hide:
+ * a method that is GET only case-insensitively (methods are case-sensitive,
+ * RFC 9110 9.1; a `Request` spells `get` as `GET`), and a body, whose bytes
+ * would otherwise be read as WebSocket frames.
+ */
+export function upgradeHeadProblem(head: RequestHead): string | undefined {
+  if (head.method !== "GET" && head.method.toUpperCase() === "GET") {
+    return `A WebSocket handshake is a GET request (methods are case-sensitive), got ${head.method}`;
+  }
+  for (const [name, value] of head.fields) {
+    const lower = name.toLowerCase();
+    if (
+      lower === "transfer-encoding" ||
+      (lower === "content-length" && value !== "0")
+    ) {
+      return "A WebSocket handshake carries no body";
+    }
+  }
+  return undefined;
+}
+
+/**
  * An HTTP/1.x upgrade request: `target` as sent, `minorVersion` of
  * HTTP/1.x, `head` the bytes read past the request head.
  */
@@ -550,7 +578,7 @@ async function respondOnStream(
  * The request a head read by the listener stands for; `undefined` when its
  * target cannot be one (origin form and absolute form are taken).
  */
-function requestOfHead(
+export function requestOfHead(
   head: RequestHead,
   scheme: string,
 ): Request | undefined {

@@ -117,7 +117,7 @@ export function readHead(
  * it (`Connection: upgrade` and `Upgrade: websocket`), whatever else is
  * wrong with it: the engine's checks answer that.
  */
-function isWebSocketUpgrade(head: RequestHead): boolean {
+export function isWebSocketUpgrade(head: RequestHead): boolean {
   let upgrade = false;
   let connection = false;
   for (const [name, value] of head.fields) {

@@ -13,6 +13,11 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../../lib/protocol/request_head.ts";
+import {
+  requestOfHead,
+  upgradeHeadProblem,
+} from "../../lib/server/engine_listener.ts";
+import { isWebSocketUpgrade } from "../../lib/server/head_reader.ts";
 import { mulberry32 } from "../helpers/random.ts";
 
 const ITERATIONS = Number(Deno.env.get("FUZZ_ITERATIONS") ?? 1_000_000);
@@ -373,71 +378,17 @@ function latin1Bytes(text: string): Uint8Array {
 
 // ---- What the listener does with a parse -----------------------------------
 
-// As lib/server/head_reader.ts routes a head to the engine: both tokens.
-function isWebSocketUpgrade(head: RequestHead): boolean {
-  let upgrade = false;
-  let connection = false;
-  for (const [name, value] of head.fields) {
-    const lower = name.toLowerCase();
-    if (lower === "upgrade") upgrade ||= hasListToken(value, "websocket");
-    else if (lower === "connection") {
-      connection ||= hasListToken(value, "upgrade");
-    }
-  }
-  return upgrade && connection;
-}
-
-function hasListToken(value: string, token: string): boolean {
-  return value.split(",").some((item) => item.trim().toLowerCase() === token);
-}
-
-// As lib/server/engine_listener.ts builds the request its checks look at
-// (requestOfHead), then refuses HTTP/1.0 and runs checkHandshake on it.
+// What lib/server/engine_listener.ts does with a head its reader parsed:
+// an upgrade (isWebSocketUpgrade) without a head problem, made a Request
+// (requestOfHead), HTTP/1.1 or higher, passing checkHandshake.
 function upgrades(head: RequestHead): boolean {
   if (!isWebSocketUpgrade(head)) return false;
-  let host = "localhost";
-  for (const [name, value] of head.fields) {
-    if (name.toLowerCase() === "host") host = value;
-  }
-  let url: string;
-  try {
-    url = head.target.startsWith("/")
-      ? `ws://${host}${head.target}`
-      : new URL(head.target).href;
-  } catch {
-    return false;
-  }
-  const request = requestOf(url, head);
+  if (upgradeHeadProblem(head) !== undefined) return false;
+  const request = requestOfHead(head, "ws");
   if (request === undefined) return false;
   if (head.minorVersion < 1) return false;
   return checkHandshake({ method: request.method, headers: request.headers })
     .ok;
-}
-
-// All fields at once, else those Headers takes one by one, as the listener.
-function requestOf(url: string, head: RequestHead): Request | undefined {
-  const { method } = head;
-  try {
-    return new Request(url, {
-      method,
-      headers: head.fields as [string, string][],
-    });
-  } catch {
-    // Some field Headers refuses: the others, below.
-  }
-  const headers = new Headers();
-  for (const [name, value] of head.fields) {
-    try {
-      headers.append(name, value);
-    } catch {
-      // Left out, as the listener does.
-    }
-  }
-  try {
-    return new Request(url, { method, headers });
-  } catch {
-    return undefined;
-  }
 }
 
 // ---- The strict checker ---------------------------------------------------
@@ -469,10 +420,8 @@ function strictUpgrade(text: string, limits: HeadLimits): Accepted | string {
   if (length > limits.maxHeadSize) return "too large";
   const lines = text.slice(start, end).split("\r\n");
   if (lines.some((line) => /[\r\n]/.test(line))) return "bare CR or LF";
-  // Methods are case-sensitive (RFC 9110 9.1), but the listener checks the
-  // method of a fetch Request, which spells get and Get as GET: such heads
-  // upgrade today, and are let through here until it checks the head's own.
-  const request = /^[Gg][Ee][Tt] ([^ ]+) HTTP\/1\.1$/.exec(lines[0]!);
+  // Methods are case-sensitive (RFC 9110 9.1).
+  const request = /^GET ([^ ]+) HTTP\/1\.1$/.exec(lines[0]!);
   if (request === null) return "request line";
   const target = request[1]!;
   if (!ORIGIN_FORM.test(target) && !ABSOLUTE_FORM.test(target)) return "target";
@@ -505,6 +454,9 @@ function strictUpgrade(text: string, limits: HeadLimits): Accepted | string {
     if (new Set(lengths).size > 1) return "lengths differ";
     if (fields.has("transfer-encoding")) return "length and encoding";
   }
+  // A body's bytes would be taken for frames.
+  if (fields.has("transfer-encoding")) return "body";
+  if (lengths !== undefined && lengths[0] !== "0") return "body";
   if (!list("upgrade").includes("websocket")) return "upgrade";
   if (!list("connection").includes("upgrade")) return "connection";
   const key = one("sec-websocket-key");

@@ -99,6 +99,34 @@ Deno.test("engine listener: an upgrade over HTTP/1.0 is refused with 400", async
   await server.shutdown();
 });
 
+Deno.test("engine listener: an upgrade spelled get, or carrying a body, is refused with 400", async () => {
+  const { server, port, sockets } = await start();
+  const lower = await rawHttp(
+    port,
+    handshakeRequest("/ws").replace(/^GET/, "get"),
+  );
+  assert.equal(lower.status, 400);
+  assert.match(lower.body, /case-sensitive/);
+  for (
+    const body of [
+      ["Content-Length: 5"],
+      ["Transfer-Encoding: chunked"],
+    ]
+  ) {
+    const response = await rawHttp(port, handshakeRequest("/ws", body));
+    assert.equal(response.status, 400, body[0]);
+    assert.match(response.body, /carries no body/);
+  }
+  const fine = await rawHttp(
+    port,
+    handshakeRequest("/ws", ["Content-Length: 0"]),
+  );
+  assert.equal(fine.status, 101);
+  await (await sockets.next()).closed;
+  await assert.rejects(sockets.next(100), "the refused requests opened none");
+  await server.shutdown();
+});
+
 Deno.test("engine listener: TLS serves pages and wss sockets on one port", async () => {
   const { ca, cert, key } = await testCertificates();
   const { server, port, sockets } = await start(

@@ -394,6 +394,7 @@ function accept(
   };
 }
 
+const encoder = new TextEncoder();
 const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
 
 /** Runs the accepted socket and hands it to the application. */
@@ -497,7 +498,8 @@ function upgrade(
       if (acceptance.deflate !== undefined) {
         lines.push(`Sec-WebSocket-Extensions: ${acceptance.deflate.response}`);
       }
-      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      // As bytes: node:net writes a string through a slower path.
+      socket.write(encoder.encode(lines.join("\r\n") + "\r\n\r\n"));
       const transport = new NetSocketTransport(socket, head);
       start(transport, acceptance, request, "1.1", site, ticket);
     },

@@ -18,6 +18,7 @@ import { Opcode } from "../protocol/opcodes.ts";
 import type { Role } from "../protocol/parser.ts";
 import {
   type MessageType,
+  type ResolvedSocketOptions,
   resolveSocketOptions,
   Socket,
   type SocketClosed,
@@ -70,6 +71,15 @@ export interface EngineSocketOptions extends SocketOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Options resolved from a frozen options object: a server gives all its
+ * sockets one, and resolving it again for each would cost time and memory.
+ */
+const resolvedOptions = new WeakMap<
+  EngineSocketOptions,
+  ResolvedSocketOptions
+>();
+
 /** A {@linkcode Socket} speaking RFC 6455 itself over a byte transport. */
 export class EngineSocket extends Socket {
   readonly #transport: Transport;
@@ -109,7 +119,11 @@ export class EngineSocket extends Socket {
       compressionLevel,
       ...socketOptions
     } = options;
-    const resolved = resolveSocketOptions(socketOptions);
+    let resolved = resolvedOptions.get(options);
+    if (resolved === undefined) {
+      resolved = resolveSocketOptions(socketOptions);
+      if (Object.isFrozen(options)) resolvedOptions.set(options, resolved);
+    }
     super(resolved);
     this.#transport = transport;
     this.#role = role;

@@ -199,18 +199,19 @@ export class Admission {
 /**
  * Runs `open` once `admission` (if any) lets the handshake in, `refused`
  * with its refusal otherwise; a connection gone meanwhile gives its slots
- * back.
+ * back. `peer` is asked only when there is an admission to ask: reading a
+ * socket's address is a call into the runtime.
  */
 export function whenAdmitted(
   admission: Admission | undefined,
   request: Request,
-  peer: string | undefined,
+  peer: () => string | undefined,
   gone: () => boolean,
   refused: (response: Response) => void,
   open: (ticket: Ticket | undefined) => void,
 ): void {
   if (admission === undefined) return open(undefined);
-  admission.admit(request, peer).then((ticket) => {
+  admission.admit(request, peer()).then((ticket) => {
     if (ticket instanceof Response) return refused(ticket);
     if (gone()) return ticket.release();
     open(ticket);

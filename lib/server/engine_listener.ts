@@ -25,7 +25,10 @@ import type {
 } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { Readable } from "node:stream";
-import { EngineSocket } from "../engine/engine_socket.ts";
+import {
+  EngineSocket,
+  type EngineSocketOptions,
+} from "../engine/engine_socket.ts";
 import { answeringHeartbeats } from "./heartbeat.ts";
 import { hostPort } from "../engine/host_port.ts";
 import { NetSocketTransport } from "../engine/transport.ts";
@@ -397,21 +400,25 @@ function accept(
 const encoder = new TextEncoder();
 const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
 
-/** Runs the accepted socket and hands it to the application. */
-function start(
-  transport: NetSocketTransport,
-  acceptance: Acceptance,
-  request: Request,
+/**
+ * The options of a site's sockets that agreed on no subprotocol and no
+ * compression, per HTTP version: one object for all of them, so that the
+ * socket resolves and checks it once, not per connection.
+ */
+const plainOptions = new WeakMap<Site, Map<string, EngineSocketOptions>>();
+
+function socketOptions(
+  site: Site,
   httpVersion: "1.1" | "2",
-  { options, onSocket, compression }: Site,
-  ticket: Ticket | undefined,
-): void {
-  const { protocol, deflate } = acceptance;
+  { protocol, deflate }: Acceptance,
+): EngineSocketOptions {
+  const plain = protocol === undefined && deflate === undefined;
+  const cached = plain ? plainOptions.get(site)?.get(httpVersion) : undefined;
+  if (cached !== undefined) return cached;
+  const { options, compression } = site;
   const threshold = compression?.threshold;
   const level = compression?.level;
-  const Base = options.heartbeat ? HeartbeatEngineSocket : EngineSocket;
-  const Engine = options.admission?.socketClass(Base) ?? Base;
-  const socket = new Engine(transport, "server", {
+  const made: EngineSocketOptions = {
     ...options.socket,
     keepAliveInterval: options.keepAliveInterval,
     keepAliveTimeout: options.keepAliveTimeout,
@@ -424,7 +431,33 @@ function start(
       ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
       ...(level === undefined ? {} : { compressionLevel: level }),
     }),
-  });
+  };
+  if (plain) {
+    // Frozen: the socket may keep what it resolved from a frozen object.
+    Object.freeze(made);
+    const byVersion = plainOptions.get(site) ?? new Map();
+    plainOptions.set(site, byVersion.set(httpVersion, made));
+  }
+  return made;
+}
+
+/** Runs the accepted socket and hands it to the application. */
+function start(
+  transport: NetSocketTransport,
+  acceptance: Acceptance,
+  request: Request,
+  httpVersion: "1.1" | "2",
+  site: Site,
+  ticket: Ticket | undefined,
+): void {
+  const { options, onSocket } = site;
+  const Base = options.heartbeat ? HeartbeatEngineSocket : EngineSocket;
+  const Engine = options.admission?.socketClass(Base) ?? Base;
+  const socket = new Engine(
+    transport,
+    "server",
+    socketOptions(site, httpVersion, acceptance),
+  );
   ticket?.attach(socket);
   runSocketHandler(onSocket, socket, request, options.onError);
 }
@@ -482,7 +515,7 @@ function upgrade(
   whenAdmitted(
     site.options.admission,
     request,
-    socket.remoteAddress,
+    () => socket.remoteAddress,
     () => socket.destroyed,
     (refusal) => writeRefusal(socket, refusal),
     (ticket) => {
@@ -544,7 +577,7 @@ function connectStream(
   whenAdmitted(
     site.options.admission,
     request,
-    stream.session?.socket?.remoteAddress,
+    () => stream.session?.socket?.remoteAddress,
     () => stream.destroyed,
     (refusal) => respondOnStream(stream, refusal),
     (ticket) => {

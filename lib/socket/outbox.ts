@@ -109,6 +109,12 @@ export class Outbox {
     return this.#bytes;
   }
 
+  /** Whether nothing waits to be written: `drained()` would resolve at once. */
+  get idle(): boolean {
+    return this.#items.length === 0 && !this.#pumping &&
+      this.#handedOver.length === 0;
+  }
+
   /** See `Socket.send()`. */
   send(data: SendData, options: SendOptions): Promise<void> {
     const final = options.endOfMessage ?? true;

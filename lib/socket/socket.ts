@@ -662,22 +662,9 @@ export abstract class Socket extends EventTarget {
       )
     );
     const sent = Promise.withResolvers<void>();
-    this.#closeTimer = setTimeout(() => {
-      if (this.#ended !== undefined) return;
-      this.terminate(false);
-      const error = new WebSocketError(
-        `The peer did not complete the close handshake within ${this.options.closeTimeout} ms`,
-        { status: WebSocketStatus.Timeout, code: 1006 },
-      );
-      this.finish({
-        code: 1006,
-        reason: error.message,
-        wasClean: false,
-        initiator: "local",
-        ending: "timeout",
-        error,
-      });
-    }, this.options.closeTimeout);
+    // A reply with nothing queued before it cannot be held up: no timer.
+    const nothingAhead = this.#state === "closeReceived" && this.#outbox.idle;
+    if (!nothingAhead) this.#armCloseTimer();
     this.#drained().then(() => {
       if (this.#ended !== undefined) return;
       const replying = this.#state === "closeReceived";
@@ -696,6 +683,26 @@ export abstract class Socket extends EventTarget {
       }
     }).finally(() => sent.resolve());
     return sent.promise;
+  }
+
+  /** Ends the socket if the close handshake is not done within `closeTimeout`. */
+  #armCloseTimer(): void {
+    this.#closeTimer = setTimeout(() => {
+      if (this.#ended !== undefined) return;
+      this.terminate(false);
+      const error = new WebSocketError(
+        `The peer did not complete the close handshake within ${this.options.closeTimeout} ms`,
+        { status: WebSocketStatus.Timeout, code: 1006 },
+      );
+      this.finish({
+        code: 1006,
+        reason: error.message,
+        wasClean: false,
+        initiator: "local",
+        ending: "timeout",
+        error,
+      });
+    }, this.options.closeTimeout);
   }
 
   /** Resolves when the socket is open and every queued send was written. */

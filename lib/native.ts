@@ -26,6 +26,7 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import {
   type MessageType,
@@ -300,16 +301,9 @@ function joinFragments(
   if (type === "text" && fragments.every((part) => typeof part === "string")) {
     return fragments.join("");
   }
-  const parts = fragments.map((part) =>
-    typeof part === "string" ? encoder.encode(part) : part
+  return concatBytes(
+    fragments.map((part) =>
+      typeof part === "string" ? encoder.encode(part) : part
+    ),
   );
-  const whole = new Uint8Array(
-    parts.reduce((sum, part) => sum + part.byteLength, 0),
-  );
-  let offset = 0;
-  for (const part of parts) {
-    whole.set(part, offset);
-    offset += part.byteLength;
-  }
-  return whole;
 }

@@ -57,7 +57,7 @@ export class FrameWriter {
   #compressing = false;
   #textValidator: Utf8Validator | undefined;
   #closeSent = false;
-  #random = new Uint8Array(0);
+  #random = EMPTY;
   #randomOffset = 0;
 
   /**

@@ -178,7 +178,9 @@ export class FrameParser {
 
   // A header or a control payload split across chunks is gathered here (never
   // both at once: the header is used up before its payload starts).
-  readonly #scratch = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  // Made on first use: most connections never split a header or a control
+  // payload, and an idle one should not hold the bytes.
+  #scratchBytes: Uint8Array | undefined;
   #headerFill = 0;
   #controlFill = 0;
 
@@ -277,7 +279,7 @@ export class FrameParser {
       this.#beginFrame(chunk, position);
       position += headerLength(chunk[position + 1]!);
     } else {
-      const header = this.#scratch;
+      const header = this.#scratch();
       for (;;) {
         if (position === chunk.length) return position;
         header[this.#headerFill++] = chunk[position++]!;
@@ -341,6 +343,10 @@ export class FrameParser {
           : "Masked frame from a server: servers must not mask",
       );
     }
+  }
+
+  #scratch(): Uint8Array {
+    return this.#scratchBytes ??= new Uint8Array(MAX_CONTROL_PAYLOAD);
   }
 
   // Starts a frame from its complete, start-checked header at `offset` of `source`.
@@ -412,10 +418,10 @@ export class FrameParser {
       if (this.#masked) applyMask(payload, this.#maskKey);
       this.#endControl(payload, onEvent);
     } else {
-      this.#scratch.set(chunk.subarray(position, end), this.#controlFill);
+      this.#scratch().set(chunk.subarray(position, end), this.#controlFill);
       this.#controlFill += end - position;
       if (this.#remaining === 0) {
-        const payload = this.#scratch.slice(0, this.#controlFill);
+        const payload = this.#scratch().slice(0, this.#controlFill);
         this.#controlFill = 0;
         if (this.#masked) applyMask(payload, this.#maskKey);
         this.#endControl(payload, onEvent);

@@ -277,7 +277,12 @@ function isTchar(byte: number): boolean {
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   let text = "";
   for (let i = start; i < end; i += 4096) {
-    text += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 4096)));
+    // apply() takes the bytes as they are; a spread would copy them into
+    // an array of numbers first.
+    text += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
   }
   return text;
 }

@@ -496,7 +496,10 @@ function upgrade(
   head: Uint8Array,
   site: Site,
 ): void {
-  socket.on("error", destroyEmitter);
+  // The head reader already listens on the connections it read.
+  if (!socket.listeners("error").includes(destroyEmitter)) {
+    socket.on("error", destroyEmitter);
+  }
   // RFC 6455 4.1 and 4.2.1: the opening handshake needs HTTP/1.1 or higher.
   if (minorVersion < 1) {
     site.options.admission?.refusedByChecks(400);

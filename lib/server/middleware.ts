@@ -126,9 +126,16 @@ export function runSocketHandler<Data>(
   }
   if (work instanceof Promise) {
     // The work may last as long as the socket: keep only what a report
-    // needs, not the whole request (about a kilobyte per connection).
-    const { url, method, headers } = request;
+    // needs, as flat strings: the request, or even its Headers, would hold
+    // about a kilobyte per connection.
+    const { url, method } = request;
+    const fields: string[] = [];
+    request.headers.forEach((value, name) => fields.push(name, value));
     work.catch((error: unknown) => {
+      const headers = new Headers();
+      for (let i = 0; i < fields.length; i += 2) {
+        headers.append(fields[i]!, fields[i + 1]!);
+      }
       onError(error, new Request(url, { method, headers }));
       socket.close(1011, "Internal server error");
     });

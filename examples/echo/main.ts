@@ -30,6 +30,7 @@ import { parseArgs } from "node:util";
 // imports them below.
 import {
   type Socket,
+  type SocketCompletion,
   SocketProcessor,
   webSockets,
 } from "../../lib/server/mod.ts";
@@ -105,11 +106,14 @@ const processor = new SocketProcessor({
 // Counted so that a churn soak can check every socket completed exactly once.
 let accepted = 0;
 let completed = 0;
-const track = async (socket: Socket) => {
-  accepted++;
-  const completion = await processor.add(socket);
+// One shared callback, not a suspended async function per socket.
+const countCompleted = (completion: SocketCompletion) => {
   completed++;
   return completion;
+};
+const track = (socket: Socket) => {
+  accepted++;
+  return processor.add(socket).then(countCompleted);
 };
 
 const options = {

@@ -1,6 +1,6 @@
 /**
- * The keep-alive strategies and the silence limit, as one timer per
- * connection:
+ * The keep-alive strategies and the silence limit, as one deadline per
+ * connection on the process's shared timer:
  * - interval 0 or `Infinity`: off;
  * - interval set, timeout `Infinity`: an unsolicited PONG every interval;
  * - both set: once the interval passes without traffic, a PING carrying a
@@ -29,17 +29,32 @@ export interface KeepAliveSettings {
   readonly silenceLimit: number;
 }
 
+import { Deadline, deadlines } from "./deadlines.ts";
+
 const on = (ms: number) => ms > 0 && Number.isFinite(ms);
 
 /** A connection's keep-alive timer. Call `received()` for every frame that arrives. */
 export class KeepAlive {
+  // Its entry in the shared deadlines; reaching #check from there through a
+  // class in this body costs one small object, not a closure and its context.
+  static readonly #Due = class extends Deadline {
+    readonly #keepAlive: KeepAlive;
+    constructor(keepAlive: KeepAlive) {
+      super();
+      this.#keepAlive = keepAlive;
+    }
+    expire(): void {
+      this.#keepAlive.#check();
+    }
+  };
+
   readonly #settings: KeepAliveSettings;
   readonly #actions: KeepAliveActions;
   #lastReceived = Date.now();
   #lastPong = Date.now();
   #pending: { token: number; sentAt: number } | undefined;
   #nextToken = 1;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #due: Deadline | undefined;
   #stopped = false;
 
   /** Starts the timer, if any strategy is on. */
@@ -73,18 +88,17 @@ export class KeepAlive {
   /** Stops the timer for good. */
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    if (this.#due !== undefined) deadlines.cancel(this.#due);
   }
 
+  // Traffic does not move the deadline: #check looks at the clocks when it
+  // comes and schedules the next one.
   #schedule(): void {
     if (!this.active) return;
-    const next = this.#nextDeadline();
-    this.#timer = setTimeout(
-      () => this.#check(),
-      Math.max(0, next - Date.now()),
+    deadlines.schedule(
+      this.#due ??= new KeepAlive.#Due(this),
+      this.#nextDeadline(),
     );
-    // A keep-alive timer alone must not keep a process alive.
-    Deno.unrefTimer(this.#timer as unknown as number);
   }
 
   #nextDeadline(): number {

@@ -14,21 +14,22 @@
 import type { EventEmitter } from "node:events";
 import type { RequestHead } from "../protocol/request_head.ts";
 import { destroyEmitter } from "./destroy_emitter.ts";
-import { type HeadReaderOptions, readHead } from "./head_reader.ts";
+import {
+  type HeadReaderOptions,
+  type HeadRoutes,
+  readHead,
+} from "./head_reader.ts";
 import { WaitTimer } from "../wait_timer.ts";
 import { createServer as createHttpServer, type Server } from "node:http";
 import {
   createSecureServer,
   createServer as createH2cServer,
+  type Http2Server,
   type Http2Session,
   type Settings,
 } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
-import {
-  createServer as createNetServer,
-  type Server as NetServer,
-  type Socket,
-} from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 
 /** TLS settings of the listener (PEM). */
 export interface ListenerTls {
@@ -102,6 +103,7 @@ export class HttpListener {
       initialWindowSize: STREAM_WINDOW,
       maxHeaderListSize: maxHeaderSize,
     };
+    let h2c: Http2Server | undefined;
     if (!http2) {
       const server = tls === undefined
         ? createHttpServer({ maxHeaderSize })
@@ -125,44 +127,44 @@ export class HttpListener {
       this.#front = server as unknown as NetServer;
       this.#apps = [server];
     } else {
+      // h2c: node:http listens (a server that never listened closes every
+      // connection after its first response), and the connections that
+      // open with the HTTP/2 preface go to node:http2.
       const http1 = createHttpServer({ maxHeaderSize });
-      const h2c = createH2cServer({ settings });
+      h2c = createH2cServer({ settings });
       this.#http1.push(http1);
       this.#apps = [http1, h2c];
-      this.#front = createNetServer((socket) =>
-        readHead(socket, heads, {
-          webSocket,
-          other: (socket) =>
-            handOn(socket, (socket) => http1.emit("connection", socket)),
-          http2: (socket) =>
-            handOn(socket, (socket) => h2c.emit("connection", socket)),
-        })
-      );
+      this.#front = http1;
       this.#track(h2c);
     }
-    if (!http2 || tls !== undefined) {
-      // The front server's own connection listener (node:http's, or
-      // node:http2's ALPN dispatch) runs only for what is not a WebSocket.
-      const event = tls === undefined ? "connection" : "secureConnection";
-      const front = this.#front;
-      const own = front.listeners(event) as ((socket: Socket) => void)[];
-      front.removeAllListeners(event);
-      const accept = (socket: Socket) => {
-        for (const listener of own) listener.call(front, socket);
-      };
-      const other = (socket: Socket) => handOn(socket, accept);
-      front.on(event, (socket: Socket) => {
-        // An h2 connection (chosen by ALPN) has no HTTP/1.1 head to read.
-        if (
-          (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2"
-        ) {
-          socket.setTimeout(handshakeTimeout, destroyEmitter);
-          accept(socket);
-          return;
-        }
-        readHead(socket, heads, { webSocket, other });
-      });
-    }
+    // The front server's own connection listener (node:http's, or
+    // node:http2's ALPN dispatch) runs only for what is not a WebSocket.
+    const event = tls === undefined ? "connection" : "secureConnection";
+    const front = this.#front;
+    const own = front.listeners(event) as ((socket: Socket) => void)[];
+    front.removeAllListeners(event);
+    const accept = (socket: Socket) => {
+      for (const listener of own) listener.call(front, socket);
+    };
+    const other = (socket: Socket) => handOn(socket, accept);
+    const preface = h2c;
+    const routes: HeadRoutes = preface === undefined ? { webSocket, other } : {
+      webSocket,
+      other,
+      http2: (socket) =>
+        handOn(socket, (socket) => preface.emit("connection", socket)),
+    };
+    front.on(event, (socket: Socket) => {
+      // An h2 connection (chosen by ALPN) has no HTTP/1.1 head to read.
+      if (
+        (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2"
+      ) {
+        socket.setTimeout(handshakeTimeout, destroyEmitter);
+        accept(socket);
+        return;
+      }
+      readHead(socket, heads, routes);
+    });
     if (http2 && tls !== undefined) this.#track(this.#apps[0]!);
     for (const server of this.#http1) {
       server.headersTimeout = handshakeTimeout;

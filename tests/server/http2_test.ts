@@ -293,3 +293,80 @@ Deno.test("http2: bad version options throw TypeError at once", () => {
     TypeError,
   );
 });
+
+/**
+ * Sends GET requests one after the other on one TCP connection and reads
+ * each response (head, and a Content-Length or chunked body); "closed" when
+ * the server ended the connection instead of answering.
+ */
+async function requestsOnOneConnection(
+  port: number,
+  paths: string[],
+): Promise<string[]> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const decoder = new TextDecoder();
+  const answers: string[] = [];
+  let pending = "";
+  const buffer = new Uint8Array(4096);
+  try {
+    for (const path of paths) {
+      await conn.write(
+        new TextEncoder().encode(
+          `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+        ),
+      );
+      for (;;) {
+        const body = bodyOf(pending);
+        if (body !== undefined) {
+          answers.push(body.text);
+          pending = pending.slice(body.end);
+          break;
+        }
+        const read = await conn.read(buffer);
+        if (read === null) return [...answers, "closed"];
+        pending += decoder.decode(buffer.subarray(0, read));
+      }
+    }
+    return answers;
+  } finally {
+    conn.close();
+  }
+}
+
+/** The body of the first whole response in `received`, and where it ends. */
+function bodyOf(received: string): { text: string; end: number } | undefined {
+  const headEnd = received.indexOf("\r\n\r\n");
+  if (headEnd === -1) return undefined;
+  const head = received.slice(0, headEnd);
+  let at = headEnd + 4;
+  const length = /^content-length: *(\d+)$/im.exec(head)?.[1];
+  if (length !== undefined) {
+    const end = at + Number(length);
+    return received.length < end
+      ? undefined
+      : { text: received.slice(at, end), end };
+  }
+  assert.match(head, /^transfer-encoding: *chunked$/im);
+  let text = "";
+  for (;;) {
+    const lineEnd = received.indexOf("\r\n", at);
+    if (lineEnd === -1) return undefined;
+    const size = parseInt(received.slice(at, lineEnd), 16);
+    if (received.length < lineEnd + 2 + size + 2) return undefined;
+    if (size === 0) return { text, end: lineEnd + 4 };
+    text += received.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+Deno.test("http2: HTTP/1.1 requests keep their connection alive beside h2c and without HTTP/2", async () => {
+  for (const http2 of [true, false]) {
+    const server = await start({ http2 });
+    assert.deepEqual(
+      await requestsOnOneConnection(server.port, ["/one", "/two", "/three"]),
+      ["1.1 /one", "1.1 /two", "1.1 /three"],
+      `http2: ${http2}`,
+    );
+    await server.close();
+  }
+});

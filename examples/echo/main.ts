@@ -94,12 +94,12 @@ const allowedOrigins = values["allowed-origin"];
 // Message events run synchronously as each message arrives, so every echo is
 // on its way before the close handshake that may follow it: Deno's native
 // socket answers a close frame at once, before an async loop would resume.
+// The work returns at once: the processor holds each socket until it closes.
 const processor = new SocketProcessor({
   onSocket: (socket) => {
     socket.addEventListener("message", ({ data }) => {
       socket.send(data).catch(() => socket.close(1008, "Echo failed"));
     });
-    return socket.closed;
   },
 });
 

@@ -25,7 +25,7 @@ export abstract class Deadline {
   /** When it is due, in `Date.now()` milliseconds; set by {@linkcode Deadlines.schedule}. */
   at = 0;
   /** Its place in the scheduler's heap, or a negative mark when not in it. */
-  slot = IDLE;
+  slot: number = IDLE;
 
   /** Whether it waits to be called back. */
   get scheduled(): boolean {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { Deadline, deadlines } from "./deadlines.ts";
+
 /** What the keep-alive timer does to its connection. */
 export interface KeepAliveActions {
   /** Sends a PING with this payload. */
@@ -24,12 +26,13 @@ export interface KeepAliveActions {
 
 /** Keep-alive settings in milliseconds; 0 or `Infinity` turns one off. */
 export interface KeepAliveSettings {
+  /** How long without traffic (or, with no timeout, between PONGs) before acting. */
   readonly interval: number;
+  /** How long a PING waits for its PONG; off means unsolicited PONGs instead. */
   readonly timeout: number;
+  /** How long without any frame before the connection counts as gone. */
   readonly silenceLimit: number;
 }
-
-import { Deadline, deadlines } from "./deadlines.ts";
 
 const on = (ms: number) => ms > 0 && Number.isFinite(ms);
 

@@ -104,17 +104,20 @@ export class KeepAlive {
     );
   }
 
+  // The earliest of the strategies' next times, without an array: this runs
+  // once per connection as it opens.
   #nextDeadline(): number {
     const { interval, timeout, silenceLimit } = this.#settings;
-    const deadlines: number[] = [];
-    if (on(silenceLimit)) deadlines.push(this.#lastReceived + silenceLimit);
+    let next = on(silenceLimit) ? this.#lastReceived + silenceLimit : Infinity;
     if (on(interval)) {
-      if (!on(timeout)) deadlines.push(this.#lastPong + interval);
-      else if (this.#pending !== undefined) {
-        deadlines.push(this.#pending.sentAt + timeout);
-      } else deadlines.push(this.#lastReceived + interval);
+      const at = !on(timeout)
+        ? this.#lastPong + interval
+        : this.#pending !== undefined
+        ? this.#pending.sentAt + timeout
+        : this.#lastReceived + interval;
+      if (at < next) next = at;
     }
-    return Math.min(...deadlines);
+    return next;
   }
 
   #check(): void {

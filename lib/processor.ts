@@ -22,6 +22,7 @@ import type {
   Socket,
   SocketClosed,
 } from "./socket/mod.ts";
+import { onSocketEnd } from "./socket/socket.ts";
 
 /** How the processor finished with one socket. */
 export interface SocketCompletion {
@@ -149,7 +150,6 @@ type WorkOutcome = { failed: false } | { failed: true; error: unknown };
 const WORK_DONE: WorkOutcome = { failed: false };
 const NO_WORK: Promise<WorkOutcome> = Promise.resolve(WORK_DONE);
 const NEXT_TICK: Promise<void> = Promise.resolve();
-const ONCE = { once: true } as const;
 
 /** What the processor keeps for each live socket. */
 class Entry {
@@ -197,8 +197,8 @@ export class SocketProcessor {
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
   readonly #link: ProcessorLink;
-  // One listener for every socket, rather than a closure per socket.
-  readonly #onClose = (event: Event) => this.#leaveAll(event.target as Socket);
+  // One function for every socket, rather than a closure per socket.
+  readonly #onEnd = (socket: Socket) => this.#leaveAll(socket);
   #shutdown: Promise<SocketCompletion[]> | undefined;
 
   /** Creates a processor; it accepts sockets until `shutdown()`. */
@@ -274,7 +274,7 @@ export class SocketProcessor {
     this.#link.added(socket, options.user);
     // Groups hold open sockets only: a closed one leaves them at once, even
     // while its work still runs.
-    socket.addEventListener("close", this.#onClose, ONCE);
+    onSocketEnd(socket, this.#onEnd);
     const entry = new Entry();
     entry.completion = this.#run(socket, entry);
     this.#live.set(socket, entry);

@@ -35,6 +35,22 @@ import {
   type SocketStats,
 } from "./types.ts";
 
+let setEndHook: (socket: Socket, hook: (socket: Socket) => void) => void;
+
+/**
+ * Has `hook` called as `socket` ends, before any `error` or `close` listener
+ * runs (after the hooks set before it). The processor uses it to take an
+ * ended socket out of its groups: an event listener would cost every socket
+ * the storage of a listener (about half a kilobyte), and would run after
+ * listeners added before it. Not part of the package's API.
+ */
+export function onSocketEnd(
+  socket: Socket,
+  hook: (socket: Socket) => void,
+): void {
+  setEndHook(socket, hook);
+}
+
 /**
  * A WebSocket connection, whichever backend carries it. Obtain one from the
  * `Deno.serve` middleware ({@linkcode webSockets}) or
@@ -82,6 +98,7 @@ export abstract class Socket extends EventTarget {
   #ended: SocketClosed | undefined;
   #closed = Promise.withResolvers<SocketClosed>();
   #onmessage: ((event: MessageEvent<MessageData>) => void) | null = null;
+  #endHook: ((socket: Socket) => void) | undefined;
   #readable: ReadableStream<MessageData> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
@@ -131,6 +148,16 @@ export abstract class Socket extends EventTarget {
       this.#socket.abort();
     }
   };
+
+  static {
+    setEndHook = (socket, hook) => {
+      const before = socket.#endHook;
+      socket.#endHook = before === undefined ? hook : (ended) => {
+        before(ended);
+        hook(ended);
+      };
+    };
+  }
 
   /** Sets the options; backends call this with options already resolved. */
   protected constructor(options: ResolvedSocketOptions) {
@@ -597,6 +624,16 @@ export abstract class Socket extends EventTarget {
     this.#opening = undefined;
     this.#outbox.end(failure);
     this.#inbox.end(outcome);
+    const hook = this.#endHook;
+    this.#endHook = undefined;
+    if (hook !== undefined) {
+      try {
+        hook(this);
+      } catch (error) {
+        // As a throwing event listener would be: reported, not in the way.
+        reportError(error);
+      }
+    }
     if (outcome.error !== undefined) {
       this.dispatchEvent(
         new ErrorEvent("error", {

@@ -52,7 +52,8 @@ export class FrameWriter {
   readonly #masked: boolean;
   readonly #deflate: PerMessageDeflate | undefined;
   // With compression a frame may wait for zlib, and nothing may overtake it.
-  readonly #queue = new SerialQueue();
+  // Made on first use: an idle connection without compression needs none.
+  #serial: SerialQueue | undefined;
   #fragmenting = false;
   #compressing = false;
   #textValidator: Utf8Validator | undefined;
@@ -117,11 +118,11 @@ export class FrameWriter {
       this.#compressing = compress && deflate.shouldCompress(bytes.byteLength);
     }
     if (!this.#compressing) {
-      return this.#queue.run(() => this.#write(opcode, final, bytes));
+      return this.#queue().run(() => this.#write(opcode, final, bytes));
     }
     // Compress now (the codec keeps call order), write in order after it.
     const compressed = deflate.compress(bytes, final);
-    return this.#queue.run(async () => {
+    return this.#queue().run(async () => {
       this.#write(opcode, final, await compressed, first);
     });
   }
@@ -146,12 +147,12 @@ export class FrameWriter {
     if (this.#closeSent) return;
     this.#closeSent = true;
     const payload = code === 1005 ? EMPTY : encodeClosePayload(code, reason);
-    this.#queue.run(() => this.#write(Opcode.Close, true, payload));
+    this.#queue().run(() => this.#write(Opcode.Close, true, payload));
   }
 
   /** Runs `task` once every frame given before it has been written. */
   afterWrites(task: SerialTask): void {
-    this.#queue.run(task);
+    this.#queue().run(task);
   }
 
   /**
@@ -169,7 +170,7 @@ export class FrameWriter {
     const deflate = this.#deflate;
     if (deflate === undefined) return this.#transport.write(message.frame());
     if (!compress || !deflate.shouldCompress(message.size)) {
-      return this.#queue.run(() => this.#transport.write(message.frame()));
+      return this.#queue().run(() => this.#transport.write(message.frame()));
     }
     const key = deflate.standaloneKey;
     if (key === undefined) return false;
@@ -177,7 +178,11 @@ export class FrameWriter {
       key,
       (payload) => deflate.compressAlone(payload),
     );
-    return this.#queue.run(async () => this.#transport.write(await frame));
+    return this.#queue().run(async () => this.#transport.write(await frame));
+  }
+
+  #queue(): SerialQueue {
+    return this.#serial ??= new SerialQueue();
   }
 
   #checkText(data: Uint8Array, final: boolean): void {

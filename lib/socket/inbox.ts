@@ -52,7 +52,9 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Received data waiting for the application, and the reader waiting for it. */
 export class Inbox {
   readonly #hooks: InboxHooks;
-  readonly #limit: WaitLimit;
+  readonly #receiveTimeout: number;
+  // Made on the first wait that needs it: most sockets set no receiveTimeout.
+  #limit: WaitLimit | undefined;
   #items: Incoming[] = [];
   #bytes = 0;
   #finals = 0;
@@ -64,7 +66,7 @@ export class Inbox {
 
   /** An empty inbox whose waits last at most `receiveTimeout` ms. */
   constructor(receiveTimeout: number, hooks: InboxHooks) {
-    this.#limit = new WaitLimit(receiveTimeout, "receiveTimeout");
+    this.#receiveTimeout = receiveTimeout;
     this.#hooks = hooks;
   }
 
@@ -128,7 +130,7 @@ export class Inbox {
   /** The socket ended: waits fail from now on, once the queue is empty. */
   end(outcome: SocketClosed): void {
     this.#ended = outcome;
-    this.#limit.clear();
+    this.#limit?.clear();
     this.wake();
   }
 
@@ -164,7 +166,7 @@ export class Inbox {
       reader.resolvers.reject(error);
     };
     const { promise } = reader.resolvers;
-    const stop = this.#limit.watch("receive()", signal, fail);
+    const stop = this.#watch("receive()", signal, fail);
     if (stop !== undefined) promise.then(stop, stop);
     return promise;
   }
@@ -259,10 +261,23 @@ export class Inbox {
     }
   }
 
+  /** See `WaitLimit.watch()`; nothing to watch makes no limit. */
+  #watch(
+    what: string,
+    signal: AbortSignal | undefined,
+    fail: (error: WebSocketError) => void,
+  ): (() => void) | undefined {
+    if (signal === undefined && !Number.isFinite(this.#receiveTimeout)) {
+      return undefined;
+    }
+    this.#limit ??= new WaitLimit(this.#receiveTimeout, "receiveTimeout");
+    return this.#limit.watch(what, signal, fail);
+  }
+
   async #nextArrival(signal: AbortSignal | undefined): Promise<void> {
     const arrival = this.#arrival ??= Promise.withResolvers<void>();
     const failure = Promise.withResolvers<never>();
-    const stop = this.#limit.watch("iteration", signal, failure.reject);
+    const stop = this.#watch("iteration", signal, failure.reject);
     if (stop === undefined) return await arrival.promise;
     try {
       await Promise.race([arrival.promise, failure.promise]);

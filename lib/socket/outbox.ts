@@ -72,7 +72,8 @@ export class Outbox {
   readonly #options: ResolvedSocketOptions;
   readonly #counters: Counters;
   readonly #transport: OutboxTransport;
-  readonly #limit: WaitLimit;
+  // Made on the first send that needs it: most sockets set no sendTimeout.
+  #limit: WaitLimit | undefined;
   #items: Outgoing[] = [];
   #bytes = 0;
   #pumping = false;
@@ -101,7 +102,6 @@ export class Outbox {
     this.#options = options;
     this.#counters = counters;
     this.#transport = transport;
-    this.#limit = new WaitLimit(options.sendTimeout, "sendTimeout");
   }
 
   /** Bytes accepted and not yet handed to the transport. */
@@ -154,7 +154,8 @@ export class Outbox {
     if (
       this.#direct && this.#items.length === 0 &&
       (!behind || (this.#transport.queues === true &&
-        options.signal === undefined && !this.#limit.timed))
+        options.signal === undefined &&
+        !Number.isFinite(this.#options.sendTimeout)))
     ) {
       const after = this.#given;
       let written: Promise<void> | void;
@@ -183,7 +184,7 @@ export class Outbox {
     };
     this.#items.push(item);
     this.#bytes += size;
-    const stop = this.#limit.watch(
+    const stop = this.#watch(
       "send()",
       options.signal,
       (error) => this.#drop(item, error),
@@ -222,7 +223,7 @@ export class Outbox {
     this.#ended = true;
     this.#direct = false;
     this.refuse(failure);
-    this.#limit.clear();
+    this.#limit?.clear();
     const waiting = [...this.#items.splice(0), ...this.#handedOver.splice(0)];
     if (waiting.length > 0) {
       const error = failure();
@@ -254,6 +255,18 @@ export class Outbox {
     if (item.first && item.final) return;
     // Part of a message is gone: the rest can never form a valid message.
     this.#transport.abort();
+  }
+
+  /** See `WaitLimit.watch()`; nothing to watch makes no limit. */
+  #watch(
+    what: string,
+    signal: AbortSignal | undefined,
+    fail: (error: WebSocketError) => void,
+  ): (() => void) | undefined {
+    const timeout = this.#options.sendTimeout;
+    if (signal === undefined && !Number.isFinite(timeout)) return undefined;
+    this.#limit ??= new WaitLimit(timeout, "sendTimeout");
+    return this.#limit.watch(what, signal, fail);
   }
 
   async #pump(): Promise<void> {

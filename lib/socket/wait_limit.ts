@@ -23,11 +23,6 @@ export class WaitLimit {
     this.#option = option;
   }
 
-  /** Whether waits of this kind time out. */
-  get timed(): boolean {
-    return Number.isFinite(this.#timeout);
-  }
-
   /**
    * Watches a wait of `what`: `fail` gets a `timeout` error once the wait
    * lasted the timeout, and the error of `signal` (see `signalError`) when
@@ -39,7 +34,7 @@ export class WaitLimit {
     signal: AbortSignal | undefined,
     fail: (error: WebSocketError) => void,
   ): (() => void) | undefined {
-    const timed = this.timed;
+    const timed = Number.isFinite(this.#timeout);
     if (signal === undefined && !timed) return undefined;
     const stopTimer = timed
       ? (this.#timer ??= new WaitTimer(this.#timeout)).start(() =>

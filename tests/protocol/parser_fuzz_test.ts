@@ -16,7 +16,7 @@ import {
 } from "../../lib/protocol/parser.ts";
 import { type FrameRecord, Recorder } from "./parser_helpers.ts";
 import { concat } from "../helpers/bytes.ts";
-import { mulberry32 } from "../helpers/random.ts";
+import { Random } from "../helpers/random.ts";
 
 const ITERATIONS = 3000;
 const TIME_BUDGET_MS = 4000;
@@ -43,25 +43,6 @@ const CODE_POINTS = [
   0x1f389,
   0x10ffff,
 ];
-
-class Random {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-  bytes(length: number): Uint8Array {
-    return Uint8Array.from({ length }, () => this.int(0, 255));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-}
 
 interface Stream {
   bytes: Uint8Array;

@@ -18,7 +18,7 @@ import {
   upgradeHeadProblem,
 } from "../../lib/server/engine_listener.ts";
 import { isWebSocketUpgrade } from "../../lib/server/head_reader.ts";
-import { mulberry32 } from "../helpers/random.ts";
+import { Random } from "../helpers/random.ts";
 
 const ITERATIONS = Number(Deno.env.get("FUZZ_ITERATIONS") ?? 1_000_000);
 // Well above what the full run takes here (about 25 s on two shared cores),
@@ -27,22 +27,6 @@ const ITERATIONS = Number(Deno.env.get("FUZZ_ITERATIONS") ?? 1_000_000);
 const TIME_BUDGET_MS = 60_000 * Math.max(1, ITERATIONS / 1_000_000);
 const HEAD_BUDGET_MS = 250;
 const LIMITS: HeadLimits = { maxHeadSize: 1024, maxFields: 16 };
-
-class Random {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-}
 
 // ---- Generation -----------------------------------------------------------
 

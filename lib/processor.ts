@@ -486,7 +486,7 @@ export class SocketProcessor {
         })
       );
     });
-    this.#leaveAll(socket);
+    // It left its groups as it ended (the end hook set in add()).
     entry.linked = false;
     this.#link.removed(socket);
     return Promise.race([work, late]).then((outcome) => {

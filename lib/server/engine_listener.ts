@@ -198,6 +198,7 @@ export function serveEngine<Data = unknown>(
       : dangerouslyEnableCompression === false
       ? undefined
       : dangerouslyEnableCompression,
+    plainOptions: new Map(),
   };
   const level = site.compression?.level;
   if (
@@ -294,6 +295,12 @@ interface Site {
   readonly compression:
     | (DeflateServerOptions & { threshold?: number; level?: number })
     | undefined;
+  /**
+   * The options of the sockets that agreed on no subprotocol and no
+   * compression, per HTTP version: one frozen object for all of them, so
+   * that each socket need not resolve and check its own.
+   */
+  readonly plainOptions: Map<"1.1" | "2", EngineSocketOptions>;
 }
 
 /** The path of a request target, without its query string. */
@@ -400,20 +407,14 @@ function accept(
 const encoder = new TextEncoder();
 const HeartbeatEngineSocket = answeringHeartbeats(EngineSocket);
 
-/**
- * The options of a site's sockets that agreed on no subprotocol and no
- * compression, per HTTP version: one object for all of them, so that the
- * socket resolves and checks it once, not per connection.
- */
-const plainOptions = new WeakMap<Site, Map<string, EngineSocketOptions>>();
-
+/** The options of a socket accepted on `site`. */
 function socketOptions(
   site: Site,
   httpVersion: "1.1" | "2",
   { protocol, deflate }: Acceptance,
 ): EngineSocketOptions {
   const plain = protocol === undefined && deflate === undefined;
-  const cached = plain ? plainOptions.get(site)?.get(httpVersion) : undefined;
+  const cached = plain ? site.plainOptions.get(httpVersion) : undefined;
   if (cached !== undefined) return cached;
   const { options, compression } = site;
   const threshold = compression?.threshold;
@@ -434,9 +435,7 @@ function socketOptions(
   };
   if (plain) {
     // Frozen: the socket may keep what it resolved from a frozen object.
-    Object.freeze(made);
-    const byVersion = plainOptions.get(site) ?? new Map();
-    plainOptions.set(site, byVersion.set(httpVersion, made));
+    site.plainOptions.set(httpVersion, Object.freeze(made));
   }
   return made;
 }
@@ -496,10 +495,6 @@ function upgrade(
   head: Uint8Array,
   site: Site,
 ): void {
-  // The head reader already listens on the connections it read.
-  if (!socket.listeners("error").includes(destroyEmitter)) {
-    socket.on("error", destroyEmitter);
-  }
   // RFC 6455 4.1 and 4.2.1: the opening handshake needs HTTP/1.1 or higher.
   if (minorVersion < 1) {
     site.options.admission?.refusedByChecks(400);

@@ -110,8 +110,7 @@ export class EngineSocket extends Socket {
     }
 
     active(): boolean {
-      const state = this.#socket.state;
-      return state !== "closed" && state !== "aborted";
+      return !this.#socket.#over;
     }
 
     data(
@@ -187,7 +186,7 @@ export class EngineSocket extends Socket {
 
     data(chunk: Uint8Array, hold?: () => () => void): void {
       const socket = this.#socket;
-      if (socket.state === "closed" || socket.state === "aborted") return;
+      if (socket.#over) return;
       socket.#keepAlive.received();
       socket.#reader.push(chunk, hold);
     }
@@ -424,8 +423,14 @@ export class EngineSocket extends Socket {
     this.#transport.destroy();
   }
 
+  /** Whether the socket has ended: what still arrives is dropped. */
+  get #over(): boolean {
+    const state = this.state;
+    return state === "closed" || state === "aborted";
+  }
+
   #endWith(ending: "timeout" | "disconnect", after: number): void {
-    if (this.state === "closed" || this.state === "aborted") return;
+    if (this.#over) return;
     const failure = ending === "timeout"
       ? new WebSocketError(
         `Keep-alive timeout: no PONG answered the PING within ${after} ms`,

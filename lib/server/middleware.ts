@@ -9,6 +9,7 @@
 import { isUpgradeAttempt } from "../protocol/handshake.ts";
 import type { Socket } from "../socket/mod.ts";
 import { acceptResolved } from "./accept.ts";
+import { headerFields, openingRequest } from "./opening_request.ts";
 import { admitAndAccept } from "./native_admission.ts";
 import { isRoute, notAHandshake, notFound } from "./routes.ts";
 import {
@@ -90,19 +91,29 @@ export function webSockets<Data = unknown>(
       return notAHandshake();
     }
     // Deno closes a request it upgrades (reading its headers then throws):
-    // the handler gets a copy made before the upgrade.
-    const opening = new Request(request.url, {
-      method: request.method,
-      headers: request.headers,
-    });
+    // the handler gets a stand-in, readable after the upgrade.
+    const opening = openingRequest(request);
     if (resolved.admission !== undefined) {
       return admitAndAccept(request, info, resolved, resolved.admission, (
         socket,
-      ) => runSocketHandler(onSocket, socket, opening, resolved.onError));
+      ) =>
+        runSocketHandler(
+          onSocket,
+          socket,
+          opening.request,
+          resolved.onError,
+          opening.fields,
+        ));
     }
     const { socket, response } = acceptResolved(request, resolved);
     if (socket === null) return response;
-    runSocketHandler(onSocket, socket, opening, resolved.onError);
+    runSocketHandler(
+      onSocket,
+      socket,
+      opening.request,
+      resolved.onError,
+      opening.fields,
+    );
     return response;
   };
 }
@@ -110,12 +121,15 @@ export function webSockets<Data = unknown>(
 /**
  * Hands a new socket to the application. A handler that throws or rejects
  * is reported to `onError` and its socket closed with 1011, on every backend.
+ * `fields` are the request's header fields, names and values in turn, when
+ * they were already read.
  */
 export function runSocketHandler<Data>(
   onSocket: SocketHandler<Data>,
   socket: Socket,
   request: Request,
   onError: (error: unknown, request: Request) => void,
+  fields?: readonly string[],
 ): void {
   let work: unknown;
   try {
@@ -129,12 +143,11 @@ export function runSocketHandler<Data>(
     // needs, as flat strings: the request, or even its Headers, would hold
     // about a kilobyte per connection.
     const { url, method } = request;
-    const fields: string[] = [];
-    request.headers.forEach((value, name) => fields.push(name, value));
+    const kept = fields ?? headerFields(request.headers);
     work.catch((error: unknown) => {
       const headers = new Headers();
-      for (let i = 0; i < fields.length; i += 2) {
-        headers.append(fields[i]!, fields[i + 1]!);
+      for (let i = 0; i < kept.length; i += 2) {
+        headers.append(kept[i]!, kept[i + 1]!);
       }
       onError(error, new Request(url, { method, headers }));
       socket.close(1011, "Internal server error");

@@ -158,6 +158,8 @@ class Entry {
   // False once the socket ended: it has no id any more, even during its grace period.
   linked = true;
   completion!: Promise<SocketCompletion>;
+  // Set once the socket's work settled; most work ends before its socket.
+  outcome: WorkOutcome | undefined = undefined;
 }
 
 /**
@@ -462,7 +464,7 @@ export class SocketProcessor {
     if (this.#shutdown !== undefined) {
       this.#closeQuietly(socket, 1013, "Server shutting down");
     }
-    const work = this.#startWork(socket);
+    const work = this.#startWork(socket, entry);
     return socket.closed.then((closed) =>
       this.#ended(socket, entry, closed, work)
     );
@@ -473,7 +475,14 @@ export class SocketProcessor {
     entry: Entry,
     closed: SocketClosed,
     work: Promise<WorkOutcome>,
-  ): Promise<SocketCompletion> {
+  ): SocketCompletion | Promise<SocketCompletion> {
+    // It left its groups as it ended (the end hook set in add()).
+    entry.linked = false;
+    this.#link.removed(socket);
+    // Work already done needs no grace period: no timer, no race.
+    if (entry.outcome !== undefined) {
+      return this.#completed(socket, closed, entry.outcome);
+    }
     let stopGrace: (() => void) | undefined;
     const late = new Promise<WorkOutcome>((resolve) => {
       stopGrace = this.#graceTimer?.start(() =>
@@ -486,31 +495,39 @@ export class SocketProcessor {
         })
       );
     });
-    // It left its groups as it ended (the end hook set in add()).
-    entry.linked = false;
-    this.#link.removed(socket);
     return Promise.race([work, late]).then((outcome) => {
       stopGrace?.();
-      this.#live.delete(socket);
-      // No socket left in its grace period: the shared timer need not run.
-      if (this.#live.size === 0) this.#graceTimer?.clear();
-      return outcome.failed ? { socket, closed, error: outcome.error } : {
-        socket,
-        closed,
-      };
+      return this.#completed(socket, closed, outcome);
     });
   }
 
-  #startWork(socket: Socket): Promise<WorkOutcome> {
+  #completed(
+    socket: Socket,
+    closed: SocketClosed,
+    outcome: WorkOutcome,
+  ): SocketCompletion {
+    this.#live.delete(socket);
+    // No socket left in its grace period: the shared timer need not run.
+    if (this.#live.size === 0) this.#graceTimer?.clear();
+    return outcome.failed ? { socket, closed, error: outcome.error } : {
+      socket,
+      closed,
+    };
+  }
+
+  #startWork(socket: Socket, entry: Entry): Promise<WorkOutcome> {
     const work = this.#work;
-    if (work === undefined) return NO_WORK;
+    if (work === undefined) {
+      entry.outcome = WORK_DONE;
+      return NO_WORK;
+    }
     // The work starts on a later tick so that add() never blocks the handler.
     return NEXT_TICK.then(() => work(socket, this)).then(
-      () => WORK_DONE,
+      () => entry.outcome = WORK_DONE,
       (error) => {
         this.#onError(error, socket);
         this.#closeQuietly(socket, 1011, "Internal server error");
-        return { failed: true, error };
+        return entry.outcome = { failed: true, error };
       },
     );
   }

@@ -12,6 +12,7 @@ import type {
   MessageData,
   MessageType,
   SendData,
+  SendOptions,
   Socket,
 } from "./socket/mod.ts";
 
@@ -71,6 +72,7 @@ export class PreparedMessage {
   #bytes: Uint8Array | undefined;
   #frame: Uint8Array | undefined;
   #compressed: Map<string, Promise<Uint8Array>> | undefined;
+  #sendOptions: SendOptions | undefined;
 
   /**
    * Prepares `data`. Text given as bytes must be valid UTF-8 (`TypeError`
@@ -129,7 +131,10 @@ export class PreparedMessage {
    * the socket handed it on, rejects as `send()` does.
    */
   send(socket: Socket): Promise<void> {
-    const options = { type: this.type, compress: this.compress };
+    const options = this.#sendOptions ??= {
+      type: this.type,
+      compress: this.compress,
+    };
     // Deno's socket takes text as a string: bytes would be decoded per socket.
     if (this.#text !== undefined && socket instanceof NativeSocket) {
       return socket.send(this.#text, options);

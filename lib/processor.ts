@@ -8,6 +8,7 @@
  * @module
  */
 
+import { SENT } from "./socket/sent.ts";
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import { checkMilliseconds } from "./option_checks.ts";
@@ -558,10 +559,9 @@ export class SocketProcessor {
         const sending = prepared === undefined
           ? socket.send(data as SendData, sendOptions)
           : prepared.send(socket);
-        sending.then(
-          undefined,
-          (error) => refused(error, socket),
-        );
+        if (sending !== SENT) {
+          sending.then(undefined, (error) => refused(error, socket));
+        }
       } catch (error) {
         refused(error, socket);
       }

@@ -15,6 +15,7 @@ import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import { utf8ByteLength } from "../utf8_length.ts";
 import type { Counters } from "./counters.ts";
 import type { ResolvedSocketOptions } from "./options.ts";
+import { SENT } from "./sent.ts";
 import type { MessageType, SendData, SendOptions } from "./types.ts";
 import { WaitLimit } from "./wait_limit.ts";
 
@@ -64,8 +65,6 @@ interface HandedOver {
 }
 
 const encoder = new TextEncoder();
-// What a send written at once returns: one settled promise serves them all.
-const RESOLVED = Promise.resolve();
 
 /** Sends in order, written at once or queued behind backpressure. */
 export class Outbox {
@@ -166,7 +165,7 @@ export class Outbox {
         throw error;
       }
       this.#wrote(size, final);
-      if (!behind) return written ?? RESOLVED;
+      if (!behind) return written ?? SENT;
       const resolvers = Promise.withResolvers<void>();
       this.#handedOver.push({ after, resolvers });
       this.#release();

@@ -12,9 +12,9 @@ import type {
   MessageData,
   MessageType,
   SendData,
-  SendOptions,
   Socket,
 } from "./socket/mod.ts";
+import { sendMeasured } from "./socket/socket.ts";
 
 /** Options of {@linkcode PreparedMessage}. */
 export interface PreparedMessageOptions {
@@ -72,7 +72,6 @@ export class PreparedMessage {
   #bytes: Uint8Array | undefined;
   #frame: Uint8Array | undefined;
   #compressed: Map<string, Promise<Uint8Array>> | undefined;
-  #sendOptions: SendOptions | undefined;
 
   /**
    * Prepares `data`. Text given as bytes must be valid UTF-8 (`TypeError`
@@ -131,15 +130,11 @@ export class PreparedMessage {
    * the socket handed it on, rejects as `send()` does.
    */
   send(socket: Socket): Promise<void> {
-    const options = this.#sendOptions ??= {
-      type: this.type,
-      compress: this.compress,
-    };
     // Deno's socket takes text as a string: bytes would be decoded per socket.
-    if (this.#text !== undefined && socket instanceof NativeSocket) {
-      return socket.send(this.#text, options);
-    }
-    return socket.send(this.bytes, options);
+    const payload = this.#text !== undefined && socket instanceof NativeSocket
+      ? this.#text
+      : this.bytes;
+    return sendMeasured(socket, payload, this.type, this.size, this.compress);
   }
 
   /**

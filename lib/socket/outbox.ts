@@ -116,17 +116,46 @@ export class Outbox {
 
   /** See `Socket.send()`. */
   send(data: SendData, options: SendOptions): Promise<void> {
-    const final = options.endOfMessage ?? true;
     const { payload, type, size } = normalizeSendData(data, options.type);
+    return this.#send(
+      payload,
+      type,
+      size,
+      options.endOfMessage ?? true,
+      options.compress ?? true,
+      options.signal,
+    );
+  }
+
+  /**
+   * Sends a whole message whose type and UTF-8 size are already known, as
+   * a prepared message's are: no checks of the data, no measuring per
+   * socket.
+   */
+  sendMeasured(
+    payload: string | Uint8Array,
+    type: MessageType,
+    size: number,
+    compress: boolean,
+  ): Promise<void> {
+    return this.#send(payload, type, size, true, compress, undefined);
+  }
+
+  #send(
+    payload: string | Uint8Array,
+    type: MessageType,
+    size: number,
+    final: boolean,
+    compress: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     if (this.#sendingType !== undefined && this.#sendingType !== type) {
       throw new TypeError(
         `A ${this.#sendingType} message is being sent in fragments; its next fragment cannot be ${type}`,
       );
     }
     if (this.#refusal !== undefined) return Promise.reject(this.#refusal());
-    if (options.signal?.aborted) {
-      return Promise.reject(signalError("send()", options.signal));
-    }
+    if (signal?.aborted) return Promise.reject(signalError("send()", signal));
     const { sendHighWaterMark, maxBufferedAmount } = this.#options;
     // An upper bound first: reading the exact figure costs a call into the
     // runtime on some backends, and the bound usually settles both checks.
@@ -148,12 +177,11 @@ export class Outbox {
     }
     const first = this.#sendingType === undefined;
     this.#sendingType = final ? undefined : type;
-    const compress = options.compress ?? true;
     const behind = transportBuffered >= sendHighWaterMark;
     if (
       this.#direct && this.#items.length === 0 &&
       (!behind || (this.#transport.queues === true &&
-        options.signal === undefined &&
+        signal === undefined &&
         !Number.isFinite(this.#options.sendTimeout)))
     ) {
       const after = this.#given;
@@ -185,7 +213,7 @@ export class Outbox {
     this.#bytes += size;
     const stop = this.#watch(
       "send()",
-      options.signal,
+      signal,
       (error) => this.#drop(item, error),
     );
     if (stop !== undefined) resolvers.promise.then(stop, stop);

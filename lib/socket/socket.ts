@@ -36,6 +36,13 @@ import {
 } from "./types.ts";
 
 let setEndHook: (socket: Socket, hook: (socket: Socket) => void) => void;
+let sendToOutbox: (
+  socket: Socket,
+  payload: string | Uint8Array,
+  type: MessageType,
+  size: number,
+  compress: boolean,
+) => Promise<void>;
 
 /**
  * Has `hook` called as `socket` ends, before any `error` or `close` listener
@@ -49,6 +56,21 @@ export function onSocketEnd(
   hook: (socket: Socket) => void,
 ): void {
   setEndHook(socket, hook);
+}
+
+/**
+ * Sends a whole message already checked and measured (a prepared message)
+ * on `socket`, as `send()` would, without checking and measuring it again
+ * for every socket of a broadcast. Not part of the package's API.
+ */
+export function sendMeasured(
+  socket: Socket,
+  payload: string | Uint8Array,
+  type: MessageType,
+  size: number,
+  compress: boolean,
+): Promise<void> {
+  return sendToOutbox(socket, payload, type, size, compress);
 }
 
 /**
@@ -157,6 +179,8 @@ export abstract class Socket extends EventTarget {
         hook(ended);
       };
     };
+    sendToOutbox = (socket, payload, type, size, compress) =>
+      socket.#outbox.sendMeasured(payload, type, size, compress);
   }
 
   /** Sets the options; backends call this with options already resolved. */

@@ -159,8 +159,11 @@ class Entry {
   // False once the socket ended: it has no id any more, even during its grace period.
   linked = true;
   completion!: Promise<SocketCompletion>;
+  settle!: (completion: SocketCompletion | Promise<SocketCompletion>) => void;
   // Set once the socket's work settled; most work ends before its socket.
   outcome: WorkOutcome | undefined = undefined;
+  // The work while it runs: a settled one is not kept.
+  work: Promise<WorkOutcome> | undefined = undefined;
 }
 
 /**
@@ -201,7 +204,8 @@ export class SocketProcessor {
   readonly #groups = new Map<string, Set<Socket>>();
   readonly #link: ProcessorLink;
   // One function for every socket, rather than a closure per socket.
-  readonly #onEnd = (socket: Socket) => this.#leaveAll(socket);
+  readonly #onEnd = (socket: Socket, closed: SocketClosed) =>
+    this.#socketEnded(socket, closed);
   #shutdown: Promise<SocketCompletion[]> | undefined;
 
   /** Creates a processor; it accepts sockets until `shutdown()`. */
@@ -275,13 +279,19 @@ export class SocketProcessor {
     const existing = this.#live.get(socket);
     if (existing !== undefined) return existing.completion;
     this.#link.added(socket, options.user);
-    // Groups hold open sockets only: a closed one leaves them at once, even
-    // while its work still runs.
-    onSocketEnd(socket, this.#onEnd);
     const entry = new Entry();
-    entry.completion = this.#run(socket, entry);
+    const { promise, resolve } = Promise.withResolvers<SocketCompletion>();
+    entry.completion = promise;
+    entry.settle = resolve;
     this.#live.set(socket, entry);
-    return entry.completion;
+    // The end hook completes the socket (and takes it out of its groups at
+    // once, even while its work still runs): a reaction to `closed` would
+    // cost every idle socket that promise and the reaction.
+    if (!onSocketEnd(socket, this.#onEnd)) {
+      socket.closed.then((closed) => this.#socketEnded(socket, closed));
+    }
+    this.#run(socket, entry);
+    return promise;
   }
 
   /**
@@ -461,21 +471,28 @@ export class SocketProcessor {
 
   // A chain of callbacks rather than async functions: a socket waits for
   // its end without holding suspended frames.
-  #run(socket: Socket, entry: Entry): Promise<SocketCompletion> {
+  #run(socket: Socket, entry: Entry): void {
     if (this.#shutdown !== undefined) {
       this.#closeQuietly(socket, 1013, "Server shutting down");
     }
     const work = this.#startWork(socket, entry);
-    return socket.closed.then((closed) =>
-      this.#ended(socket, entry, closed, work)
-    );
+    if (entry.outcome === undefined) entry.work = work;
+  }
+
+  /** Called as the socket ends, before its `error` and `close` events. */
+  #socketEnded(socket: Socket, closed: SocketClosed): void {
+    this.#leaveAll(socket);
+    const entry = this.#live.get(socket);
+    if (entry === undefined) return;
+    // Completes after the socket's close listeners ran, as a reaction to
+    // `closed` did.
+    queueMicrotask(() => entry.settle(this.#ended(socket, entry, closed)));
   }
 
   #ended(
     socket: Socket,
     entry: Entry,
     closed: SocketClosed,
-    work: Promise<WorkOutcome>,
   ): SocketCompletion | Promise<SocketCompletion> {
     // It left its groups as it ended (the end hook set in add()).
     entry.linked = false;
@@ -496,7 +513,7 @@ export class SocketProcessor {
         })
       );
     });
-    return Promise.race([work, late]).then((outcome) => {
+    return Promise.race([entry.work!, late]).then((outcome) => {
       stopGrace?.();
       return this.#completed(socket, closed, outcome);
     });
@@ -524,8 +541,12 @@ export class SocketProcessor {
     }
     // The work starts on a later tick so that add() never blocks the handler.
     return NEXT_TICK.then(() => work(socket, this)).then(
-      () => entry.outcome = WORK_DONE,
+      () => {
+        entry.work = undefined;
+        return entry.outcome = WORK_DONE;
+      },
       (error) => {
+        entry.work = undefined;
         this.#onError(error, socket);
         this.#closeQuietly(socket, 1011, "Internal server error");
         return entry.outcome = { failed: true, error };

@@ -35,7 +35,10 @@ import {
   type SocketStats,
 } from "./types.ts";
 
-let setEndHook: (socket: Socket, hook: (socket: Socket) => void) => void;
+/** What {@linkcode onSocketEnd} calls: the socket and how it ended. */
+export type SocketEndHook = (socket: Socket, closed: SocketClosed) => void;
+
+let setEndHook: (socket: Socket, hook: SocketEndHook) => boolean;
 let sendToOutbox: (
   socket: Socket,
   payload: string | Uint8Array,
@@ -46,16 +49,16 @@ let sendToOutbox: (
 
 /**
  * Has `hook` called as `socket` ends, before any `error` or `close` listener
- * runs (after the hooks set before it). The processor uses it to take an
- * ended socket out of its groups: an event listener would cost every socket
- * the storage of a listener (about half a kilobyte), and would run after
- * listeners added before it. Not part of the package's API.
+ * runs and before `closed` settles (after the hooks set before it). The
+ * processor uses it to take an ended socket out of its groups and to
+ * complete it: an event listener would cost every socket the storage of a
+ * listener (about half a kilobyte), and would run after listeners added
+ * before it; waiting on `closed` would cost every socket that promise and a
+ * reaction. Returns false, and sets nothing, when the socket has already
+ * ended. Not part of the package's API.
  */
-export function onSocketEnd(
-  socket: Socket,
-  hook: (socket: Socket) => void,
-): void {
-  setEndHook(socket, hook);
+export function onSocketEnd(socket: Socket, hook: SocketEndHook): boolean {
+  return setEndHook(socket, hook);
 }
 
 /**
@@ -118,9 +121,12 @@ export abstract class Socket extends EventTarget {
   /** Made when a close waits for the socket to open: settles as it opens or ends. */
   #opening: PromiseWithResolvers<void> | undefined;
   #ended: SocketClosed | undefined;
-  #closed = Promise.withResolvers<SocketClosed>();
+  // Made when `closed` is first read: most sockets' promise never is, and
+  // one with its resolver costs about a quarter of a kilobyte.
+  #closed: Promise<SocketClosed> | undefined;
+  #settleClosed: ((closed: SocketClosed) => void) | undefined;
   #onmessage: ((event: MessageEvent<MessageData>) => void) | null = null;
-  #endHook: ((socket: Socket) => void) | undefined;
+  #endHook: SocketEndHook | undefined;
   #readable: ReadableStream<MessageData> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
@@ -173,11 +179,13 @@ export abstract class Socket extends EventTarget {
 
   static {
     setEndHook = (socket, hook) => {
+      if (socket.#ended !== undefined) return false;
       const before = socket.#endHook;
-      socket.#endHook = before === undefined ? hook : (ended) => {
-        before(ended);
-        hook(ended);
+      socket.#endHook = before === undefined ? hook : (ended, closed) => {
+        before(ended, closed);
+        hook(ended, closed);
       };
+      return true;
     };
     sendToOutbox = (socket, payload, type, size, compress) =>
       socket.#outbox.sendMeasured(payload, type, size, compress);
@@ -210,7 +218,16 @@ export abstract class Socket extends EventTarget {
 
   /** Settles once, when the socket has ended, saying how. Never rejects. */
   get closed(): Promise<SocketClosed> {
-    return this.#closed.promise;
+    if (this.#closed === undefined) {
+      if (this.#ended !== undefined) {
+        this.#closed = Promise.resolve(this.#ended);
+      } else {
+        const { promise, resolve } = Promise.withResolvers<SocketClosed>();
+        this.#closed = promise;
+        this.#settleClosed = resolve;
+      }
+    }
+    return this.#closed;
   }
 
   /** A snapshot of the socket's counters. */
@@ -652,7 +669,7 @@ export abstract class Socket extends EventTarget {
     this.#endHook = undefined;
     if (hook !== undefined) {
       try {
-        hook(this);
+        hook(this, outcome);
       } catch (error) {
         // As a throwing event listener would be: reported, not in the way.
         reportError(error);
@@ -667,7 +684,8 @@ export abstract class Socket extends EventTarget {
       );
     }
     this.dispatchEvent(new SocketCloseEvent(outcome));
-    this.#closed.resolve(outcome);
+    this.#settleClosed?.(outcome);
+    this.#settleClosed = undefined;
   }
 
   /**
@@ -713,7 +731,7 @@ export abstract class Socket extends EventTarget {
 
   #startClose(code: number, reason: string): Promise<void> {
     if (this.#ended !== undefined || this.#localCloseRequested) {
-      return this.#closed.promise.then(() => {});
+      return this.closed.then(() => {});
     }
     this.#localCloseRequested = true;
     this.#outbox.refuse(() =>

@@ -68,9 +68,26 @@ export class NativeSocket extends Socket {
   readonly #silenceEnding: NativeSilenceEnding;
   readonly #protocol: string;
   #lastError: string | undefined;
-  #fragments: (string | Uint8Array)[] = [];
+  // Made by the first fragment sent with `endOfMessage: false`.
+  #fragments: (string | Uint8Array)[] | undefined;
   #lastBuffered = 0;
   #sentSinceBuffered = 0;
+
+  /**
+   * Listens to Deno's socket for its socket: one object with a method
+   * rather than a closure per socket.
+   */
+  static readonly #Listener = class implements EventListenerObject {
+    readonly #socket: NativeSocket;
+
+    constructor(socket: NativeSocket) {
+      this.#socket = socket;
+    }
+
+    handleEvent(event: Event): void {
+      this.#socket.#onEvent(event);
+    }
+  };
 
   /**
    * Wraps a Deno WebSocket that has not opened yet. `silenceEnding` says how
@@ -91,10 +108,11 @@ export class NativeSocket extends Socket {
     this.#silenceEnding = silenceEnding ?? "disconnect";
     ws.binaryType = "arraybuffer";
     // One listener object for Deno's four events: each on* property would
-    // cost a closure, a wrapper and a handler map entry per socket.
-    const listener = { handleEvent: (event: Event) => this.#onEvent(event) };
+    // cost a closure, a wrapper and a handler map entry per socket. The
+    // open listener goes once the socket opened.
+    const listener = new NativeSocket.#Listener(this);
     ws.addEventListener("message", listener);
-    ws.addEventListener("open", listener);
+    ws.addEventListener("open", listener, { once: true });
     ws.addEventListener("error", listener);
     ws.addEventListener("close", listener);
   }
@@ -116,14 +134,14 @@ export class NativeSocket extends Socket {
     final: boolean,
   ): void {
     if (!final) {
-      this.#fragments.push(data);
+      (this.#fragments ??= []).push(data);
       return;
     }
     let message = data;
-    if (this.#fragments.length > 0) {
+    if (this.#fragments !== undefined) {
       this.#fragments.push(data);
       message = joinFragments(this.#fragments, type);
-      this.#fragments = [];
+      this.#fragments = undefined;
     }
     if (type === "text" && typeof message !== "string") {
       try {
@@ -155,7 +173,7 @@ export class NativeSocket extends Socket {
 
   /** Ends Deno's socket; Deno itself sends a close frame without a code. */
   protected terminate(): void {
-    this.#fragments = [];
+    this.#fragments = undefined;
     const ws = this.#ws;
     if (ws.readyState === WebSocket.OPEN) ws.close();
     else if (ws.readyState === WebSocket.CONNECTING) {

@@ -7,14 +7,19 @@
 
 import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
-import { setImmediate } from "node:timers";
 import { hostPort } from "./host_port.ts";
 import { ReadBuffers } from "./read_buffers.ts";
+import { flushAtTurnEnd, type TurnWriter } from "./turn_writes.ts";
 
 const EMPTY_WRITE = new Uint8Array(0);
 
-/** Writes at least this big are not held back by corking. */
+/** Writes at least this big are not held back until the turn ends. */
 const LARGE_WRITE = 16 * 1024;
+/**
+ * Held writes up to this many bytes in all are joined into one buffer;
+ * past it, copying costs more than Node's writev of the separate chunks.
+ */
+const JOIN_LIMIT = 64 * 1024;
 
 /** Where a transport delivers what it reads. */
 export interface TransportSink {
@@ -67,7 +72,7 @@ export interface Transport {
  * HTTP/2, RFC 8441). `head` holds bytes already read past the handshake.
  * A socket opened with {@linkcode ReadBuffers} lends its reads.
  */
-export class NetSocketTransport implements Transport {
+export class NetSocketTransport implements Transport, TurnWriter {
   readonly #socket: NetSocket | Http2Stream;
   // Read from the start for an HTTP/2 stream, which loses its session when
   // it ends; on first use for a socket, which most never need to format.
@@ -76,7 +81,11 @@ export class NetSocketTransport implements Transport {
   #addressesRead = false;
   readonly #head: Uint8Array | undefined;
   #ended = false;
-  #corked = false;
+  // Chunks written in this turn after corkForTurn(), their size, and the
+  // callbacks of those that asked to hear when they may be reused.
+  #held: Uint8Array[] | undefined;
+  #heldBytes = 0;
+  #heldDone: (() => void)[] | undefined;
 
   /** Wraps `socket`; `head` is delivered before anything read later. */
   constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
@@ -121,9 +130,21 @@ export class NetSocketTransport implements Transport {
 
   write(chunk: Uint8Array, onWritten?: () => void): void {
     if (this.#socket.destroyed) return;
-    // Corking pays off for small frames; a large one would only be copied
-    // into the joined write: flush what is queued and send it as it is.
-    if (chunk.byteLength >= LARGE_WRITE) this.#uncork();
+    if (this.#held !== undefined) {
+      if (chunk.byteLength < LARGE_WRITE) {
+        this.#held.push(chunk);
+        this.#heldBytes += chunk.byteLength;
+        if (onWritten !== undefined) (this.#heldDone ??= []).push(onWritten);
+        return;
+      }
+      // A large chunk would only be copied into the joined write: send
+      // what is held, then the chunk as it is.
+      this.flushTurn();
+    }
+    this.#writeNow(chunk, onWritten);
+  }
+
+  #writeNow(chunk: Uint8Array, onWritten?: () => void): void {
     if (onWritten === undefined) {
       this.#socket.write(chunk);
       return;
@@ -143,29 +164,63 @@ export class NetSocketTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#heldBytes;
   }
 
   /**
    * Everything written in answer to what was read in this turn of the
    * event loop (by listeners, or by async loops resuming in microtasks),
-   * or broadcast to this socket in it, leaves in one writev instead of one
-   * send per frame.
+   * or broadcast to this socket in it, leaves in one write at its end
+   * instead of one send per frame.
    */
   corkForTurn(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    setImmediate(() => this.#uncork());
+    if (this.#held !== undefined) return;
+    this.#held = [];
+    flushAtTurnEnd(this);
   }
 
-  #uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.#socket.uncork();
+  /** Writes what was held in this turn. */
+  flushTurn(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    const done = this.#heldDone;
+    const bytes = this.#heldBytes;
+    this.#held = undefined;
+    this.#heldDone = undefined;
+    this.#heldBytes = 0;
+    if (held.length === 0 || this.#socket.destroyed) {
+      // Nothing to write, or never to be written: the chunks are free.
+      if (done !== undefined) { for (const free of done) free(); }
+      return;
+    }
+    if (held.length === 1) {
+      this.#writeNow(held[0]!, done?.[0]);
+      return;
+    }
+    const freeAll = done === undefined ? undefined : () => {
+      for (const free of done) free();
+    };
+    if (bytes > JOIN_LIMIT) {
+      const socket = this.#socket;
+      socket.cork();
+      for (let i = 0; i < held.length - 1; i++) socket.write(held[i]!);
+      this.#writeNow(held[held.length - 1]!, freeAll);
+      socket.uncork();
+      return;
+    }
+    const joined = new Uint8Array(bytes);
+    let offset = 0;
+    for (const chunk of held) {
+      joined.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    this.#socket.write(joined);
+    // Copied: the chunks may be reused at once.
+    freeAll?.();
   }
 
   drained(): Promise<void> {
+    this.flushTurn();
     const socket = this.#socket;
     if (socket.writableLength === 0 || socket.destroyed) {
       return Promise.resolve();
@@ -194,6 +249,7 @@ export class NetSocketTransport implements Transport {
 
   end(): void {
     if (this.#socket.destroyed) return;
+    this.flushTurn();
     this.#socket.end();
     // A peer that never reads would hold the socket open: drop it after a while.
     const timer = setTimeout(() => this.#socket.destroy(), 2000);
@@ -202,6 +258,7 @@ export class NetSocketTransport implements Transport {
 
   destroy(): void {
     this.#socket.destroy();
+    this.flushTurn();
   }
 
   get localAddress(): string | undefined {

@@ -94,3 +94,84 @@ Deno.test("transport: a socket with lent reads hands chunks over with hold", asy
   transport.destroy();
   await closeServer(server);
 });
+
+Deno.test("transport: writes of one corked turn leave in one write at its end, in order, large ones as they are", async () => {
+  const received: Uint8Array[] = [];
+  let peer: Socket | undefined;
+  const { port, server } = await listen((socket) => {
+    peer = socket;
+    socket.on("data", (chunk: Uint8Array) => received.push(chunk));
+  });
+  const socket = connect({ port, host: "127.0.0.1" });
+  await connected(socket);
+  const writes: Uint8Array[] = [];
+  const original = socket.write.bind(socket);
+  socket.write = ((chunk: Uint8Array, ...rest: never[]) => {
+    writes.push(chunk.slice());
+    return original(chunk, ...rest);
+  }) as typeof socket.write;
+  const transport = new NetSocketTransport(socket);
+  transport.start({ data() {}, end() {} });
+  const freed: number[] = [];
+  transport.corkForTurn();
+  transport.write(new Uint8Array([1, 2]), () => freed.push(1));
+  transport.write(new Uint8Array([3]));
+  transport.write(new Uint8Array([4, 5, 6]), () => freed.push(3));
+  // Held, not written yet, and counted as buffered.
+  assert.equal(writes.length, 0);
+  assert.equal(transport.bufferedAmount, 6);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes.map((chunk) => [...chunk]), [[1, 2, 3, 4, 5, 6]]);
+  // Copied into the joined write: both chunks were free at once.
+  assert.deepEqual(freed, [1, 3]);
+  // A large chunk sends what is held first, then goes as it is.
+  transport.corkForTurn();
+  transport.write(new Uint8Array([7]));
+  const large = new Uint8Array(20_000).fill(8);
+  transport.write(large);
+  assert.equal(writes.length, 3);
+  assert.deepEqual([...writes[1]!], [7]);
+  assert.equal(writes[2]!.byteLength, 20_000);
+  await waitFor(
+    () => received.reduce((sum, chunk) => sum + chunk.byteLength, 0) === 20_007,
+    5000,
+    "every byte at the peer",
+  );
+  const all = new Uint8Array(20_007);
+  let offset = 0;
+  for (const chunk of received) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  assert.deepEqual([...all.subarray(0, 7)], [1, 2, 3, 4, 5, 6, 7]);
+  assert.ok(all.subarray(7).every((byte) => byte === 8));
+  transport.destroy();
+  peer!.destroy();
+  await closeServer(server);
+});
+
+Deno.test("transport: drained() and end() send what a corked turn holds first", async () => {
+  const received: number[] = [];
+  const { promise: ended, resolve: peerEnded } = Promise.withResolvers<void>();
+  const { port, server } = await listen((socket) => {
+    socket.on("data", (chunk: Uint8Array) => received.push(...chunk));
+    socket.on("end", () => {
+      peerEnded();
+      socket.end();
+    });
+  });
+  const socket = connect({ port, host: "127.0.0.1" });
+  await connected(socket);
+  const transport = new NetSocketTransport(socket);
+  transport.start({ data() {}, end() {} });
+  transport.corkForTurn();
+  transport.write(new Uint8Array([1]));
+  await transport.drained();
+  assert.equal(transport.bufferedAmount, 0);
+  transport.corkForTurn();
+  transport.write(new Uint8Array([2]));
+  transport.end();
+  await ended;
+  assert.deepEqual(received, [1, 2]);
+  await closeServer(server);
+});

@@ -93,27 +93,26 @@ export function webSockets<Data = unknown>(
     // Deno closes a request it upgrades (reading its headers then throws):
     // the handler gets a stand-in, readable after the upgrade.
     const opening = openingRequest(request);
-    if (resolved.admission !== undefined) {
-      return admitAndAccept(request, info, resolved, resolved.admission, (
+    const start = (socket: Socket) =>
+      runSocketHandler(
+        onSocket,
         socket,
-      ) =>
-        runSocketHandler(
-          onSocket,
-          socket,
-          opening.request,
-          resolved.onError,
-          opening.fields,
-        ));
+        opening.request,
+        resolved.onError,
+        opening.fields,
+      );
+    if (resolved.admission !== undefined) {
+      return admitAndAccept(
+        request,
+        info,
+        resolved,
+        resolved.admission,
+        start,
+      );
     }
     const { socket, response } = acceptResolved(request, resolved);
     if (socket === null) return response;
-    runSocketHandler(
-      onSocket,
-      socket,
-      opening.request,
-      resolved.onError,
-      opening.fields,
-    );
+    start(socket);
     return response;
   };
 }

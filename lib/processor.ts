@@ -8,7 +8,6 @@
  * @module
  */
 
-import { SENT } from "./socket/sent.ts";
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
 import { checkMilliseconds } from "./option_checks.ts";
@@ -23,6 +22,7 @@ import type {
   Socket,
   SocketClosed,
 } from "./socket/mod.ts";
+import { SENT } from "./socket/sent.ts";
 import { onSocketEnd } from "./socket/socket.ts";
 
 /** How the processor finished with one socket. */

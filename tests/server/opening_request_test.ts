@@ -20,6 +20,7 @@ interface Seen {
   body: string;
   mark: unknown;
   sameHeaders: boolean;
+  immutable: boolean;
 }
 
 for (const authorize of [false, true]) {
@@ -59,6 +60,15 @@ for (const authorize of [false, true]) {
                 body: await request.text(),
                 mark: marked.mark,
                 sameHeaders: request.headers === request.headers,
+                // As in any Deno.serve handler: the original's headers.
+                immutable: (() => {
+                  try {
+                    request.headers.set("x-added", "1");
+                    return false;
+                  } catch (error) {
+                    return error instanceof TypeError;
+                  }
+                })(),
               });
             } catch (error) {
               seen.push(error as Error);
@@ -86,6 +96,7 @@ for (const authorize of [false, true]) {
           body: "",
           mark: 42,
           sameHeaders: true,
+          immutable: true,
         });
         await (await sockets.next()).closed;
       } finally {

@@ -14,12 +14,9 @@ import {
   type DeflateClientOptions,
   type DeflateParams,
 } from "./deflate_negotiation.ts";
-import {
-  headerList,
-  HTTP1_ONLY_FIELDS,
-  WEBSOCKET_VERSION,
-} from "./handshake.ts";
+import { HTTP1_ONLY_FIELDS, WEBSOCKET_VERSION } from "./handshake.ts";
 import { computeAcceptKey } from "./handshake_key.ts";
+import { hasToken } from "./header_tokens.ts";
 
 /** What a client asks for in its opening handshake. */
 export interface ClientRequest {
@@ -337,10 +334,6 @@ function indexOfCrLf(bytes: Uint8Array, from: number): number {
     if (bytes[i] === 13 && bytes[i + 1] === 10) return i;
   }
   return -1;
-}
-
-function hasToken(value: string | null, token: string): boolean {
-  return headerList(value).some((item) => item.toLowerCase() === token);
 }
 
 function refuse(reason: string, byStatus = false): RefusedResponse {

@@ -8,6 +8,7 @@
  */
 
 import { isValidKey } from "./handshake_key.ts";
+import { hasToken, headerList, trimOws } from "./header_tokens.ts";
 
 /** The parts of a request the handshake rules look at. */
 export interface HandshakeRequest {
@@ -60,27 +61,6 @@ export const HTTP1_ONLY_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Splits a comma-separated header into its trimmed, non-empty items. */
-export function headerList(value: string | null): string[] {
-  if (value === null) return [];
-  const items: string[] = [];
-  for (const item of value.split(",")) {
-    const trimmed = trimOws(item);
-    if (trimmed !== "") items.push(trimmed);
-  }
-  return items;
-}
-
-// Optional whitespace is SP and HTAB only (RFC 9110 5.6.3): String.trim would
-// also drop U+00A0, which a header byte 0xA0 reads as.
-function trimOws(value: string): string {
-  return value.replace(/^[ \t]+|[ \t]+$/g, "");
-}
-
-function hasToken(value: string | null, token: string): boolean {
-  return headerList(value).some((item) => item.toLowerCase() === token);
-}
 
 /** Whether `value` is an RFC 7230 token, as subprotocol names must be. */
 export function isToken(value: string): boolean {

@@ -9,6 +9,7 @@
  */
 
 import type { Socket } from "node:net";
+import { hasToken } from "../protocol/header_tokens.ts";
 import {
   type HeadError,
   parseRequestHead,
@@ -126,10 +127,6 @@ export function isWebSocketUpgrade(head: RequestHead): boolean {
     else if (lower === "connection") connection ||= hasToken(value, "upgrade");
   }
   return upgrade && connection;
-}
-
-function hasToken(value: string, token: string): boolean {
-  return value.split(",").some((item) => item.trim().toLowerCase() === token);
 }
 
 function startsLikePreface(bytes: Uint8Array): boolean {

@@ -11,7 +11,7 @@ import type { Socket } from "../socket/mod.ts";
 import { acceptResolved } from "./accept.ts";
 import { openingRequest } from "./opening_request.ts";
 import { admitAndAccept } from "./native_admission.ts";
-import { isRoute, notAHandshake, notFound } from "./routes.ts";
+import { isRoute, notAHandshake, notFound, pathnameOf } from "./routes.ts";
 import {
   resolveServerOptions,
   type WebSocketServerOptions,
@@ -80,7 +80,7 @@ export function webSockets<Data = unknown>(
   const resolved = resolveServerOptions(options);
   const paths = resolved.paths;
   return (request, info) => {
-    const pathname = new URL(request.url).pathname;
+    const pathname = pathnameOf(request.url);
     if (!isRoute(paths, pathname)) {
       return next === undefined
         ? notFound(paths, pathname)

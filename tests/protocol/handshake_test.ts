@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   checkHandshake,
-  headerList,
   isOriginAllowed,
   isUpgradeAttempt,
   normalizeOrigin,
@@ -112,9 +111,4 @@ Deno.test("origins are normalised and checked", () => {
   assert.equal(isOriginAllowed("null", allowed), false);
   assert.equal(isOriginAllowed(null, allowed), true);
   assert.equal(isOriginAllowed("https://evil.com", undefined), true);
-});
-
-Deno.test("headerList trims and drops empty items", () => {
-  assert.deepEqual(headerList(" a ,, b,"), ["a", "b"]);
-  assert.deepEqual(headerList(null), []);
 });

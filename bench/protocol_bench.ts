@@ -1,7 +1,12 @@
-// Hot paths of the protocol core: masking, frame encoding, parsing and UTF-8
-// validation. Run with `deno bench --allow-all bench/protocol_bench.ts`.
+// Hot paths of the protocol core: masking, frame encoding, parsing, UTF-8
+// validation and the handshake's accept key. Run with `deno bench --allow-all bench/protocol_bench.ts`.
 
+import { createHash } from "node:crypto";
 import { encodeFrame, encodeFrameHeader } from "../lib/protocol/frame.ts";
+import {
+  computeAcceptKey,
+  HANDSHAKE_GUID,
+} from "../lib/protocol/handshake_key.ts";
 import { applyMask } from "../lib/protocol/mask.ts";
 import { Opcode } from "../lib/protocol/opcodes.ts";
 import { FrameParser } from "../lib/protocol/parser.ts";
@@ -86,3 +91,24 @@ for (const [name, text] of [["ASCII", ascii], ["mixed", mixed]] as const) {
     },
   });
 }
+
+// The accept key is computed on every handshake (server) and checked on
+// every connect (client); node:crypto's native SHA-1 is the yardstick.
+const KEY_SAMPLE = "dGhlIHNhbXBsZSBub25jZQ==";
+Deno.bench({
+  name: "computeAcceptKey",
+  group: "accept key",
+  baseline: true,
+  fn() {
+    if (computeAcceptKey(KEY_SAMPLE).length !== 28) throw new Error("length");
+  },
+});
+Deno.bench({
+  name: "node:crypto createHash('sha1') to base64",
+  group: "accept key",
+  fn() {
+    const key = createHash("sha1").update(KEY_SAMPLE + HANDSHAKE_GUID)
+      .digest("base64");
+    if (key.length !== 28) throw new Error("length");
+  },
+});

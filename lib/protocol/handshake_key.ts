@@ -32,7 +32,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export function computeAcceptKey(key: string): string {
-  return toBase64(sha1(encoder.encode(key + HANDSHAKE_GUID)));
+  return sha1Base64(key + HANDSHAKE_GUID);
 }
 
 /**
@@ -83,26 +83,50 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 // SHA-1 (FIPS 180-4). Broken for collision resistance, but the handshake only
-// uses it to show that the server understood the request.
-function sha1(message: Uint8Array): Uint8Array {
-  // Pad: 0x80, zeros, then the bit length as a 64-bit big-endian number, to a
-  // multiple of 64 bytes.
-  const length = message.length;
-  const padded = new Uint8Array(((length + 8) >>> 6) * 64 + 64);
-  padded.set(message);
+// uses it to show that the server understood the request. It runs on every
+// handshake, so it allocates nothing but its result: the message is written
+// into a reused buffer (a key and the GUID take two 64-byte blocks) and the
+// digest goes straight to base64.
+const schedule = new Int32Array(80);
+let blocks = new Uint8Array(128);
+const digest = new Uint8Array(21);
+const BASE64 =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function sha1Base64(text: string): string {
+  let length = text.length;
+  let encoded: Uint8Array | undefined;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 127) {
+      encoded = encoder.encode(text);
+      length = encoded.length;
+      break;
+    }
+  }
+  // Padded: the message, 0x80, zeros, then its length in bits as a 64-bit
+  // big-endian number, to a multiple of 64 bytes.
+  const size = ((length + 8) >>> 6) * 64 + 64;
+  if (blocks.length < size) blocks = new Uint8Array(size);
+  const padded = blocks;
+  if (encoded !== undefined) padded.set(encoded);
+  else for (let i = 0; i < length; i++) padded[i] = text.charCodeAt(i);
+  padded.fill(0, length, size);
   padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(length / 0x2000_0000));
-  view.setUint32(padded.length - 4, (length << 3) >>> 0);
+  writeWord(padded, size - 8, Math.floor(length / 0x2000_0000));
+  writeWord(padded, size - 4, length << 3);
 
   let h0 = 0x67452301;
-  let h1 = 0xefcdab89;
-  let h2 = 0x98badcfe;
+  let h1 = 0xefcdab89 | 0;
+  let h2 = 0x98badcfe | 0;
   let h3 = 0x10325476;
-  let h4 = 0xc3d2e1f0;
-  const w = new Uint32Array(80);
-  for (let block = 0; block < padded.length; block += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
+  let h4 = 0xc3d2e1f0 | 0;
+  const w = schedule;
+  for (let block = 0; block < size; block += 64) {
+    for (let i = 0; i < 16; i++) {
+      const at = block + i * 4;
+      w[i] = (padded[at]! << 24) | (padded[at + 1]! << 16) |
+        (padded[at + 2]! << 8) | padded[at + 3]!;
+    }
     for (let i = 16; i < 80; i++) {
       const x = w[i - 3]! ^ w[i - 8]! ^ w[i - 14]! ^ w[i - 16]!;
       w[i] = (x << 1) | (x >>> 31);
@@ -136,12 +160,25 @@ function sha1(message: Uint8Array): Uint8Array {
     h3 = (h3 + d) | 0;
     h4 = (h4 + e) | 0;
   }
-  const digest = new Uint8Array(20);
-  const out = new DataView(digest.buffer);
-  out.setUint32(0, h0);
-  out.setUint32(4, h1);
-  out.setUint32(8, h2);
-  out.setUint32(12, h3);
-  out.setUint32(16, h4);
-  return digest;
+  writeWord(digest, 0, h0);
+  writeWord(digest, 4, h1);
+  writeWord(digest, 8, h2);
+  writeWord(digest, 12, h3);
+  writeWord(digest, 16, h4);
+  // 20 bytes: six groups of three, then two bytes and one "=" of padding.
+  digest[20] = 0;
+  let base64 = "";
+  for (let i = 0; i < 21; i += 3) {
+    const group = (digest[i]! << 16) | (digest[i + 1]! << 8) | digest[i + 2]!;
+    base64 += BASE64[group >>> 18]! + BASE64[(group >>> 12) & 63]! +
+      BASE64[(group >>> 6) & 63]! + (i === 18 ? "=" : BASE64[group & 63]!);
+  }
+  return base64;
+}
+
+function writeWord(bytes: Uint8Array, at: number, word: number): void {
+  bytes[at] = word >>> 24;
+  bytes[at + 1] = word >>> 16;
+  bytes[at + 2] = word >>> 8;
+  bytes[at + 3] = word;
 }

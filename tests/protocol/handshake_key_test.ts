@@ -29,6 +29,21 @@ Deno.test("computeAcceptKey() matches node:crypto's SHA-1 across block boundarie
   }
 });
 
+Deno.test("computeAcceptKey() stays right after longer keys and with non-ASCII keys", () => {
+  const sha1 = (text: string) =>
+    createHash("sha1").update(text).digest("base64");
+  // A long key grows the reused buffer; shorter ones after it must not
+  // read what it left there.
+  for (
+    const key of ["x".repeat(300), "short", "", "dGhlIHNhbXBsZSBub25jZQ=="]
+  ) {
+    assert.equal(computeAcceptKey(key), sha1(key + HANDSHAKE_GUID));
+  }
+  for (const key of ["caf\u00e9", "\u{1f600}".repeat(20), "\u00ff"]) {
+    assert.equal(computeAcceptKey(key), sha1(key + HANDSHAKE_GUID), key);
+  }
+});
+
 Deno.test("generateKey() encodes 16 bytes as a valid key", () => {
   const random = new Uint8Array(16);
   crypto.getRandomValues(random);

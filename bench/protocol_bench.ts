@@ -1,5 +1,5 @@
 // Hot paths of the protocol core: masking, frame encoding, parsing, UTF-8
-// validation and the handshake's accept key. Run with `deno bench --allow-all bench/protocol_bench.ts`.
+// validation, and the handshake's request head and accept key. Run with `deno bench --allow-all bench/protocol_bench.ts`.
 
 import { createHash } from "node:crypto";
 import { encodeFrame, encodeFrameHeader } from "../lib/protocol/frame.ts";
@@ -9,6 +9,7 @@ import {
 } from "../lib/protocol/handshake_key.ts";
 import { applyMask } from "../lib/protocol/mask.ts";
 import { Opcode } from "../lib/protocol/opcodes.ts";
+import { parseRequestHead } from "../lib/protocol/request_head.ts";
 import { FrameParser } from "../lib/protocol/parser.ts";
 import { Utf8Validator } from "../lib/protocol/utf8.ts";
 
@@ -110,5 +111,27 @@ Deno.bench({
     const key = createHash("sha1").update(KEY_SAMPLE + HANDSHAKE_GUID)
       .digest("base64");
     if (key.length !== 28) throw new Error("length");
+  },
+});
+
+// A browser's opening handshake, as the engine listener reads it.
+const HEAD = new TextEncoder().encode(
+  "GET /ws?room=lobby HTTP/1.1\r\nHost: localhost:8080\r\n" +
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+    "Sec-WebSocket-Version: 13\r\nOrigin: http://localhost:8080\r\n" +
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" +
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36\r\n" +
+    "Accept-Language: en-US,en;q=0.9\r\nCookie: session=abc123\r\n\r\n",
+);
+Deno.bench({
+  name: "parseRequestHead of a browser's handshake",
+  group: "head",
+  fn() {
+    const parsed = parseRequestHead(HEAD, {
+      maxHeadSize: 16384,
+      maxFields: 100,
+    });
+    if (parsed.kind !== "head") throw new Error(parsed.kind);
   },
 });

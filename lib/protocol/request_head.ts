@@ -145,7 +145,10 @@ function parseLines(
   if (lineEnd < 0) {
     return fail(400, "A line of the request head is not ended by CRLF");
   }
-  const line = requestLine(bytes, start, lineEnd);
+  // The head as text once: each name and value is then a slice of it,
+  // cheaper than turning each one's bytes into a string.
+  const text: Latin1 = { text: latin1(bytes, start, end), offset: start };
+  const line = requestLine(bytes, text, start, lineEnd);
   if ("status" in line) return { kind: "error", error: line };
   const fields: [string, string][] = [];
   let hosts = 0;
@@ -162,7 +165,7 @@ function parseLines(
     if (fields.length === limits.maxFields) {
       return fail(431, "The request has too many header fields");
     }
-    const field = fieldLine(bytes, at, fieldEnd);
+    const field = fieldLine(bytes, text, at, fieldEnd);
     if ("status" in field) return { kind: "error", error: field };
     const lower = field[0].toLowerCase();
     if (lower === "host") {
@@ -207,8 +210,19 @@ function lineEndAt(bytes: Uint8Array, from: number, end: number): number {
   return -1;
 }
 
+/** The head's bytes as a string, and where in the bytes it starts. */
+interface Latin1 {
+  readonly text: string;
+  readonly offset: number;
+}
+
+function slice({ text, offset }: Latin1, start: number, end: number): string {
+  return text.slice(start - offset, end - offset);
+}
+
 function requestLine(
   bytes: Uint8Array,
+  text: Latin1,
   start: number,
   end: number,
 ): { method: string; target: string; minorVersion: 0 | 1 } | HeadError {
@@ -217,7 +231,7 @@ function requestLine(
   if (i === start || bytes[i] !== SP) {
     return error(400, "The request line is malformed");
   }
-  const method = latin1(bytes, start, i);
+  const method = slice(text, start, i);
   const targetStart = ++i;
   // A target is visible ASCII without a fragment (RFC 9112 3.2); anything
   // else is refused.
@@ -227,8 +241,8 @@ function requestLine(
   if (i === targetStart || bytes[i] !== SP) {
     return error(400, "The request line is malformed");
   }
-  const target = latin1(bytes, targetStart, i);
-  const version = latin1(bytes, i + 1, end);
+  const target = slice(text, targetStart, i);
+  const version = slice(text, i + 1, end);
   if (version === "HTTP/1.1") return { method, target, minorVersion: 1 };
   if (version === "HTTP/1.0") return { method, target, minorVersion: 0 };
   if (/^HTTP\/[2-9](\.[0-9])?$/.test(version)) {
@@ -239,6 +253,7 @@ function requestLine(
 
 function fieldLine(
   bytes: Uint8Array,
+  text: Latin1,
   start: number,
   end: number,
 ): [string, string] | HeadError {
@@ -250,7 +265,7 @@ function fieldLine(
   if (i === start || bytes[i] !== COLON) {
     return error(400, "A header field is malformed");
   }
-  const name = latin1(bytes, start, i);
+  const name = slice(text, start, i);
   let valueStart = i + 1;
   let valueEnd = end;
   while (
@@ -267,7 +282,7 @@ function fieldLine(
       return error(400, `The value of ${name} holds a control character`);
     }
   }
-  return [name, latin1(bytes, valueStart, valueEnd)];
+  return [name, slice(text, valueStart, valueEnd)];
 }
 
 function isTchar(byte: number): boolean {

@@ -7,6 +7,7 @@
 
 import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
+import { Deadline, deadlines } from "./deadlines.ts";
 import { hostPort } from "./host_port.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 import { flushAtTurnEnd, type TurnWriter } from "./turn_writes.ts";
@@ -20,6 +21,11 @@ const LARGE_WRITE = 16 * 1024;
  * past it, copying costs more than Node's writev of the separate chunks.
  */
 const JOIN_LIMIT = 64 * 1024;
+/**
+ * How long an ended socket may take to hand its last bytes to a peer that
+ * does not read them before it is dropped.
+ */
+const END_TIMEOUT = 2000;
 
 /** Where a transport delivers what it reads. */
 export interface TransportSink {
@@ -86,6 +92,11 @@ export class NetSocketTransport implements Transport, TurnWriter {
   #held: Uint8Array[] | undefined;
   #heldBytes = 0;
   #heldDone: (() => void)[] | undefined;
+  // Drops the socket if it is still open a while after end(), through a
+  // deadline shared with every other socket: a timer each (set, then
+  // cleared on close) cost about 15 of 155 us of server CPU per cycle
+  // under handshake load.
+  #ending: EndDeadline | undefined;
 
   /** Wraps `socket`; `head` is delivered before anything read later. */
   constructor(socket: NetSocket | Http2Stream, head?: Uint8Array) {
@@ -123,7 +134,10 @@ export class NetSocketTransport implements Transport, TurnWriter {
     }
     socket.on("end", () => finish());
     socket.on("error", (error: Error) => finish(error));
-    socket.on("close", () => finish());
+    socket.on("close", () => {
+      if (this.#ending !== undefined) deadlines.cancel(this.#ending);
+      finish();
+    });
     // A socket paused after reading a handshake stays paused until asked.
     socket.resume();
   }
@@ -252,8 +266,10 @@ export class NetSocketTransport implements Transport, TurnWriter {
     this.flushTurn();
     this.#socket.end();
     // A peer that never reads would hold the socket open: drop it after a while.
-    const timer = setTimeout(() => this.#socket.destroy(), 2000);
-    this.#socket.once("close", () => clearTimeout(timer));
+    this.#ending ??= new EndDeadline(this.#socket);
+    if (!this.#ending.scheduled) {
+      deadlines.schedule(this.#ending, Date.now() + END_TIMEOUT);
+    }
   }
 
   destroy(): void {
@@ -286,5 +302,19 @@ export class NetSocketTransport implements Transport, TurnWriter {
       connection?.remoteAddress,
       connection?.remotePort,
     );
+  }
+}
+
+/** Destroys an ended socket that is still open when it is due. */
+class EndDeadline extends Deadline {
+  readonly #socket: NetSocket | Http2Stream;
+
+  constructor(socket: NetSocket | Http2Stream) {
+    super();
+    this.#socket = socket;
+  }
+
+  expire(): void {
+    this.#socket.destroy();
   }
 }

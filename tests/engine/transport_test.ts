@@ -12,6 +12,7 @@ import {
   type Server,
   type Socket,
 } from "node:net";
+import { deadlines } from "../../lib/engine/deadlines.ts";
 import { NetSocketTransport } from "../../lib/engine/transport.ts";
 import { ReadBuffers } from "../../lib/engine/read_buffers.ts";
 import { waitFor } from "../helpers/client.ts";
@@ -65,6 +66,50 @@ Deno.test("transport: onWritten comes once per write, at once when the kernel to
   assert.deepEqual(calls, calls.map(() => 1));
   transport.destroy();
   peer!.destroy();
+  await closeServer(server);
+});
+
+Deno.test("transport: end() drops a peer that does not read within 2 s, and a socket that closes leaves no deadline", async () => {
+  let peer: Socket | undefined;
+  const { port, server } = await listen((socket) => {
+    peer = socket;
+    socket.pause();
+  });
+  const socket = connect({ port, host: "127.0.0.1" });
+  await connected(socket);
+  const before = deadlines.size;
+  const transport = new NetSocketTransport(socket);
+  let ended = false;
+  transport.start({ data() {}, end: () => ended = true });
+  // More than loopback buffers take: the end never gets through.
+  for (let i = 0; i < 200; i++) transport.write(new Uint8Array(64 * 1024));
+  const endedAt = Date.now();
+  transport.end();
+  assert.equal(deadlines.size, before + 1);
+  await waitFor(() => socket.destroyed && ended, 5000, "the socket dropped");
+  const waited = Date.now() - endedAt;
+  assert.ok(waited >= 1900 && waited < 4000, `dropped after ${waited} ms`);
+  assert.equal(deadlines.size, before);
+  peer!.destroy();
+
+  // A peer that reads and closes: the deadline goes with the socket.
+  let second: Socket | undefined;
+  server.removeAllListeners("connection");
+  server.on("connection", (socket: Socket) => {
+    second = socket;
+    socket.on("data", () => {});
+    socket.on("end", () => socket.end());
+  });
+  const quick = connect({ port, host: "127.0.0.1" });
+  await connected(quick);
+  const closing = new NetSocketTransport(quick);
+  let closed = false;
+  closing.start({ data() {}, end: () => closed = true });
+  closing.write(new Uint8Array(16));
+  closing.end();
+  await waitFor(() => closed && quick.destroyed, 2000, "the socket closed");
+  assert.equal(deadlines.size, before);
+  second?.destroy();
   await closeServer(server);
 });
 

@@ -56,7 +56,7 @@ export function generateKey(random: Uint8Array): string {
       `random must be 16 bytes, got ${random.length}`,
     );
   }
-  return toBase64(random);
+  return toBase64(random, random.length);
 }
 
 /**
@@ -76,12 +76,6 @@ export function isValidKey(key: string): boolean {
   return KEY_PATTERN.test(key);
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 // SHA-1 (FIPS 180-4). Broken for collision resistance, but the handshake only
 // uses it to show that the server understood the request. It runs on every
 // handshake, so it allocates nothing but its result: the message is written
@@ -89,9 +83,7 @@ function toBase64(bytes: Uint8Array): string {
 // digest goes straight to base64.
 const schedule = new Int32Array(80);
 let blocks = new Uint8Array(128);
-const digest = new Uint8Array(21);
-const BASE64 =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const digest = new Uint8Array(20);
 
 function sha1Base64(text: string): string {
   let length = text.length;
@@ -165,15 +157,24 @@ function sha1Base64(text: string): string {
   writeWord(digest, 8, h2);
   writeWord(digest, 12, h3);
   writeWord(digest, 16, h4);
-  // 20 bytes: six groups of three, then two bytes and one "=" of padding.
-  digest[20] = 0;
-  let base64 = "";
-  for (let i = 0; i < 21; i += 3) {
-    const group = (digest[i]! << 16) | (digest[i + 1]! << 8) | digest[i + 2]!;
-    base64 += BASE64[group >>> 18]! + BASE64[(group >>> 12) & 63]! +
-      BASE64[(group >>> 6) & 63]! + (i === 18 ? "=" : BASE64[group & 63]!);
+  return toBase64(digest, 20);
+}
+
+const BASE64 =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** The first `length` bytes of `bytes` in padded base64 (RFC 4648 section 4). */
+function toBase64(bytes: Uint8Array, length: number): string {
+  let text = "";
+  for (let i = 0; i < length; i += 3) {
+    const left = length - i;
+    const group = (bytes[i]! << 16) | (left > 1 ? bytes[i + 1]! << 8 : 0) |
+      (left > 2 ? bytes[i + 2]! : 0);
+    text += BASE64[group >>> 18]! + BASE64[(group >>> 12) & 63]! +
+      (left > 1 ? BASE64[(group >>> 6) & 63]! : "=") +
+      (left > 2 ? BASE64[group & 63]! : "=");
   }
-  return base64;
+  return text;
 }
 
 function writeWord(bytes: Uint8Array, at: number, word: number): void {

@@ -33,7 +33,10 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-Deno.test("transport: onWritten comes once per write, at once when the kernel took the bytes", async () => {
+/** A client socket, connected to a server whose side does not read yet. */
+async function toPausedPeer(): Promise<
+  { server: Server; socket: Socket; peer: () => Socket | undefined }
+> {
   let peer: Socket | undefined;
   const { port, server } = await listen((socket) => {
     peer = socket;
@@ -41,6 +44,11 @@ Deno.test("transport: onWritten comes once per write, at once when the kernel to
   });
   const socket = connect({ port, host: "127.0.0.1" });
   await connected(socket);
+  return { server, socket, peer: () => peer };
+}
+
+Deno.test("transport: onWritten comes once per write, at once when the kernel took the bytes", async () => {
+  const { server, socket, peer } = await toPausedPeer();
   const transport = new NetSocketTransport(socket);
   transport.start({ data() {}, end() {} });
   const calls: number[] = [];
@@ -56,27 +64,21 @@ Deno.test("transport: onWritten comes once per write, at once when the kernel to
     transport.write(new Uint8Array(64 * 1024), () => calls[i]!++);
   }
   assert.ok(transport.bufferedAmount > 0, "the writes should have queued");
-  await waitFor(() => peer !== undefined);
-  peer!.resume();
-  peer!.on("data", () => {});
+  await waitFor(() => peer() !== undefined);
+  peer()!.resume();
+  peer()!.on("data", () => {});
   await transport.drained();
   await waitFor(() => calls.every((n) => n > 0), 5000, "every callback");
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(first, 1);
   assert.deepEqual(calls, calls.map(() => 1));
   transport.destroy();
-  peer!.destroy();
+  peer()!.destroy();
   await closeServer(server);
 });
 
 Deno.test("transport: end() drops a peer that does not read within 2 s, and a socket that closes leaves no deadline", async () => {
-  let peer: Socket | undefined;
-  const { port, server } = await listen((socket) => {
-    peer = socket;
-    socket.pause();
-  });
-  const socket = connect({ port, host: "127.0.0.1" });
-  await connected(socket);
+  const { server, socket, peer } = await toPausedPeer();
   const before = deadlines.size;
   const transport = new NetSocketTransport(socket);
   let ended = false;
@@ -90,7 +92,7 @@ Deno.test("transport: end() drops a peer that does not read within 2 s, and a so
   const waited = Date.now() - endedAt;
   assert.ok(waited >= 1900 && waited < 4000, `dropped after ${waited} ms`);
   assert.equal(deadlines.size, before);
-  peer!.destroy();
+  peer()?.destroy();
 
   // A peer that reads and closes: the deadline goes with the socket.
   let second: Socket | undefined;
@@ -100,6 +102,7 @@ Deno.test("transport: end() drops a peer that does not read within 2 s, and a so
     socket.on("data", () => {});
     socket.on("end", () => socket.end());
   });
+  const { port } = server.address() as AddressInfo;
   const quick = connect({ port, host: "127.0.0.1" });
   await connected(quick);
   const closing = new NetSocketTransport(quick);

@@ -8,8 +8,8 @@
  *
  *     deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine]
  *         [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5]
- *         [--warmup 1] [--idle-connections 10000] [--bun PATH]
- *         [--server-cpu 0] [--client-cpu 1]
+ *         [--warmup 1] [--idle-connections 10000] [--idle-wait 3]
+ *         [--bun PATH] [--server-cpu 0] [--client-cpu 1]
  *
  * The scenarios (`--scenarios`), each reported as the median over
  * `--rounds` rounds:
@@ -25,7 +25,8 @@
  *    warm-up (each echoes once and goes), then `--idle-connections` sockets
  *    that complete the opening handshake and stay idle (pings answered);
  *    (RSS after − RSS before) / connections, RSS the median of 5 readings
- *    of `VmRSS` 400 ms apart after 3 s of settling, as
+ *    of `VmRSS` 400 ms apart after `--idle-wait` seconds (default 3) of
+ *    settling, as
  *    `bench/idle_memory.ts` measures it; the server must hold that many
  *    more sockets (`/proc/PID/fd`);
  * - fair: 16 KiB binary echoes, 100 connections, 16 in flight each (how
@@ -116,6 +117,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     "idle-connections": { type: "string", default: "10000" },
+    "idle-wait": { type: "string", default: "3" },
     bun: { type: "string" },
     "server-cpu": { type: "string", default: "0" },
     "client-cpu": { type: "string", default: "1" },
@@ -125,7 +127,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine] [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5] [--warmup 1] [--idle-connections 10000] [--bun PATH] [--server-cpu 0] [--client-cpu 1]",
+    "Usage: deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine] [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5] [--warmup 1] [--idle-connections 10000] [--idle-wait 3] [--bun PATH] [--server-cpu 0] [--client-cpu 1]",
   );
   Deno.exit(0);
 }
@@ -141,6 +143,9 @@ const idleConnections = positive(
   "idle-connections",
   values["idle-connections"],
 );
+// V8 keeps the heap it grew while the sockets opened for about 25 s, then
+// gives much of it back: --idle-wait 40 measures that settled state.
+const idleWaitSeconds = positive("idle-wait", values["idle-wait"], false);
 
 // ---- scenarios ----------------------------------------------------------------
 
@@ -211,7 +216,7 @@ const SCENARIOS: readonly Scenario[] = [
     key: "6",
     title: `RSS per idle connection, ${
       idleConnections.toLocaleString("en-US")
-    } held, KiB`,
+    } held${idleWaitSeconds === 3 ? "" : ` for ${idleWaitSeconds} s`}, KiB`,
     kind: "idle",
   },
   {
@@ -411,7 +416,7 @@ async function measureIdle(spec: ServerSpec): Promise<Measurement> {
           `idle socket(s) failed: ${idle.report.firstError}`,
       );
     }
-    await delay(SETTLE_MS);
+    await delay(idleWaitSeconds * 1000);
     const added = socketCount(pid) - socketsBefore;
     const after = await sampleMemory(pid, SAMPLES);
     if (server.exited || readMemory(pid) === null) {

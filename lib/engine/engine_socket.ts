@@ -82,7 +82,7 @@ const EMPTY = new Uint8Array(0);
  */
 const resolvedOptions = new WeakMap<
   EngineSocketOptions,
-  ResolvedSocketOptions
+  { socket: ResolvedSocketOptions; keepAlive: KeepAliveSettings }
 >();
 
 /** A {@linkcode Socket} speaking RFC 6455 itself over a byte transport. */
@@ -221,11 +221,19 @@ export class EngineSocket extends Socket {
       compressionLevel,
       ...socketOptions
     } = options;
-    let resolved = resolvedOptions.get(options);
-    if (resolved === undefined) {
-      resolved = resolveSocketOptions(socketOptions);
-      if (Object.isFrozen(options)) resolvedOptions.set(options, resolved);
+    let cached = resolvedOptions.get(options);
+    if (cached === undefined) {
+      cached = {
+        socket: resolveSocketOptions(socketOptions),
+        keepAlive: {
+          interval: keepAliveInterval,
+          timeout: keepAliveTimeout,
+          silenceLimit,
+        },
+      };
+      if (Object.isFrozen(options)) resolvedOptions.set(options, cached);
     }
+    const { socket: resolved, keepAlive } = cached;
     super(resolved);
     this.#transport = transport;
     this.#role = role;
@@ -253,11 +261,6 @@ export class EngineSocket extends Socket {
         deflate: this.#deflate,
       },
     );
-    const keepAlive: KeepAliveSettings = {
-      interval: keepAliveInterval,
-      timeout: keepAliveTimeout,
-      silenceLimit,
-    };
     this.#keepAlive = new KeepAlive(
       keepAlive,
       new EngineSocket.#KeepAliveLink(this, keepAlive),

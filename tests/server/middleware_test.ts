@@ -212,15 +212,12 @@ Deno.test("bad options fail at once with a clear error", () => {
   assert.throws(() => webSockets({ keepAliveInterval: -1 }, noop), RangeError);
 });
 
-Deno.test("a handler that throws or rejects closes the socket with 1011 and reports the request", async () => {
-  const errors: unknown[] = [];
-  const reported: Request[] = [];
-  const { promise, resolve } = Promise.withResolvers<number>();
-  let calls = 0;
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: ({ port }) => resolve(port) },
-    webSockets({
-      path: "/ws",
+for (const harness of HARNESSES) {
+  Deno.test(`${harness.name}: a handler that throws or rejects closes the socket with 1011 and reports the request`, async () => {
+    const errors: unknown[] = [];
+    const reported: Request[] = [];
+    let calls = 0;
+    const server = await harness.serve({
       onError: (error, request) => {
         errors.push(error);
         reported.push(request);
@@ -228,38 +225,37 @@ Deno.test("a handler that throws or rejects closes the socket with 1011 and repo
     }, () => {
       if (++calls === 1) throw new Error("sync failure");
       return Promise.reject(new Error("async failure"));
-    }),
-  );
-  const port = await promise;
-  for (let i = 0; i < 2; i++) {
-    const client = new WebSocket(`ws://127.0.0.1:${port}/ws?try=${i}`, "chat");
-    const closed = await new Promise<CloseEvent>((done) =>
-      client.onclose = done
+    });
+    for (let i = 0; i < 2; i++) {
+      const client = new WebSocket(`${server.url}?try=${i}`, "chat");
+      const closed = await new Promise<CloseEvent>((done) =>
+        client.onclose = done
+      );
+      assert.equal(closed.code, 1011);
+      assert.equal(closed.reason, "Internal server error");
+    }
+    assert.deepEqual(errors.map((error) => (error as Error).message), [
+      "sync failure",
+      "async failure",
+    ]);
+    // The report names the request, with its headers, even long after it.
+    assert.deepEqual(
+      reported.map((request) => [
+        request.url,
+        request.method,
+        request.headers.get("sec-websocket-protocol"),
+        request.headers.get("upgrade"),
+      ]),
+      [0, 1].map((i) => [
+        `http://127.0.0.1:${server.port}/ws?try=${i}`,
+        "GET",
+        "chat",
+        "websocket",
+      ]),
     );
-    assert.equal(closed.code, 1011);
-    assert.equal(closed.reason, "Internal server error");
-  }
-  assert.deepEqual(errors.map((error) => (error as Error).message), [
-    "sync failure",
-    "async failure",
-  ]);
-  // The report names the request, with its headers, even long after it.
-  assert.deepEqual(
-    reported.map((request) => [
-      request.url,
-      request.method,
-      request.headers.get("sec-websocket-protocol"),
-      request.headers.get("upgrade"),
-    ]),
-    [0, 1].map((i) => [
-      `http://127.0.0.1:${port}/ws?try=${i}`,
-      "GET",
-      "chat",
-      "websocket",
-    ]),
-  );
-  await server.shutdown();
-});
+    await server.close();
+  });
+}
 
 for (const harness of HARNESSES) {
   for (const admission of [false, true]) {

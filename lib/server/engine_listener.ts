@@ -51,7 +51,7 @@ import { destroyEmitter } from "./destroy_emitter.ts";
 import { HttpListener } from "./http_listener.ts";
 import type { RequestHead } from "../protocol/request_head.ts";
 import { runSocketHandler, type SocketHandler } from "./middleware.ts";
-import { isRoute, notAHandshake, notFound } from "./routes.ts";
+import { isRoute, notAHandshake, notFound, pathnameOf } from "./routes.ts";
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -227,7 +227,7 @@ export function serveEngine<Data = unknown>(
         writeRefusal(socket, refuse(400, "The request target is malformed"));
         return;
       }
-      upgrade(request, head.target, head.minorVersion, socket, rest, site);
+      upgrade(request, head.minorVersion, socket, rest, site);
     },
   });
 
@@ -244,7 +244,6 @@ export function serveEngine<Data = unknown>(
       socket.setTimeout(0);
       upgrade(
         toRequest(incoming, site.scheme),
-        incoming.url ?? "/",
         incoming.httpVersionMajor > 1 ? 1 : incoming.httpVersionMinor,
         socket,
         head,
@@ -303,12 +302,6 @@ interface Site {
   readonly plainOptions: Map<"1.1" | "2", EngineSocketOptions>;
 }
 
-/** The path of a request target, without its query string. */
-function pathOf(target: string): string {
-  const query = target.indexOf("?");
-  return query === -1 ? target : target.slice(0, query);
-}
-
 function serveRequest(
   incoming: IncomingMessage | Http2ServerRequest,
   outgoing: ServerResponse | Http2ServerResponse,
@@ -344,7 +337,7 @@ function respond(
   info: RequestInfo,
   { options, handler }: Site,
 ): Promise<Response> {
-  const { pathname } = new URL(request.url);
+  const pathname = pathnameOf(request.url);
   const route = isRoute(options.paths, pathname);
   if (route && (options.paths !== undefined || isUpgradeAttempt(request))) {
     if (isUpgradeAttempt(request)) {
@@ -375,12 +368,12 @@ interface Acceptance {
  * compression parameters. Returns the refusal to send, or the acceptance.
  */
 function accept(
-  path: string,
   request: HandshakeRequest,
   { options, compression, checkUpgrade }: Site,
   application: Request,
 ): Acceptance | Response {
-  const pathname = pathOf(path);
+  // As the native middleware reads it: dot segments resolved.
+  const pathname = pathnameOf(application.url);
   if (!isRoute(options.paths, pathname)) {
     return notFound(options.paths, pathname);
   }
@@ -484,12 +477,11 @@ export function upgradeHeadProblem(head: RequestHead): string | undefined {
 }
 
 /**
- * An HTTP/1.x upgrade request: `target` as sent, `minorVersion` of
- * HTTP/1.x, `head` the bytes read past the request head.
+ * An HTTP/1.x upgrade request: `minorVersion` of HTTP/1.x, `head` the
+ * bytes read past the request head.
  */
 function upgrade(
   request: Request,
-  target: string,
   minorVersion: number,
   socket: NetSocket,
   head: Uint8Array,
@@ -504,7 +496,7 @@ function upgrade(
     );
     return;
   }
-  const acceptance = accept(target, request, site, request);
+  const acceptance = accept(request, site, request);
   if (acceptance instanceof Response) {
     site.options.admission?.refusedByChecks(acceptance.status);
     writeRefusal(socket, acceptance);
@@ -566,7 +558,7 @@ function connectStream(
   const request = new Request(`${site.scheme}://${authority}${path}`, {
     headers: fields,
   });
-  const acceptance = accept(path, handshake, site, request);
+  const acceptance = accept(handshake, site, request);
   if (acceptance instanceof Response) {
     site.options.admission?.refusedByChecks(acceptance.status);
     respondOnStream(stream, acceptance);

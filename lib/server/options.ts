@@ -83,9 +83,11 @@ export interface WebSocketServerOptions<Data = unknown>
   /**
    * The path or paths that are WebSocket routes, such as `"/ws"`. A path
    * matches exactly: `"/ws/"` is not `"/ws"` unless both are listed, and the
-   * query string is ignored. Without `path`, every path is a WebSocket
-   * route and only requests that are not WebSocket handshakes go to the
-   * next handler.
+   * query string is ignored. The path compared is the request URL's
+   * pathname, on both backends: dot segments resolved (`/a/../ws` is
+   * `/ws`), percent escapes as sent. Without `path`, every path is a
+   * WebSocket route and only requests that are not WebSocket handshakes go
+   * to the next handler.
    */
   path?: string | readonly string[];
 }

@@ -293,3 +293,31 @@ for (const harness of HARNESSES) {
     );
   }
 }
+
+for (const harness of HARNESSES) {
+  Deno.test(`${harness.name}: routes read the path as the request's URL has it, dot segments resolved`, async () => {
+    const server = await harness.serve({}, () => {});
+    try {
+      const cases: [string, number][] = [
+        ["/x/../ws", 101],
+        ["/ws/./", 404],
+        ["/./ws?room=a", 101],
+        ["/%77s", 404],
+        ["/x/ws/..", 404],
+      ];
+      for (const [target, status] of cases) {
+        const answer = await rawHttp(server.port, handshakeRequest(target));
+        assert.equal(answer.status, status, target);
+      }
+      // Without the upgrade, the same path is the route too.
+      const plain = await rawHttp(
+        server.port,
+        "GET /x/../ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal(plain.status, 400);
+      assert.match(plain.body, /only accepts WebSocket connections/);
+    } finally {
+      await server.close();
+    }
+  });
+}

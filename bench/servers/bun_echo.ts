@@ -14,8 +14,8 @@
  * @module
  */
 
-import process from "node:process";
 import { parseArgs } from "node:util";
+import { portOption } from "./port_option.ts";
 
 // Bun's globals, declared here so that `deno check` passes without Bun's types.
 declare const Bun: {
@@ -34,11 +34,7 @@ const { values } = parseArgs({
     hostname: { type: "string", default: "127.0.0.1" },
   },
 });
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a port number, got ${values.port}`);
-  process.exit(2);
-}
+const port = portOption(values.port);
 
 const server = Bun.serve({
   port,

@@ -20,6 +20,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { portOption } from "./port_option.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -29,14 +30,10 @@ const { values } = parseArgs({
     "idle-timeout": { type: "string" },
   },
 });
-const port = Number(values.port);
+const port = portOption(values.port);
 const idleTimeout = values["idle-timeout"] === undefined
   ? undefined
   : Number(values["idle-timeout"]);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a port number, got ${values.port}`);
-  Deno.exit(2);
-}
 
 Deno.serve({
   port,

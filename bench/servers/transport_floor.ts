@@ -22,6 +22,7 @@
 
 import { createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
+import { portOption } from "./port_option.ts";
 import { computeAcceptKey } from "../../lib/protocol/handshake_key.ts";
 
 /** Which transport a floor server holds its connections on. */
@@ -121,11 +122,7 @@ export function serveFloor(transport: FloorTransport): void {
       hostname: { type: "string", default: "127.0.0.1" },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`--port must be a port number, got ${values.port}`);
-    Deno.exit(2);
-  }
+  const port = portOption(values.port);
   const hostname = values.hostname;
   const listening = (actual: number) =>
     console.log(`Listening on http://${hostname}:${actual}/ (${transport})`);

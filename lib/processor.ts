@@ -103,6 +103,21 @@ export interface SocketProcessorOptions {
    */
   backplane?: Backplane;
   /**
+   * Gives rooms one order of messages for every member in every process
+   * (true for all rooms, or a function that says which): `sendToGroup()`
+   * then reaches local members too through the broker, when it hands the
+   * message back in the order every process sees, instead of at once. The
+   * cost is a broker round trip before local members get a message. While
+   * the broker is unreachable (and in the moments before this process's
+   * subscription to a room is confirmed) local members are served at once,
+   * and that order is per sender only. Needs a backplane whose `totalOrder`
+   * is true (`RedisBackplane`; `BroadcastChannelBackplane` cannot: a
+   * `TypeError`). Every process sharing a room must agree. Without a
+   * backplane, one process's rooms have one order anyway. Default false:
+   * local members first, one order per sender.
+   */
+  totalOrder?: boolean | ((room: string) => boolean);
+  /**
    * Called when the number of members of a room across every process
    * sharing the backplane changes (without a backplane, this processor's
    * count): feed member counts shown to users from here.
@@ -237,7 +252,7 @@ export class SocketProcessor {
       counted: options.onClusterCount ?? (() => {}),
       deliver: (sockets, data, except) =>
         void this.#sendAll(sockets, data, except ? { except } : {}),
-    });
+    }, options.totalOrder);
   }
 
   /** The backplane shared with other processes, if any. */
@@ -374,13 +389,29 @@ export class SocketProcessor {
    * room then has one order of messages that every member sees, the
    * sender's own among them (a chat shows its own line where the others see
    * it); leave the sender out when it already shows what it sent. Like
-   * `broadcast()`, it never waits for slow readers.
+   * `broadcast()`, it never waits for slow readers. In a room in total
+   * order (the `totalOrder` option) it resolves once the message came back
+   * from the broker and went to the local members.
    */
   sendToGroup(
     group: string,
     data: SendData | MessageData | PreparedMessage,
     options: BroadcastOptions = {},
   ): Promise<BroadcastResult> {
+    if (this.#link.inOrder(group)) {
+      const except = options.except;
+      return this.#link.publishInOrder(
+        group,
+        data,
+        options,
+        (payload) =>
+          this.#sendAll(
+            this.#groups.get(group) ?? [],
+            payload,
+            except === undefined ? {} : { except },
+          ),
+      );
+    }
     this.#link.publish({ kind: "room", name: group }, data, options);
     return this.#sendAll(this.#groups.get(group) ?? [], data, options);
   }

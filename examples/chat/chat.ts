@@ -89,6 +89,11 @@ interface RoomCounts {
 export interface ChatOptions {
   /** Shares the rooms with the other processes on this backplane. */
   backplane?: Backplane;
+  /**
+   * Gives each room one order of messages in every process (the
+   * processor's `totalOrder`; the backplane must have one).
+   */
+  totalOrder?: boolean;
 }
 
 /** Rooms on one processor, with their delivery counts. */
@@ -102,9 +107,10 @@ export class Chat {
   readonly #stopCounting: () => void;
 
   constructor(options: ChatOptions = {}) {
-    const { backplane } = options;
+    const { backplane, totalOrder = false } = options;
     this.processor = new SocketProcessor({
       ...(backplane === undefined ? {} : { backplane }),
+      totalOrder,
       // The room's members in every process (this one's without a backplane).
       onClusterCount: (group) => {
         if (group.includes(" ")) return;

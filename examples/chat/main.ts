@@ -3,7 +3,7 @@
  *
  *     deno run -A examples/chat/main.ts [--port 8080] [--hostname 0.0.0.0]
  *         [--backend native|engine] [--compression]
- *         [--redis redis://HOST:PORT] [--workers N]
+ *         [--redis redis://HOST:PORT [--room-order total|sender]] [--workers N]
  *
  * Every message (text or binary) a client sends is delivered unchanged to
  * every socket in its room, the sender included, in the one order the server
@@ -27,14 +27,18 @@
  * Scaling out: with `--redis redis://HOST:PORT`, every chat process started
  * with the same Redis (on any port or machine) serves the same rooms: a
  * message reaches every member of its room in every process exactly once,
- * one sender's messages in the order sent, and the member counts of
- * `?stats=1` count the whole room (channels `socketry:chat:…`). A Redis that
+ * in one order that every member sees (each message goes through Redis,
+ * the sender's own process included; `--room-order sender` serves local
+ * members at once instead, keeping only each sender's order), and the
+ * member counts of `?stats=1` count the whole room (channels
+ * `socketry:chat:…`). A Redis that
  * cannot be reached within 5 s at start-up stops the chat with an error
  * (exit code 1); a later outage keeps each process's own members served and
  * loses what crosses processes until Redis is back (reconnection and
  * resubscription are automatic). `--workers N` runs N isolates on one port
  * (`reusePort` on either backend; the kernel spreads the connections),
- * sharing their rooms through a `BroadcastChannel`; with
+ * sharing their rooms through a `BroadcastChannel` (one order per sender:
+ * isolates do not get their own posts back to place them); with
  * `--redis` as well, each worker joins Redis as a chat process of its own.
  * Each isolate has its own `/metrics` and per-address limits.
  * `Deno.serve`'s `reusePort` needs Deno's `net` unstable feature, which this
@@ -121,9 +125,11 @@ console.log(
           : ""
       }`,
     ]),
-    ...(settings.redis === undefined
-      ? []
-      : [`rooms shared through Redis at ${redacted(settings.redis)}`]),
+    ...(settings.redis === undefined ? [] : [
+      `rooms shared through Redis at ${redacted(settings.redis)} (${
+        settings.totalOrder ? "one order per room" : "one order per sender"
+      })`,
+    ]),
   ].join(", "),
 );
 

@@ -63,7 +63,11 @@ export async function startChatServer(
     : sharing === "isolates"
     ? new BroadcastChannelBackplane({ channel: "chat" })
     : undefined;
-  const chat = new Chat(backplane === undefined ? {} : { backplane });
+  const chat = new Chat(
+    backplane === undefined
+      ? {}
+      : { backplane, totalOrder: settings.totalOrder },
+  );
   const processor = chat.processor;
   const metrics = new ServerMetrics();
   if (backplane !== undefined) metrics.watchBackplane(backplane);

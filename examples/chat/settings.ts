@@ -25,6 +25,11 @@ export const USAGE = `Usage: deno run -A examples/chat/main.ts [options]
   --workers N                run N isolates on one port; they
                              share the rooms through BroadcastChannel, or
                              through Redis with --redis
+  --room-order total|sender  with --redis: one order of messages for every
+                             member of a room in every process (total, the
+                             default), or local members served first, one
+                             order per sender (sender: no Redis round trip
+                             before local members get a message)
   -h, --help                 show this text`;
 
 /** Everything the command line decides. */
@@ -39,6 +44,8 @@ export interface ChatSettings {
   readonly redis: string | undefined;
   /** The isolates of `--workers`; `undefined` serves from the main isolate. */
   readonly workers: number | undefined;
+  /** `--room-order`: whether rooms shared through Redis have one order for all. */
+  readonly totalOrder: boolean;
 }
 
 /** The command line read: settings, a request for help, or what is wrong. */
@@ -66,6 +73,7 @@ export function parseChatArgs(args: string[]): ParsedArgs {
         "rate-limit": { type: "string" },
         redis: { type: "string" },
         workers: { type: "string" },
+        "room-order": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -119,6 +127,15 @@ export function parseChatArgs(args: string[]): ParsedArgs {
       );
     }
   }
+  const order = values["room-order"];
+  if (order !== undefined && order !== "total" && order !== "sender") {
+    return error(`--room-order must be total or sender, got ${order}`);
+  }
+  if (order !== undefined && redis === undefined) {
+    return error(
+      "--room-order needs --redis: only Redis gives every process one order (one process has one order anyway)",
+    );
+  }
   return {
     kind: "settings",
     settings: {
@@ -130,6 +147,7 @@ export function parseChatArgs(args: string[]): ParsedArgs {
       limits,
       redis,
       workers,
+      totalOrder: redis !== undefined && order !== "sender",
     },
   };
 }

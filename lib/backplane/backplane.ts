@@ -84,12 +84,23 @@ export interface Publication {
   readonly data: string | Uint8Array;
   /** Makes this a presence announcement for a room (`data` is then ignored). */
   readonly presence?: Presence;
+  /**
+   * Asks for the publication back, for a room in total order: called
+   * exactly once, when the broker hands the publication back to this
+   * process, in the order every subscriber of the target sees it (a
+   * backplane whose `totalOrder` is true), or at once when that cannot
+   * happen: the link is not ready, the publication failed, the process's
+   * subscription to the target is not confirmed yet, or the backplane has
+   * no total order. Serve the local receivers from here.
+   */
+  readonly echo?: () => void;
 }
 
 /**
  * Carries messages between processes. Each process holds one backplane;
- * the backplane never delivers a process its own publications, so local
- * members are served directly and exactly once.
+ * the backplane never delivers a process its own publications to its
+ * handler, so local members are served directly and exactly once (or, for
+ * a publication with `echo`, from that callback).
  *
  * @example A BroadcastChannel backplane between the isolates of a process
  * ```ts
@@ -110,6 +121,13 @@ export interface Backplane {
   readonly state: BackplaneState;
   /** Counters since creation (a fresh snapshot on each read). */
   readonly stats: BackplaneStats;
+  /**
+   * Whether every process subscribed to a target receives its publications
+   * in one order, and can get its own back in that order (`echo`): then a
+   * room can have one order of messages for all its members. Absent means
+   * false.
+   */
+  readonly totalOrder?: boolean;
   /**
    * Publishes a message; resolves `true` once the broker took it and
    * `false` when it could not (counted in `publishFailures` and reported as

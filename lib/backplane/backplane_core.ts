@@ -14,6 +14,7 @@ import type {
   BackplaneStats,
   Publication,
 } from "./backplane.ts";
+import { Echoes } from "./echoes.ts";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.ts";
 import { checkTarget, type Target, targetKey } from "./target.ts";
 
@@ -22,6 +23,8 @@ export class BackplaneCore {
   readonly id: string;
   state: BackplaneState;
   readonly subscriptions = new Map<string, Target>();
+  /** This process's publications it waits to get back (rooms in total order). */
+  readonly echoes = new Echoes();
   #seq = 0;
   #published = 0;
   #publishFailures = 0;
@@ -58,6 +61,11 @@ export class BackplaneCore {
       publishLatency: this.#latency,
       subscriptions: this.subscriptions.size,
     };
+  }
+
+  /** The sequence number of the last publication encoded. */
+  get seq(): number {
+    return this.#seq;
   }
 
   /** Checks and encodes a publication with the next sequence number. */
@@ -103,7 +111,8 @@ export class BackplaneCore {
    * Takes bytes that arrived on `channel`; `expected` is the key of the
    * target that channel carries, when the channel carries only one.
    * Garbage is counted and reported, never thrown; the process's own
-   * publications and targets it is not subscribed to are ignored.
+   * publications go to the echoes, and targets it is not subscribed to are
+   * ignored.
    */
   arrive(bytes: unknown, channel: string, expected?: string): void {
     const result = decodeEnvelope(bytes as Uint8Array);
@@ -113,7 +122,10 @@ export class BackplaneCore {
     if (expected !== undefined && key !== expected) {
       return this.#drop(channel, `a ${key} message on the ${expected} channel`);
     }
-    if (envelope.origin === this.id) return;
+    if (envelope.origin === this.id) {
+      this.echoes.arrived(envelope.seq);
+      return;
+    }
     if (this.#last !== undefined) {
       const last = this.#last.get(envelope.origin);
       if (last !== undefined && envelope.seq <= last) {

@@ -92,6 +92,14 @@ export class BroadcastChannelBackplane implements Backplane {
   }
 
   /** Counters since creation. */
+  /**
+   * False: every isolate sees the others' posts in one order, but its own
+   * publications never come back to it, so it cannot place them in that
+   * order.
+   */
+  readonly totalOrder = false;
+
+  /** Counters since creation. */
   get stats(): BackplaneStats {
     return this.#core.stats;
   }
@@ -99,10 +107,14 @@ export class BroadcastChannelBackplane implements Backplane {
   /**
    * Queues the message for the batch posted at the end of this event-loop
    * turn and resolves `true` at once (a failure to post the batch is
-   * counted and reported); `false` after `close()`.
+   * counted and reported); `false` after `close()`. An `echo` is called
+   * at once: this backplane has no total order.
    */
   publish(publication: Publication): Promise<boolean> {
     const bytes = this.#core.encode(publication);
+    // Isolates do not get their own posts back: the local members are
+    // served at once, and only one isolate's posts keep their order.
+    publication.echo?.();
     if (this.#closed) {
       return Promise.resolve(
         this.#core.failed(

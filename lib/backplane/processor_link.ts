@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Backplane } from "./backplane.ts";
+import type { Backplane, Publication } from "./backplane.ts";
 import {
   type Envelope,
   MAX_PRESENCE_USERS,
@@ -62,6 +62,7 @@ const encoder = new TextEncoder();
 export class ProcessorLink {
   readonly backplane: Backplane | undefined;
   readonly #host: LinkHost;
+  readonly #totalOrder: (room: string) => boolean;
   readonly #prefix: string;
   readonly #ids = new Map<Socket, string>();
   readonly #byId = new Map<string, Socket>();
@@ -76,8 +77,22 @@ export class ProcessorLink {
   #flush: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  constructor(backplane: Backplane | undefined, host: LinkHost) {
+  constructor(
+    backplane: Backplane | undefined,
+    host: LinkHost,
+    totalOrder: boolean | ((room: string) => boolean) = false,
+  ) {
+    if (
+      totalOrder !== false && backplane !== undefined && !backplane.totalOrder
+    ) {
+      throw new TypeError(
+        "totalOrder needs a backplane that gives every process one order (RedisBackplane); this one has none",
+      );
+    }
     this.backplane = backplane;
+    this.#totalOrder = typeof totalOrder === "function"
+      ? totalOrder
+      : () => totalOrder;
     this.#host = host;
     this.#prefix = backplane?.id ?? "local";
     if (backplane !== undefined) {
@@ -219,23 +234,64 @@ export class ProcessorLink {
     options: SendOptions & { except?: Socket | undefined },
   ): void {
     if (this.backplane === undefined) return;
+    void this.backplane.publish(this.#publication(target, data, options));
+  }
+
+  /** Whether a room's messages go through the broker to its local members too. */
+  inOrder(room: string): boolean {
+    return this.backplane?.totalOrder === true && this.#totalOrder(room);
+  }
+
+  /**
+   * Publishes a message for a room in total order: `local` serves this
+   * process's members when the broker hands the message back, in the order
+   * every process sees (or at once, when the backplane cannot give it
+   * back). Resolves with what `local` resolved.
+   */
+  publishInOrder<R>(
+    room: string,
+    data: SendData | MessageData | PreparedMessage,
+    options: SendOptions & { except?: Socket | undefined },
+    local: (payload: string | Uint8Array) => Promise<R>,
+  ): Promise<R> {
+    const served = Promise.withResolvers<R>();
+    const publication = this.#publication(
+      { kind: "room", name: room },
+      data,
+      options,
+    );
+    // The caller may reuse its buffer before the message comes back.
+    const payload = typeof publication.data === "string"
+      ? publication.data
+      : publication.data.slice();
+    void this.backplane?.publish({
+      ...publication,
+      data: payload,
+      echo: () => served.resolve(local(payload)),
+    });
+    return served.promise;
+  }
+
+  #publication(
+    target: Target,
+    data: SendData | MessageData | PreparedMessage,
+    options: SendOptions & { except?: Socket | undefined },
+  ): Publication {
     if (options.endOfMessage === false) {
       throw new WebSocketError(
         "A message part cannot be sent to other processes: send whole messages",
         { status: WebSocketStatus.InvalidState },
       );
     }
-    const except = options.except === undefined
-      ? undefined
-      : this.#ids.get(options.except);
     const payload = data instanceof PreparedMessage
       ? toPayload(data.data, data.type)
       : toPayload(data, options.type);
-    void this.backplane.publish(
-      except === undefined
-        ? { target, data: payload }
-        : { target, except, data: payload },
-    );
+    const except = options.except === undefined
+      ? undefined
+      : this.#ids.get(options.except);
+    return except === undefined
+      ? { target, data: payload }
+      : { target, except, data: payload };
   }
 
   #heardFrom(origin: string, room: string, presence: Presence): void {

@@ -99,6 +99,8 @@ export class RedisBackplane implements Backplane {
   readonly #sub: RedisClient;
   readonly #readied = Promise.withResolvers<void>();
   readonly #listeners = new Map<string, (message: Buffer) => void>();
+  // Targets whose SUBSCRIBE Redis confirmed: their echoes will come back.
+  readonly #confirmed = new Set<string>();
   #pending: Promise<unknown> = Promise.resolve();
   #wasReady = false;
   #closed = false;
@@ -159,6 +161,13 @@ export class RedisBackplane implements Backplane {
     return this.#core.state;
   }
 
+  /**
+   * True: Redis delivers a channel's messages to every subscriber in one
+   * order, this process's own included, so a publication with `echo` comes
+   * back in its place in that order.
+   */
+  readonly totalOrder = true;
+
   /** Counters since creation. */
   get stats(): BackplaneStats {
     return this.#core.stats;
@@ -175,10 +184,12 @@ export class RedisBackplane implements Backplane {
    */
   publish(publication: Publication): Promise<boolean> {
     const bytes = this.#core.encode(publication);
-    const { target } = publication;
+    const { target, echo } = publication;
+    const seq = this.#core.seq;
     // The publishing connection alone decides: a publication can reach the
     // others while this process's subscriptions are being restored.
     if (this.#closed || !this.#pub.isReady) {
+      echo?.();
       return Promise.resolve(this.#core.failed(
         target,
         new WebSocketError(
@@ -189,12 +200,25 @@ export class RedisBackplane implements Backplane {
         ),
       ));
     }
+    if (echo !== undefined) {
+      // It comes back only on a subscription in place.
+      if (
+        this.#core.state === "ready" && this.#confirmed.has(targetKey(target))
+      ) {
+        this.#core.echoes.expect(seq, echo);
+      } else {
+        echo();
+      }
+    }
     const channel = `${this.#base}:${targetKey(target)}`;
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     const sent = performance.now();
     return this.#pub.publish(channel, payload).then(
       () => this.#core.published(sent),
-      (error: unknown) => this.#core.failed(target, error),
+      (error: unknown) => {
+        this.#core.echoes.failed(seq);
+        return this.#core.failed(target, error);
+      },
     );
   }
 
@@ -208,7 +232,11 @@ export class RedisBackplane implements Backplane {
     const listener = (message: Buffer) =>
       this.#core.arrive(message, channel, key);
     this.#listeners.set(key, listener);
-    this.#track(this.#sub.subscribe(channel, listener, true));
+    this.#track(
+      this.#sub.subscribe(channel, listener, true).then(() => {
+        if (this.#listeners.get(key) === listener) this.#confirmed.add(key);
+      }),
+    );
   }
 
   /** Unsubscribes from the target's channel. */
@@ -218,6 +246,7 @@ export class RedisBackplane implements Backplane {
     if (this.#closed || listener === undefined) return;
     this.#core.subscriptions.delete(key);
     this.#listeners.delete(key);
+    this.#confirmed.delete(key);
     this.#track(this.#sub.unsubscribe(`${this.#base}:${key}`, listener, true));
   }
 
@@ -251,6 +280,8 @@ export class RedisBackplane implements Backplane {
     this.#closed = true;
     this.#core.subscriptions.clear();
     this.#listeners.clear();
+    this.#confirmed.clear();
+    this.#core.echoes.flush();
     this.#readied.reject(
       new WebSocketError("The Redis backplane was closed", {
         status: WebSocketStatus.Aborted,
@@ -281,6 +312,8 @@ export class RedisBackplane implements Backplane {
       this.#readied.resolve();
       return this.#core.setState("ready");
     }
+    // Nothing published before comes back now: serve it locally, in order.
+    this.#core.echoes.flush();
     this.#core.setState(this.#wasReady ? "down" : "connecting", error);
   }
 

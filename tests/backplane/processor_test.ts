@@ -73,12 +73,16 @@ async function nothingMore(...clients: TestClient[]): Promise<void> {
 
 type Kind = "BroadcastChannel" | "Redis";
 
-async function pair(kind: Kind, redis?: RedisServer): Promise<[Node, Node]> {
+async function pair(
+  kind: Kind,
+  redis?: RedisServer,
+  options: SocketProcessorOptions = {},
+): Promise<[Node, Node]> {
   if (kind === "BroadcastChannel") {
     const channel = crypto.randomUUID();
     return await Promise.all([
-      node(new BroadcastChannelBackplane({ channel })),
-      node(new BroadcastChannelBackplane({ channel })),
+      node(new BroadcastChannelBackplane({ channel }), options),
+      node(new BroadcastChannelBackplane({ channel }), options),
     ]);
   }
   const prefix = crypto.randomUUID();
@@ -86,10 +90,9 @@ async function pair(kind: Kind, redis?: RedisServer): Promise<[Node, Node]> {
     new RedisBackplane({ url: redis!.url, prefix })
   );
   await Promise.all(backplanes.map((backplane) => backplane.ready));
-  return await Promise.all(backplanes.map((backplane) => node(backplane))) as [
-    Node,
-    Node,
-  ];
+  return await Promise.all(
+    backplanes.map((backplane) => node(backplane, options)),
+  ) as [Node, Node];
 }
 
 async function settled(...nodes: Node[]): Promise<void> {
@@ -342,5 +345,131 @@ Deno.test("a processor with a backplane refuses room and user names the backplan
     assert.equal(q.processor.has(socket), false);
   } finally {
     await Promise.all([p.close(), q.close()]);
+  }
+});
+
+Deno.test({
+  name:
+    "Redis, rooms in total order: 2,000 messages from senders in both processes reach all four members in one and the same order",
+  ignore: !hasRedis,
+  fn: async () => {
+    const redis = await startRedis();
+    const [p, q] = await pair("Redis", redis, {
+      totalOrder: (room) => room !== "loose",
+    });
+    try {
+      const members = [
+        await p.connect(),
+        await p.connect(),
+        await q.connect(),
+        await q.connect(),
+      ];
+      members.forEach(({ socket }, i) =>
+        (i < 2 ? p : q).processor.join(socket, "numbers")
+      );
+      await settled(p, q);
+      const count = 1000;
+      const results: Promise<{ sent: number }>[] = [];
+      for (let i = 1; i <= count; i++) {
+        results.push(p.processor.sendToGroup("numbers", `p ${i}`));
+        results.push(q.processor.sendToGroup("numbers", `q ${i}`));
+      }
+      const orders: string[][] = [];
+      for (const { client } of members) {
+        const order: string[] = [];
+        const last = { p: 0, q: 0 };
+        for (let i = 0; i < 2 * count; i++) {
+          const text = String(await client.next());
+          const [sender, n] = text.split(" ") as ["p" | "q", string];
+          assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
+          last[sender] = Number(n);
+          order.push(text);
+        }
+        orders.push(order);
+      }
+      for (const order of orders.slice(1)) assert.deepEqual(order, orders[0]);
+      // Each call resolved with its local delivery: two members each.
+      for (const { sent } of await Promise.all(results)) assert.equal(sent, 2);
+      await nothingMore(...members.map(({ client }) => client));
+    } finally {
+      await Promise.all([p.close(), q.close()]);
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Redis, rooms in total order: the sender can be left out; a room not in total order and the local members during an outage are served at once",
+  ignore: !hasRedis,
+  fn: async () => {
+    const redis = await startRedis();
+    const [p, q] = await pair("Redis", redis, {
+      totalOrder: (room) => room !== "loose",
+    });
+    try {
+      const a1 = await p.connect();
+      const a2 = await p.connect();
+      const b1 = await q.connect();
+      for (const room of ["lobby", "loose"]) {
+        p.processor.join(a1.socket, room);
+        p.processor.join(a2.socket, room);
+        q.processor.join(b1.socket, room);
+      }
+      await settled(p, q);
+      const bytes = new Uint8Array([1, 2, 3]);
+      const sent = p.processor.sendToGroup("lobby", bytes, {
+        except: a1.socket,
+      });
+      // The caller's buffer may change before the message comes back.
+      bytes[0] = 9;
+      assert.deepEqual(await sent, { sent: 1, failed: 0 });
+      for (const member of [a2, b1]) {
+        assert.deepEqual(
+          new Uint8Array(await member.client.next() as ArrayBuffer),
+          new Uint8Array([1, 2, 3]),
+        );
+      }
+      await nothingMore(a1.client);
+
+      // Not in total order: local members are served before the call returns.
+      const loose = p.processor.sendToGroup("loose", "at once");
+      assert.deepEqual(await loose, { sent: 2, failed: 0 });
+
+      for (const member of [a1, a2, b1]) {
+        assert.equal(await member.client.next(), "at once");
+      }
+      await redis.stop(true);
+      await waitFor(() => p.backplane.state === "down");
+      assert.deepEqual(
+        await p.processor.sendToGroup("lobby", "during the outage"),
+        { sent: 2, failed: 0 },
+      );
+      assert.equal(await a1.client.next(), "during the outage");
+      assert.equal(await a2.client.next(), "during the outage");
+      await nothingMore(b1.client);
+      assert.equal(p.backplane.stats.publishFailures, 1);
+    } finally {
+      await Promise.all([p.close(), q.close()]);
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test("totalOrder needs a backplane that has one: BroadcastChannel is refused", () => {
+  const backplane = new BroadcastChannelBackplane({
+    channel: crypto.randomUUID(),
+  });
+  try {
+    assert.throws(
+      () => new SocketProcessor({ backplane, totalOrder: true }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /totalOrder needs a backplane/.test(error.message),
+    );
+    // Without a backplane, one process's rooms have one order already.
+    new SocketProcessor({ totalOrder: true });
+  } finally {
+    void backplane.close();
   }
 });

@@ -397,3 +397,61 @@ Deno.test({
     assert.equal(never.state, "down");
   },
 });
+
+Deno.test({
+  name:
+    "Redis backplane: publications with echo come back to their publisher in the order every subscriber sees, once each; at once when they cannot",
+  ignore: !run,
+  fn: async () => {
+    const redis = await startRedis();
+    const c = await cluster(redis, "echo");
+    try {
+      assert.equal(c.a.totalOrder, true);
+      // Not subscribed (yet): nothing would come back, so it is served now.
+      let early = 0;
+      void c.a.publish({ target: lobby, data: "early", echo: () => early++ });
+      assert.equal(early, 1);
+
+      c.a.subscribe(lobby);
+      c.b.subscribe(lobby);
+      await Promise.all([c.a.settled(), c.b.settled()]);
+      const seen = { a: [] as string[], b: [] as string[] };
+      c.a.onMessage((envelope) => seen.a.push(String(envelope.data)));
+      c.b.onMessage((envelope) => seen.b.push(String(envelope.data)));
+      const count = 500;
+      for (let i = 1; i <= count; i++) {
+        for (const side of ["a", "b"] as const) {
+          const data = `${side} ${i}`;
+          void c[side].publish({
+            target: lobby,
+            data,
+            echo: () => seen[side].push(data),
+          });
+        }
+      }
+      await until(
+        "every message at both",
+        () => seen.a.length === 2 * count && seen.b.length === 2 * count,
+        10_000,
+      );
+      await delay(100);
+      assert.equal(seen.a.length, 2 * count);
+      assert.deepEqual(seen.a, seen.b);
+      assert.equal(new Set(seen.a).size, 2 * count);
+      // The own publications are not handed to the handlers.
+      assert.equal(c.a.stats.received, count);
+
+      await redis.stop(true);
+      await until("a down", () => c.a.state === "down");
+      let during = 0;
+      assert.equal(
+        await c.a.publish({ target: lobby, data: "x", echo: () => during++ }),
+        false,
+      );
+      assert.equal(during, 1);
+    } finally {
+      await c.close();
+      await redis.stop();
+    }
+  },
+});

@@ -22,16 +22,25 @@ async function stopAll(chats: ChatServer[]): Promise<void> {
 
 /**
  * Every sender sends `PER_SENDER` numbered lines (and one text starting
- * with NUL); every member must get each line once, one sender's in order.
+ * with NUL); every member must get each line once, one sender's in order,
+ * and with `oneOrder` the numbered lines in the same order as every other
+ * member (the NUL lines go to two groups, watchers and the others, whose
+ * orders are their own).
  */
-async function exchange(senders: ChatMember[], members: ChatMember[]) {
+async function exchange(
+  senders: ChatMember[],
+  members: ChatMember[],
+  oneOrder = false,
+) {
   const expected = senders.length * (PER_SENDER + 1);
+  const orders: string[][] = [];
   senders.forEach((sender, s) => {
     for (let i = 0; i < PER_SENDER; i++) sender.send(`${s}:${i}`);
     sender.send(`\u0000${s}:nul`);
   });
   for (const member of members) {
     const lines = await member.lines(expected, 15_000);
+    orders.push(lines.filter((line) => !line.startsWith("\u0000")));
     const next = senders.map(() => 0);
     for (const line of lines) {
       if (line.startsWith("\u0000")) {
@@ -45,6 +54,11 @@ async function exchange(senders: ChatMember[], members: ChatMember[]) {
       next[s]!++;
     }
     assert.deepEqual(next, senders.map(() => PER_SENDER + 1));
+  }
+  if (oneOrder) {
+    orders.forEach((order, i) =>
+      assert.deepEqual(order, orders[0], `${members[i]!.name}: another order`)
+    );
   }
   // Nothing more (no duplicate) arrives.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -65,7 +79,7 @@ async function openSockets(port: number): Promise<number> {
 }
 
 for (const backend of ["native", "engine"]) {
-  Deno.test(`chat --redis, ${backend}: two processes on one Redis are one chat, each line once and in order, counts of the whole room, one stopping while the other goes on`, async () => {
+  Deno.test(`chat --redis, ${backend}: two processes on one Redis are one chat, each line once and in one order for all, counts of the whole room, one stopping while the other goes on`, async () => {
     const redis = await startRedis();
     const chats: ChatServer[] = [];
     const members: ChatMember[] = [];
@@ -83,12 +97,11 @@ for (const backend of ["native", "engine"]) {
       await watchA.members(4);
       await watchB.members(4);
 
-      await exchange([plainA, plainB, watchB], [
-        watchA,
-        watchB,
-        plainA,
-        plainB,
-      ]);
+      await exchange(
+        [plainA, plainB, watchB],
+        [watchA, watchB, plainA, plainB],
+        true,
+      );
       assert.equal(elsewhere.extraLines(), 0, "another room got lines");
       // Watchers see the NUL lines escaped, the others as sent.
       assert.ok(watchA.received.includes("\u0000\u00001:nul"));
@@ -164,7 +177,7 @@ Deno.test("chat --workers 2 --redis beside a single chat process on the same Red
     }
     members.push(await ChatMember.open("single member", single, "r"));
     await watcher.members(8);
-    await exchange([members[1]!, members.at(-1)!], members);
+    await exchange([members[1]!, members.at(-1)!], members, true);
   } finally {
     await Promise.all(members.map((member) => member.close()));
     await stopAll(chats);

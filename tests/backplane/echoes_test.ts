@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { ECHO_TIMEOUT, Echoes } from "../../lib/backplane/echoes.ts";
+
+function recorder() {
+  const served: number[] = [];
+  return { served, callback: (seq: number) => () => served.push(seq) };
+}
+
+Deno.test("Echoes: an arrival serves the earlier ones that never came back first, each once", () => {
+  const echoes = new Echoes();
+  const { served, callback } = recorder();
+  for (const seq of [1, 2, 3, 4]) echoes.expect(seq, callback(seq));
+  assert.equal(echoes.arrived(2), true);
+  assert.deepEqual(served, [1, 2]);
+  assert.equal(echoes.arrived(1), false);
+  assert.equal(echoes.arrived(2), false);
+  echoes.failed(4);
+  assert.deepEqual(served, [1, 2, 4]);
+  assert.equal(echoes.size, 1);
+  echoes.flush();
+  assert.deepEqual(served, [1, 2, 4, 3]);
+  assert.equal(echoes.size, 0);
+  // Nothing is served twice, whatever comes later.
+  echoes.failed(3);
+  assert.equal(echoes.arrived(4), false);
+  assert.deepEqual(served, [1, 2, 4, 3]);
+});
+
+Deno.test("Echoes: a callback that throws is reported, and the others are still served", () => {
+  const echoes = new Echoes();
+  const served: number[] = [];
+  const errors: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    echoes.expect(1, () => {
+      throw new Error("boom");
+    });
+    echoes.expect(2, () => served.push(2));
+    echoes.arrived(2);
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(served, [2]);
+  assert.equal(errors.length, 1);
+});
+
+Deno.test("Echoes: one that does not come back is served after the timeout, in order", async () => {
+  const echoes = new Echoes();
+  const { served, callback } = recorder();
+  const start = performance.now();
+  echoes.expect(1, callback(1));
+  echoes.expect(2, callback(2));
+  while (served.length < 2 && performance.now() - start < 3 * ECHO_TIMEOUT) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const waited = performance.now() - start;
+  assert.deepEqual(served, [1, 2]);
+  assert.ok(
+    waited >= ECHO_TIMEOUT && waited < 2 * ECHO_TIMEOUT,
+    `${waited} ms`,
+  );
+  assert.equal(echoes.arrived(1), false);
+  assert.deepEqual(served, [1, 2]);
+});

@@ -7,7 +7,7 @@
  *     taskset -c 1 deno run -A bench/fanout.ts [--receivers 1000,10000]
  *         [--seconds 5] [--servers chat-native,chat-engine,deno,ws,bun]
  *         [--bun PATH] [--workers N] [--server-cpus 0] [--rounds 1]
- *         [--rate N] [--redis [--redis-server PATH]]
+ *         [--rate N] [--redis [--redis-server PATH] [--room-order total,sender]]
  *
  * `--workers N` runs the native chat as N isolates on one port (its own
  * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
@@ -26,7 +26,11 @@
  * generator during the window (`/proc`), what the chats' backplanes counted
  * (`socketry_backplane_*` of their `GET /metrics`), and the ratio
  * cross-process / single-process of deliveries per second, round by round,
- * and of server CPU time (chats + Redis) per delivery.
+ * and of server CPU time (chats + Redis) per delivery. `--room-order`
+ * chooses the two chats' `--room-order` (`total`, their default: every
+ * message goes through Redis, local members included; `sender`: local
+ * members served at once); with `total,sender` both setups run in turns,
+ * each compared with the one chat, and the report adds total / sender.
  *
  * `--rate N` publishes N messages a second on a clock instead of keeping 4
  * in flight: latency below saturation (at saturation it is mostly queueing).
@@ -94,6 +98,7 @@ const { values } = parseArgs({
     rate: { type: "string" },
     redis: { type: "boolean", default: false },
     "redis-server": { type: "string", default: REDIS_SERVER },
+    "room-order": { type: "string", default: "total" },
     help: { type: "boolean", default: false },
   },
 });
@@ -110,13 +115,23 @@ if (values.help) {
   --rate N                 N messages a second instead of 4 in flight
   --redis                  2 chat processes on a Redis of their own against
                            1 chat process, receivers split across the two
-  --redis-server PATH      the redis-server binary (${REDIS_SERVER})`);
+  --redis-server PATH      the redis-server binary (${REDIS_SERVER})
+  --room-order LIST        with --redis: the chats' --room-order, total
+                           (default), sender, or total,sender to compare`);
   Deno.exit(0);
 }
 const ROOM_SIZES = values.receivers.split(",").map((size) =>
   positive("receivers", size)
 );
 const SECONDS = positive("seconds", values.seconds, false);
+type RoomOrder = "total" | "sender";
+const ROOM_ORDERS = [...new Set(values["room-order"].split(","))].map(
+  (order): RoomOrder => {
+    if (order === "total" || order === "sender") return order;
+    console.error(`--room-order takes total and sender, not ${order}`);
+    Deno.exit(2);
+  },
+);
 const ROUNDS = positive("rounds", values.rounds);
 const RATE = values.rate === undefined
   ? undefined
@@ -208,15 +223,21 @@ function single(
   };
 }
 
-/** Two chat processes on a Redis of their own. */
-function overRedis(backend: "native" | "engine"): Setup {
+/** Two chat processes on a Redis of their own, rooms in `order`. */
+function overRedis(backend: "native" | "engine", order: RoomOrder): Setup {
   return {
     key: `chat-${backend}`,
-    label: `2 chats + Redis, ${backend}`,
+    label: `2 chats + Redis, ${backend}${
+      order === "total" ? "" : `, ${order} order`
+    }`,
     start: async () => {
       const redis = await startBenchRedis(values["redis-server"], SERVER_CPUS);
       const chats = await Promise.all(
-        [0, 1].map(() => listen(chatCommand(backend, ["--redis", redis.url]))),
+        [0, 1].map(() =>
+          listen(
+            chatCommand(backend, ["--redis", redis.url, "--room-order", order]),
+          )
+        ),
       );
       const stop = async () => {
         await Promise.all(
@@ -817,7 +838,7 @@ const setups: Setup[] = values.redis
     const backend = key === "chat-engine" ? "engine" : "native";
     return [
       single(key, `1 chat, ${backend}`, () => chatCommand(backend), false),
-      overRedis(backend),
+      ...ROOM_ORDERS.map((order) => overRedis(backend, order)),
     ];
   })
   : SERVERS.filter((server) => chosen.includes(server.key));
@@ -1016,53 +1037,66 @@ function reportRedis(): void {
           r.receivers === receivers && r.key === key && r.overRedis === redis
         );
       const one = of(false);
-      const two = of(true);
-      if (one.length === 0 || two.length === 0) continue;
-      const ratios = pairedRatios(two, one, (r) => r.perSecond);
-      const ratio = ratios.length === 0 ? null : median(ratios);
-      const p99 = median(two.map((r) => r.p99));
-      // Server CPU per delivery (chats, plus Redis): steadier than the rates
-      // when other work shares the machine.
-      const cost = (r: Result) =>
-        r.serverCpu === null ? null : (r.serverCpu + (r.redisCpu ?? 0)) /
-          r.perSecond;
-      const costs = pairedRatios(
-        two.filter((r) => cost(r) !== null),
-        one.filter((r) => cost(r) !== null),
-        (r) => cost(r)!,
-      );
-      rows.push([
-        key,
-        String(receivers),
-        String(Math.round(median(one.map((r) => r.perSecond)))),
-        String(Math.round(median(two.map((r) => r.perSecond)))),
-        ratios.map((value) => value.toFixed(2)).join(", "),
-        ratio === null ? "-" : `${ratio.toFixed(2)}x`,
-        fixed(median(one.map((r) => r.p99)), 1),
-        fixed(p99, 1),
-        String(two.reduce((sum, r) => sum + r.lost + r.reordered, 0)),
-        costs.length === 0 ? "-" : `${median(costs).toFixed(2)}x`,
-      ]);
-      const limit = whatLimits(two, cores);
-      verdicts.push(
-        `${key} at ${receivers}: ratio ${
-          ratio === null ? "-" : ratio.toFixed(2)
-        } (${
-          RATE !== undefined
-            ? "set by --rate: 1.00 means both kept up"
-            : `goal ≥ 0.8: ${
-              ratio !== null && ratio >= 0.8 ? "met" : "not met"
-            }`
-        }), p99 ${fixed(p99, 1)} ms (goal < 50: ${
-          p99 < 50 ? "met" : "not met"
-        }); over Redis, ${limit}`,
-      );
+      for (const label of new Set(of(true).map((r) => r.server))) {
+        const two = of(true).filter((r) => r.server === label);
+        const ratios = pairedRatios(two, one, (r) => r.perSecond);
+        const ratio = ratios.length === 0 ? null : median(ratios);
+        const p99 = median(two.map((r) => r.p99));
+        // Server CPU per delivery (chats, plus Redis): steadier than the rates
+        // when other work shares the machine.
+        const cost = (r: Result) =>
+          r.serverCpu === null ? null : (r.serverCpu + (r.redisCpu ?? 0)) /
+            r.perSecond;
+        const costs = pairedRatios(
+          two.filter((r) => cost(r) !== null),
+          one.filter((r) => cost(r) !== null),
+          (r) => cost(r)!,
+        );
+        rows.push([
+          label,
+          String(receivers),
+          String(Math.round(median(one.map((r) => r.perSecond)))),
+          String(Math.round(median(two.map((r) => r.perSecond)))),
+          ratios.map((value) => value.toFixed(2)).join(", "),
+          ratio === null ? "-" : `${ratio.toFixed(2)}x`,
+          fixed(median(one.map((r) => r.p99)), 1),
+          fixed(p99, 1),
+          String(two.reduce((sum, r) => sum + r.lost + r.reordered, 0)),
+          costs.length === 0 ? "-" : `${median(costs).toFixed(2)}x`,
+        ]);
+        const limit = whatLimits(two, cores);
+        verdicts.push(
+          `${label} at ${receivers}: ratio ${
+            ratio === null ? "-" : ratio.toFixed(2)
+          } (${
+            RATE !== undefined
+              ? "set by --rate: 1.00 means both kept up"
+              : `goal ≥ 0.8: ${
+                ratio !== null && ratio >= 0.8 ? "met" : "not met"
+              }`
+          }), p99 ${fixed(p99, 1)} ms (goal < 50: ${
+            p99 < 50 ? "met" : "not met"
+          }); over Redis, ${limit}`,
+        );
+      }
+      const orders = of(true).filter((r) => !r.server.endsWith("sender order"));
+      const senders = of(true).filter((r) => r.server.endsWith("sender order"));
+      if (orders.length > 0 && senders.length > 0) {
+        const paired = pairedRatios(orders, senders, (r) => r.perSecond);
+        verdicts.push(
+          `${key} at ${receivers}: total order / sender order ${
+            paired.map((value) => value.toFixed(2)).join(", ")
+          } (median ${median(paired).toFixed(2)}x), p99 ${
+            fixed(median(orders.map((r) => r.p99)), 1)
+          } against ${fixed(median(senders.map((r) => r.p99)), 1)} ms`,
+        );
+      }
     }
   }
   console.log(
     "\n" + table([
       [
-        "server",
+        "setup",
         "receivers",
         "1 chat /s",
         "2 chats + Redis /s",

@@ -12,7 +12,8 @@
  * `--workers N` runs the native chat as N isolates on one port (its own
  * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
  * with `--server-cpus` (a `taskset` list, `0-1`) to compare `--workers 2`
- * with `--workers 1`.
+ * with `--workers 1`. `--room-order` chooses their `--room-order` too
+ * (`total,sender`: both, in turns).
  *
  * `--redis` compares, for each chat server chosen (`--servers`, default
  * `chat-native`), TWO chat processes sharing the room through a Redis of
@@ -116,8 +117,9 @@ if (values.help) {
   --redis                  2 chat processes on a Redis of their own against
                            1 chat process, receivers split across the two
   --redis-server PATH      the redis-server binary (${REDIS_SERVER})
-  --room-order LIST        with --redis: the chats' --room-order, total
-                           (default), sender, or total,sender to compare`);
+  --room-order LIST        with --redis or --workers: the chats'
+                           --room-order, total (default), sender, or
+                           total,sender to compare`);
   Deno.exit(0);
 }
 const ROOM_SIZES = values.receivers.split(",").map((size) =>
@@ -262,13 +264,23 @@ function overRedis(backend: "native" | "engine", order: RoomOrder): Setup {
 }
 
 const SERVERS: Setup[] = [
-  single(
-    "chat-native",
-    values.workers === undefined
-      ? "socketry chat, native"
-      : `socketry chat, native, ${values.workers} worker(s)`,
-    () => chatCommand("native"),
-  ),
+  ...(values.workers === undefined
+    ? [
+      single(
+        "chat-native",
+        "socketry chat, native",
+        () => chatCommand("native"),
+      ),
+    ]
+    : ROOM_ORDERS.map((order) =>
+      single(
+        "chat-native",
+        `socketry chat, native, ${values.workers} worker(s)${
+          order === "total" ? "" : `, ${order} order`
+        }`,
+        () => chatCommand("native", ["--room-order", order]),
+      )
+    )),
   single(
     "chat-engine",
     "socketry chat, engine",

@@ -61,7 +61,10 @@ export async function startChatServer(
   const backplane = settings.redis !== undefined
     ? await connectRedis(settings.redis)
     : sharing === "isolates"
-    ? new BroadcastChannelBackplane({ channel: "chat" })
+    ? new BroadcastChannelBackplane({
+      channel: "chat",
+      totalOrder: settings.totalOrder,
+    })
     : undefined;
   const chat = new Chat(
     backplane === undefined

@@ -25,10 +25,11 @@ export const USAGE = `Usage: deno run -A examples/chat/main.ts [options]
   --workers N                run N isolates on one port; they
                              share the rooms through BroadcastChannel, or
                              through Redis with --redis
-  --room-order total|sender  with --redis: one order of messages for every
-                             member of a room in every process (total, the
-                             default), or local members served first, one
-                             order per sender (sender: no Redis round trip
+  --room-order total|sender  with --redis or --workers: one order of messages
+                             for every member of a room in every process or
+                             isolate (total, the default), or local members
+                             served first, one order per sender (sender: no
+                             round trip through Redis or a listening worker
                              before local members get a message)
   -h, --help                 show this text`;
 
@@ -44,7 +45,7 @@ export interface ChatSettings {
   readonly redis: string | undefined;
   /** The isolates of `--workers`; `undefined` serves from the main isolate. */
   readonly workers: number | undefined;
-  /** `--room-order`: whether rooms shared through Redis have one order for all. */
+  /** `--room-order`: whether shared rooms have one order for all their members. */
   readonly totalOrder: boolean;
 }
 
@@ -131,9 +132,9 @@ export function parseChatArgs(args: string[]): ParsedArgs {
   if (order !== undefined && order !== "total" && order !== "sender") {
     return error(`--room-order must be total or sender, got ${order}`);
   }
-  if (order !== undefined && redis === undefined) {
+  if (order !== undefined && redis === undefined && workers === undefined) {
     return error(
-      "--room-order needs --redis: only Redis gives every process one order (one process has one order anyway)",
+      "--room-order needs --redis or --workers: one isolate has one order anyway",
     );
   }
   return {
@@ -147,7 +148,8 @@ export function parseChatArgs(args: string[]): ParsedArgs {
       limits,
       redis,
       workers,
-      totalOrder: redis !== undefined && order !== "sender",
+      totalOrder: (redis !== undefined || workers !== undefined) &&
+        order !== "sender",
     },
   };
 }

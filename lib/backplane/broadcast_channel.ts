@@ -15,6 +15,7 @@ import type {
   Publication,
 } from "./backplane.ts";
 import { BackplaneCore } from "./backplane_core.ts";
+import { OrderListener } from "./order_listener.ts";
 import { checkTarget, type Target, targetKey } from "./target.ts";
 
 /** Options of {@linkcode BroadcastChannelBackplane}. */
@@ -26,6 +27,16 @@ export interface BroadcastChannelBackplaneOptions {
   channel?: string;
   /** This isolate's id on the backplane. Default: a random UUID. */
   id?: string;
+  /**
+   * Gives every isolate one order of publications, its own included, so
+   * that rooms can have one order for all their members (the processor's
+   * `totalOrder`). The isolate then receives through a small worker of its
+   * own, which sees every post, this isolate's among them, in the one order
+   * Deno hands them to every isolate. The cost: one worker (a thread) per
+   * backplane, one more hop for every message, and the state is
+   * `connecting` until the worker listens. Default false.
+   */
+  totalOrder?: boolean;
 }
 
 /**
@@ -33,7 +44,8 @@ export interface BroadcastChannelBackplaneOptions {
  * `BroadcastChannel`. Every isolate receives every publication and keeps
  * those for the targets it subscribed to; one channel keeps each
  * publisher's messages in order. It is `ready` from the start and never
- * `down`: there is no broker to lose.
+ * `down`: there is no broker to lose (with `totalOrder`, `ready` once its
+ * listening worker is, and `down` if that worker fails).
  *
  * Deno's `BroadcastChannel` holds at most 256 posted messages (of all
  * channel names) that some isolate has not read yet, and an isolate that
@@ -58,27 +70,53 @@ export interface BroadcastChannelBackplaneOptions {
  * ```
  */
 export class BroadcastChannelBackplane implements Backplane {
+  /**
+   * Whether this isolate gets its own publications back in the order every
+   * isolate sees them (the `totalOrder` option): without it, every isolate
+   * sees the others' posts in one order, but cannot place its own in it.
+   */
+  readonly totalOrder: boolean;
   readonly #core: BackplaneCore;
   readonly #channel: BroadcastChannel;
   readonly #name: string;
+  readonly #listener: OrderListener | undefined;
   #closed = false;
   #batch: Uint8Array[] = [];
   #batchTargets: Target[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Opens the channel; the backplane is ready at once. */
+  /** Opens the channel; the backplane is ready at once (with `totalOrder`, once its worker listens). */
   constructor(options: BroadcastChannelBackplaneOptions = {}) {
-    this.#core = new BackplaneCore(options.id, "ready", true);
+    this.totalOrder = options.totalOrder ?? false;
+    this.#core = new BackplaneCore(
+      options.id,
+      this.totalOrder ? "connecting" : "ready",
+      true,
+    );
     this.#name = `socketry:${options.channel ?? "socketry"}`;
     this.#channel = new BroadcastChannel(this.#name);
-    this.#channel.onmessage = (event) => {
-      if (!Array.isArray(event.data)) {
-        return this.#core.arrive(event.data, this.#name);
-      }
-      for (const bytes of event.data) this.#core.arrive(bytes, this.#name);
-    };
-    this.#channel.onmessageerror = () =>
-      this.#core.arrive(undefined, this.#name);
+    if (!this.totalOrder) {
+      this.#channel.onmessage = (event) => this.#receive(event.data);
+      this.#channel.onmessageerror = () => this.#receive(null);
+      return;
+    }
+    // The channel only posts: everything, this isolate's posts included,
+    // arrives through the listener, in one order.
+    this.#listener = new OrderListener(this.#name, {
+      ready: () => this.#core.setState("ready"),
+      post: (data) => this.#receive(data),
+      failed: (error) => {
+        this.#core.echoes.flush();
+        this.#core.setState("down", error);
+      },
+    });
+  }
+
+  #receive(data: unknown): void {
+    if (!Array.isArray(data)) {
+      return this.#core.arrive(data ?? undefined, this.#name);
+    }
+    for (const bytes of data) this.#core.arrive(bytes, this.#name);
   }
 
   /** This isolate's id: the origin of its envelopes. */
@@ -92,14 +130,6 @@ export class BroadcastChannelBackplane implements Backplane {
   }
 
   /** Counters since creation. */
-  /**
-   * False: every isolate sees the others' posts in one order, but its own
-   * publications never come back to it, so it cannot place them in that
-   * order.
-   */
-  readonly totalOrder = false;
-
-  /** Counters since creation. */
   get stats(): BackplaneStats {
     return this.#core.stats;
   }
@@ -108,13 +138,19 @@ export class BroadcastChannelBackplane implements Backplane {
    * Queues the message for the batch posted at the end of this event-loop
    * turn and resolves `true` at once (a failure to post the batch is
    * counted and reported); `false` after `close()`. An `echo` is called
-   * at once: this backplane has no total order.
+   * when the publication comes back through the listening worker (with
+   * `totalOrder`, once it is ready), at once otherwise.
    */
   publish(publication: Publication): Promise<boolean> {
     const bytes = this.#core.encode(publication);
-    // Isolates do not get their own posts back: the local members are
-    // served at once, and only one isolate's posts keep their order.
-    publication.echo?.();
+    const { echo } = publication;
+    if (echo !== undefined) {
+      if (this.#listener !== undefined && this.#core.state === "ready") {
+        this.#core.echoes.expect(this.#core.seq, echo);
+      } else {
+        echo();
+      }
+    }
     if (this.#closed) {
       return Promise.resolve(
         this.#core.failed(
@@ -142,6 +178,8 @@ export class BroadcastChannelBackplane implements Backplane {
     try {
       this.#channel.postMessage(batch);
     } catch (error) {
+      // Nothing of this batch comes back.
+      this.#core.echoes.flush();
       for (const target of targets) this.#core.failed(target, error);
       return;
     }
@@ -179,6 +217,8 @@ export class BroadcastChannelBackplane implements Backplane {
     if (!this.#closed) {
       this.#flush();
       this.#closed = true;
+      this.#listener?.close();
+      this.#core.echoes.flush();
       this.#channel.close();
       this.#core.subscriptions.clear();
       this.#core.setState("down");

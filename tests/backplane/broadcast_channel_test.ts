@@ -15,7 +15,10 @@ interface TestWorker {
   close(): Promise<void>;
 }
 
-async function spawn(channel: string): Promise<TestWorker> {
+async function spawn(
+  channel: string,
+  totalOrder = false,
+): Promise<TestWorker> {
   const worker = new Worker(
     new URL("./broadcast_worker.ts", import.meta.url),
     { type: "module" },
@@ -33,7 +36,7 @@ async function spawn(channel: string): Promise<TestWorker> {
     assert.equal(reply.op, "report");
     return reply;
   };
-  const started = await send({ op: "start", channel });
+  const started = await send({ op: "start", channel, totalOrder });
   assert.equal(started.op, "started");
   return {
     id: started.id,
@@ -184,4 +187,51 @@ Deno.test("BroadcastChannel backplane: publishing after close fails, is counted 
     "state",
     "publishFailed",
   ]);
+});
+
+Deno.test("BroadcastChannel backplane with totalOrder: two workers publishing at once see the same sequence, each its own publications in their place, once each", async () => {
+  const channel = `bc-test-${crypto.randomUUID()}`;
+  const [a, b] = await Promise.all([
+    spawn(channel, true),
+    spawn(channel, true),
+  ]);
+  try {
+    await Promise.all([
+      a.send({ op: "subscribe", target: lobby }),
+      b.send({ op: "subscribe", target: lobby }),
+    ]);
+    const sent: Promise<WorkerReply>[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      for (const worker of [a, b]) {
+        sent.push(worker.send({
+          op: "publish",
+          target: lobby,
+          count: 25,
+          from: 25 * turn + 1,
+          echo: true,
+        }));
+      }
+    }
+    await Promise.all(sent);
+    const [atA, atB] = await Promise.all([a.collect(1000), b.collect(1000)]);
+    const order = (arrivals: Arrival[]) =>
+      arrivals.map(({ origin, data }) => `${origin} ${data}`);
+    assert.equal(atA.length, 1000);
+    assert.deepEqual(order(atA), order(atB));
+    assert.equal(new Set(order(atA)).size, 1000);
+    // Each one's own publications came back as echoes, the others' as messages.
+    assert.equal(atA.filter(({ target }) => target === "echo").length, 500);
+    assert.ok(
+      atA.every(({ origin, target }) =>
+        (origin === a.id) === (target === "echo")
+      ),
+    );
+    for (const stats of [await a.stats(), await b.stats()]) {
+      assert.equal(stats.received, 500);
+      assert.equal(stats.lost, 0);
+      assert.equal(stats.malformed, 0);
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
 });

@@ -10,10 +10,19 @@ import type { Target } from "../../lib/backplane/target.ts";
 
 /** A command from the test. */
 export type WorkerCommand =
-  | { op: "start"; channel: string }
+  | { op: "start"; channel: string; totalOrder?: boolean }
   | { op: "subscribe"; target: Target }
   | { op: "unsubscribe"; target: Target }
-  | { op: "publish"; target: Target; count: number; binary?: boolean }
+  | {
+    op: "publish";
+    target: Target;
+    count: number;
+    binary?: boolean;
+    /** Asks for each publication back, recorded among the arrivals. */
+    echo?: boolean;
+    /** Numbers the messages from here (default 1). */
+    from?: number;
+  }
   | { op: "report" }
   | { op: "close" };
 
@@ -43,7 +52,18 @@ const self = globalThis as unknown as {
 self.onmessage = async ({ data: command }) => {
   switch (command.op) {
     case "start":
-      backplane = new BroadcastChannelBackplane({ channel: command.channel });
+      backplane = new BroadcastChannelBackplane({
+        channel: command.channel,
+        totalOrder: command.totalOrder ?? false,
+      });
+      if (backplane.state !== "ready") {
+        const started = backplane;
+        await new Promise<void>((resolve) =>
+          started.onEvent((event) => {
+            if (event.type === "state" && event.state === "ready") resolve();
+          })
+        );
+      }
       backplane.onMessage((envelope) =>
         arrived.push({
           origin: envelope.origin,
@@ -63,14 +83,29 @@ self.onmessage = async ({ data: command }) => {
     case "unsubscribe":
       backplane!.unsubscribe(command.target);
       return self.postMessage({ op: "done" });
-    case "publish":
-      for (let i = 1; i <= command.count; i++) {
+    case "publish": {
+      const from = command.from ?? 1;
+      for (let i = from; i < from + command.count; i++) {
+        const data = command.binary ? new Uint8Array([i & 255]) : `m${i}`;
+        const origin = backplane!.id;
         await backplane!.publish({
           target: command.target,
-          data: command.binary ? new Uint8Array([i & 255]) : `m${i}`,
+          data,
+          ...(command.echo
+            ? {
+              echo: () =>
+                arrived.push({
+                  origin,
+                  seq: 0,
+                  target: "echo",
+                  data: String(data),
+                }),
+            }
+            : {}),
         });
       }
       return self.postMessage({ op: "done" });
+    }
     case "report":
       return self.postMessage({
         op: "report",

@@ -80,10 +80,17 @@ async function pair(
 ): Promise<[Node, Node]> {
   if (kind === "BroadcastChannel") {
     const channel = crypto.randomUUID();
-    return await Promise.all([
-      node(new BroadcastChannelBackplane({ channel }), options),
-      node(new BroadcastChannelBackplane({ channel }), options),
-    ]);
+    const totalOrder = (options.totalOrder ?? false) !== false;
+    const backplanes = [1, 2].map(() =>
+      new BroadcastChannelBackplane({ channel, totalOrder })
+    );
+    // With totalOrder, each listens through a worker: ready once it is.
+    await waitFor(() =>
+      backplanes.every((backplane) => backplane.state === "ready")
+    );
+    return await Promise.all(
+      backplanes.map((backplane) => node(backplane, options)),
+    ) as [Node, Node];
   }
   const prefix = crypto.randomUUID();
   const backplanes = [1, 2].map(() =>
@@ -348,55 +355,59 @@ Deno.test("a processor with a backplane refuses room and user names the backplan
   }
 });
 
-Deno.test({
-  name:
-    "Redis, rooms in total order: 2,000 messages from senders in both processes reach all four members in one and the same order",
-  ignore: !hasRedis,
-  fn: async () => {
-    const redis = await startRedis();
-    const [p, q] = await pair("Redis", redis, {
-      totalOrder: (room) => room !== "loose",
-    });
-    try {
-      const members = [
-        await p.connect(),
-        await p.connect(),
-        await q.connect(),
-        await q.connect(),
-      ];
-      members.forEach(({ socket }, i) =>
-        (i < 2 ? p : q).processor.join(socket, "numbers")
-      );
-      await settled(p, q);
-      const count = 1000;
-      const results: Promise<{ sent: number }>[] = [];
-      for (let i = 1; i <= count; i++) {
-        results.push(p.processor.sendToGroup("numbers", `p ${i}`));
-        results.push(q.processor.sendToGroup("numbers", `q ${i}`));
-      }
-      const orders: string[][] = [];
-      for (const { client } of members) {
-        const order: string[] = [];
-        const last = { p: 0, q: 0 };
-        for (let i = 0; i < 2 * count; i++) {
-          const text = String(await client.next());
-          const [sender, n] = text.split(" ") as ["p" | "q", string];
-          assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
-          last[sender] = Number(n);
-          order.push(text);
+for (const kind of ["BroadcastChannel", "Redis"] as const) {
+  Deno.test({
+    name:
+      `${kind}, rooms in total order: 2,000 messages from senders in both processes reach all four members in one and the same order`,
+    ignore: kind === "Redis" && !hasRedis,
+    fn: async () => {
+      const redis = kind === "Redis" ? await startRedis() : undefined;
+      const [p, q] = await pair(kind, redis, {
+        totalOrder: (room) => room !== "loose",
+      });
+      try {
+        const members = [
+          await p.connect(),
+          await p.connect(),
+          await q.connect(),
+          await q.connect(),
+        ];
+        members.forEach(({ socket }, i) =>
+          (i < 2 ? p : q).processor.join(socket, "numbers")
+        );
+        await settled(p, q);
+        const count = 1000;
+        const results: Promise<{ sent: number }>[] = [];
+        for (let i = 1; i <= count; i++) {
+          results.push(p.processor.sendToGroup("numbers", `p ${i}`));
+          results.push(q.processor.sendToGroup("numbers", `q ${i}`));
         }
-        orders.push(order);
+        const orders: string[][] = [];
+        for (const { client } of members) {
+          const order: string[] = [];
+          const last = { p: 0, q: 0 };
+          for (let i = 0; i < 2 * count; i++) {
+            const text = String(await client.next());
+            const [sender, n] = text.split(" ") as ["p" | "q", string];
+            assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
+            last[sender] = Number(n);
+            order.push(text);
+          }
+          orders.push(order);
+        }
+        for (const order of orders.slice(1)) assert.deepEqual(order, orders[0]);
+        // Each call resolved with its local delivery: two members each.
+        for (const { sent } of await Promise.all(results)) {
+          assert.equal(sent, 2);
+        }
+        await nothingMore(...members.map(({ client }) => client));
+      } finally {
+        await Promise.all([p.close(), q.close()]);
+        await redis?.stop();
       }
-      for (const order of orders.slice(1)) assert.deepEqual(order, orders[0]);
-      // Each call resolved with its local delivery: two members each.
-      for (const { sent } of await Promise.all(results)) assert.equal(sent, 2);
-      await nothingMore(...members.map(({ client }) => client));
-    } finally {
-      await Promise.all([p.close(), q.close()]);
-      await redis.stop();
-    }
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name:
@@ -456,20 +467,23 @@ Deno.test({
   },
 });
 
-Deno.test("totalOrder needs a backplane that has one: BroadcastChannel is refused", () => {
-  const backplane = new BroadcastChannelBackplane({
-    channel: crypto.randomUUID(),
-  });
+Deno.test("totalOrder needs a backplane that has one: a BroadcastChannel backplane without its totalOrder option is refused", async () => {
+  const channel = crypto.randomUUID();
+  const plain = new BroadcastChannelBackplane({ channel });
+  const ordered = new BroadcastChannelBackplane({ channel, totalOrder: true });
   try {
+    assert.equal(plain.totalOrder, false);
     assert.throws(
-      () => new SocketProcessor({ backplane, totalOrder: true }),
+      () => new SocketProcessor({ backplane: plain, totalOrder: true }),
       (error: unknown) =>
         error instanceof TypeError &&
         /totalOrder needs a backplane/.test(error.message),
     );
+    assert.equal(ordered.totalOrder, true);
+    new SocketProcessor({ backplane: ordered, totalOrder: true });
     // Without a backplane, one process's rooms have one order already.
     new SocketProcessor({ totalOrder: true });
   } finally {
-    void backplane.close();
+    await Promise.all([plain.close(), ordered.close()]);
   }
 });

@@ -145,7 +145,7 @@ for (const backend of ["native", "engine"]) {
       // all of them, it proves the others are on the other isolate.
       const held = await openSockets(chat.port);
       assert.ok(held > 0 && held < 12, `one isolate holds ${held} of 12`);
-      await exchange(members.slice(1, 5), members);
+      await exchange(members.slice(1, 5), members, true);
       // SIGTERM stops both isolates gracefully: every socket gets 1001.
       const { code } = await chat.stop();
       assert.equal(code, 0, chat.output());

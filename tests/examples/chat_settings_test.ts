@@ -15,7 +15,7 @@ function errorOf(args: string[]): string {
   return parsed.kind === "error" ? parsed.message : "";
 }
 
-Deno.test("chat settings: rooms shared through Redis have one order unless --room-order sender", () => {
+Deno.test("chat settings: rooms shared through Redis or across workers have one order unless --room-order sender", () => {
   assert.equal(settingsOf(REDIS).totalOrder, true);
   assert.equal(
     settingsOf([...REDIS, "--room-order", "total"]).totalOrder,
@@ -26,13 +26,17 @@ Deno.test("chat settings: rooms shared through Redis have one order unless --roo
     false,
   );
   assert.equal(settingsOf([]).totalOrder, false);
-  assert.equal(settingsOf(["--workers", "2"]).totalOrder, false);
+  assert.equal(settingsOf(["--workers", "2"]).totalOrder, true);
+  assert.equal(
+    settingsOf(["--workers", "2", "--room-order", "sender"]).totalOrder,
+    false,
+  );
   assert.match(
     errorOf([...REDIS, "--room-order", "global"]),
     /--room-order must be total or sender, got global/,
   );
   assert.match(
     errorOf(["--room-order", "total"]),
-    /--room-order needs --redis/,
+    /--room-order needs --redis or --workers/,
   );
 });

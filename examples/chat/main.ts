@@ -37,8 +37,9 @@
  * loses what crosses processes until Redis is back (reconnection and
  * resubscription are automatic). `--workers N` runs N isolates on one port
  * (`reusePort` on either backend; the kernel spreads the connections),
- * sharing their rooms through a `BroadcastChannel` (one order per sender:
- * isolates do not get their own posts back to place them); with
+ * sharing their rooms through a `BroadcastChannel` (one order per room as
+ * well: each isolate receives through a listening worker that sees its own
+ * posts in their place; `--room-order sender` turns that off); with
  * `--redis` as well, each worker joins Redis as a chat process of its own.
  * Each isolate has its own `/metrics` and per-address limits.
  * `Deno.serve`'s `reusePort` needs Deno's `net` unstable feature, which this

@@ -1,6 +1,7 @@
 /**
  * A `deno serve --parallel` app for the tests: every isolate holds a
- * processor whose rooms are shared through a BroadcastChannel backplane.
+ * processor whose rooms are shared through a BroadcastChannel backplane, in
+ * total order (each isolate starts a listening worker of its own).
  * Text messages go to the room, the sender included; `#id` answers with the
  * socket's id, whose first part names the isolate.
  *
@@ -15,9 +16,11 @@ import {
 
 const backplane = new BroadcastChannelBackplane({
   channel: Deno.env.get("SOCKETRY_TEST_CHANNEL") ?? "serve-parallel",
+  totalOrder: true,
 });
 const processor = new SocketProcessor({
   backplane,
+  totalOrder: true,
   onSocket: async (socket, processor) => {
     processor.join(socket, "lobby");
     for await (const message of socket) {

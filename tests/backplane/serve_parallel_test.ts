@@ -9,7 +9,7 @@ import { TestClient } from "../helpers/client.ts";
 import { ROOT } from "../helpers/processes.ts";
 import { freePort } from "./redis_server.ts";
 
-Deno.test("deno serve --parallel: a room spans both isolates through BroadcastChannel", async () => {
+Deno.test("deno serve --parallel: a room spans both isolates through BroadcastChannel, in one order for every member", async () => {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -76,14 +76,20 @@ Deno.test("deno serve --parallel: a room spans both isolates through BroadcastCh
       first!.ws.send(`x ${i}`);
       second!.ws.send(`y ${i}`);
     }
-    await Promise.all(clients.map(async (client) => {
+    const orders = await Promise.all(clients.map(async (client) => {
       const last: Record<string, number> = { x: 0, y: 0 };
+      const order: string[] = [];
       for (let i = 0; i < 2 * count; i++) {
-        const [sender, n] = String(await client.next(10_000)).split(" ");
+        const text = String(await client.next(10_000));
+        const [sender, n] = text.split(" ");
         assert.equal(Number(n), last[sender!]! + 1, `${sender} reordered`);
         last[sender!] = Number(n);
+        order.push(text);
       }
+      return order;
     }));
+    // Rooms in total order: every member, in either isolate, saw one sequence.
+    for (const order of orders) assert.deepEqual(order, orders[0]);
     await Promise.all(
       clients.map((client) => assert.rejects(client.next(200), /no message/)),
     );

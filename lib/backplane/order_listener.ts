@@ -12,18 +12,12 @@
  * @module
  */
 
-// The worker: subscribes to the channel named in its first message, says
-// "ready" once subscribed (posts made after that reach it), and passes on
-// each post (an array or bytes; null for one that could not be read).
+// The worker: subscribes to the channel named in its message, says "ready"
+// once subscribed (posts made after that reach it), and passes on each post
+// (an array or bytes; null for one that could not be read).
 const SOURCE = `
-let channel;
 self.onmessage = ({ data }) => {
-  if (channel !== undefined) {
-    channel.close();
-    self.close();
-    return;
-  }
-  channel = new BroadcastChannel(data);
+  const channel = new BroadcastChannel(data);
   channel.onmessage = (event) => self.postMessage(event.data);
   channel.onmessageerror = () => self.postMessage(null);
   self.postMessage("ready");

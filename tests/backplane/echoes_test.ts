@@ -63,3 +63,20 @@ Deno.test("Echoes: one that does not come back is served after the timeout, in o
   assert.equal(echoes.arrived(1), false);
   assert.deepEqual(served, [1, 2]);
 });
+
+Deno.test("Echoes: after a long turn, an echo that waited in the queue as long is taken as it arrives, not served by the late timer first", async () => {
+  const echoes = new Echoes();
+  const { served, callback } = recorder();
+  echoes.expect(1, callback(1));
+  // Due after the timer's first check: it waits behind the same long turn.
+  const arrival = new Promise<boolean>((resolve) =>
+    setTimeout(() => resolve(echoes.arrived(1)), ECHO_TIMEOUT / 4 + 100)
+  );
+  const start = performance.now();
+  while (performance.now() - start < ECHO_TIMEOUT + 500) {
+    // A turn longer than the timeout.
+  }
+  assert.equal(await arrival, true);
+  assert.deepEqual(served, [1]);
+  assert.equal(echoes.size, 0);
+});

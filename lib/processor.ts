@@ -111,10 +111,11 @@ export interface SocketProcessorOptions {
    * the broker is unreachable (and in the moments before this process's
    * subscription to a room is confirmed) local members are served at once,
    * and that order is per sender only. Needs a backplane whose `totalOrder`
-   * is true (`RedisBackplane`; `BroadcastChannelBackplane` cannot: a
-   * `TypeError`). Every process sharing a room must agree. Without a
-   * backplane, one process's rooms have one order anyway. Default false:
-   * local members first, one order per sender.
+   * is true (`RedisBackplane`, or `BroadcastChannelBackplane` created with
+   * its `totalOrder` option; another is refused with a `TypeError`). Every
+   * process sharing a room must agree. Without a backplane, one process's
+   * rooms have one order anyway. Default false: local members first, one
+   * order per sender.
    */
   totalOrder?: boolean | ((room: string) => boolean);
   /**

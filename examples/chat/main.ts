@@ -126,11 +126,12 @@ console.log(
           : ""
       }`,
     ]),
-    ...(settings.redis === undefined ? [] : [
-      `rooms shared through Redis at ${redacted(settings.redis)} (${
-        settings.totalOrder ? "one order per room" : "one order per sender"
-      })`,
-    ]),
+    ...(settings.redis === undefined
+      ? []
+      : [`rooms shared through Redis at ${redacted(settings.redis)}`]),
+    ...(settings.redis === undefined && settings.workers === undefined
+      ? []
+      : [settings.totalOrder ? "one order per room" : "one order per sender"]),
   ].join(", "),
 );
 

@@ -68,6 +68,29 @@ export interface BroadcastChannelBackplaneOptions {
  * await a.close();
  * await b.close();
  * ```
+ *
+ * @example One order for all isolates, this isolate's own posts in their place
+ * ```ts
+ * import { BroadcastChannelBackplane } from "@socketry/socketry";
+ *
+ * const backplane = new BroadcastChannelBackplane({
+ *   channel: "ordered-example",
+ *   totalOrder: true,
+ * });
+ * // Ready once its listening worker is.
+ * await new Promise<void>((resolve) =>
+ *   backplane.onEvent((event) => {
+ *     if (event.type === "state" && event.state === "ready") resolve();
+ *   })
+ * );
+ * const lobby = { kind: "room", name: "lobby" } as const;
+ * backplane.subscribe(lobby);
+ * const back = new Promise((resolve) => {
+ *   backplane.publish({ target: lobby, data: "hi", echo: () => resolve("back") });
+ * });
+ * console.log(await back); // "back", in the order every isolate sees
+ * await backplane.close();
+ * ```
  */
 export class BroadcastChannelBackplane implements Backplane {
   /**

@@ -32,9 +32,9 @@ export interface BroadcastChannelBackplaneOptions {
    * that rooms can have one order for all their members (the processor's
    * `totalOrder`). The isolate then receives through a small worker of its
    * own, which sees every post, this isolate's among them, in the one order
-   * Deno hands them to every isolate. The cost: one worker (a thread, 9–10 MiB of RSS) per
-   * backplane, one more hop for every message, and the state is
-   * `connecting` until the worker listens. Default false.
+   * Deno hands them to every isolate. The cost: one worker (a thread, 9–10
+   * MiB of RSS) per backplane, one more hop for every message, and the
+   * state is `connecting` until the worker listens. Default false.
    */
   totalOrder?: boolean;
 }

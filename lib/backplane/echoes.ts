@@ -4,20 +4,24 @@
  * when it comes back (in the order every subscriber sees) or, when it
  * cannot come back, locally at once.
  *
- * One connection publishes and one subscribes, so a process's publications
+ * One connection publishes and one subscribes (or, on the BroadcastChannel
+ * backplane, one listener sees every post), so a process's publications
  * come back in the order it made them: when one arrives, those published
  * before it that have not arrived never will (published to a channel whose
- * subscription was not in place yet, after a reconnection) and go out first.
+ * subscription was not in place yet, after a reconnection), and they go out
+ * first. Under load the echoes queue behind each other, but they keep
+ * arriving; a timer serves what is left only once nothing of this process's
+ * own has arrived for a while.
  *
  * @module
  */
 
 /**
- * How long an echo may take before it is served locally (after one more
- * check, up to a quarter of this later): the last one lost has no later one
- * to reveal it.
+ * How long the echoes may be silent before those waiting longer are served
+ * locally (after one more check, up to a quarter of this later): the last
+ * one lost has no later one to reveal it.
  */
-export const ECHO_TIMEOUT = 2000;
+export const ECHO_TIMEOUT = 5000;
 
 interface Pending {
   readonly callback: () => void;
@@ -31,6 +35,14 @@ export class Echoes {
   #timer: ReturnType<typeof setTimeout> | undefined;
   // The last sequence number found overdue at the previous tick.
   #overdue = 0;
+  // When the last of this process's own publications came back.
+  #heard = 0;
+  readonly #timeout: number;
+
+  /** `timeout`: how long echoes may be silent (tests shorten it). */
+  constructor(timeout = ECHO_TIMEOUT) {
+    this.#timeout = timeout;
+  }
 
   /** How many are awaited. */
   get size(): number {
@@ -44,17 +56,19 @@ export class Echoes {
   }
 
   /**
-   * Publication `seq` came back: serves it, after those published before it
-   * that did not. False when it was not awaited (served already).
+   * This process's publication `seq` came back: serves those published
+   * before it that did not (they never will), then it, if it was awaited.
+   * False when it was not (served already, or not asked for).
    */
   arrived(seq: number): boolean {
-    if (!this.#pending.has(seq)) return false;
+    this.#heard = performance.now();
     for (const [earlier, { callback }] of this.#pending) {
+      if (earlier > seq) break;
       this.#pending.delete(earlier);
       call(callback);
-      if (earlier === seq) break;
+      if (earlier === seq) return true;
     }
-    return true;
+    return false;
   }
 
   /** Publication `seq` will not come back (it failed): serves it now. */
@@ -77,27 +91,31 @@ export class Echoes {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#pending.size === 0) return;
-    this.#timer = setTimeout(() => this.#tick(), ECHO_TIMEOUT / 4);
+    this.#timer = setTimeout(() => this.#tick(), this.#timeout / 4);
     // Waiting for echoes never keeps a process alive by itself.
     Deno.unrefTimer(this.#timer);
   }
 
   /**
-   * Serves the echoes that were overdue at the previous tick already: a
-   * busy event loop runs a late timer before the arrivals that waited as
-   * long, and between two ticks those arrivals have had their turn.
+   * Once no echo has arrived for the timeout, serves those waiting longer
+   * that were overdue at the previous tick already: a busy event loop runs
+   * a late timer before the arrivals that waited as long, and between two
+   * ticks those arrivals have had their turn.
    */
   #tick(): void {
     this.#timer = undefined;
-    const due = performance.now() - ECHO_TIMEOUT;
+    const due = performance.now() - this.#timeout;
     let overdue = 0;
-    for (const [seq, { callback, at }] of this.#pending) {
-      if (at > due) break;
-      if (seq <= this.#overdue) {
-        this.#pending.delete(seq);
-        call(callback);
-      } else {
-        overdue = seq;
+    // While echoes keep arriving, those waiting are queued behind them.
+    if (this.#heard <= due) {
+      for (const [seq, { callback, at }] of this.#pending) {
+        if (at > due) break;
+        if (seq <= this.#overdue) {
+          this.#pending.delete(seq);
+          call(callback);
+        } else {
+          overdue = seq;
+        }
       }
     }
     this.#overdue = overdue;

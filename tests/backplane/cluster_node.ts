@@ -6,7 +6,9 @@
  * members in every process), `@user:U TEXT` sends TEXT to user U and
  * `@socket:ID TEXT` to one socket, wherever they are.
  *
- * Usage: deno run -A tests/backplane/cluster_node.ts PORT REDIS_URL PREFIX
+ * Usage: deno run -A tests/backplane/cluster_node.ts PORT REDIS_URL PREFIX [total]
+ *
+ * With `total`, rooms are in total order (the processor's `totalOrder`).
  *
  * @module
  */
@@ -14,7 +16,7 @@
 import { SocketProcessor, webSockets } from "../../mod.ts";
 import { RedisBackplane } from "../../lib/backplane/redis.ts";
 
-const [port, url, prefix] = Deno.args;
+const [port, url, prefix, order] = Deno.args;
 const backplane = new RedisBackplane({ url: url!, prefix: prefix! });
 backplane.onEvent((event) => {
   if (event.type === "state") {
@@ -28,6 +30,7 @@ const rooms = new WeakMap<object, string>();
 
 const processor = new SocketProcessor({
   backplane,
+  totalOrder: order === "total",
   onSocket: async (socket, processor) => {
     const room = rooms.get(socket)!;
     processor.join(socket, room);

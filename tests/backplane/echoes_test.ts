@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ECHO_TIMEOUT, Echoes } from "../../lib/backplane/echoes.ts";
+import { Echoes } from "../../lib/backplane/echoes.ts";
+
+// A short timeout for the tests (the backplanes use TIMEOUT).
+const TIMEOUT = 400;
 
 function recorder() {
   const served: number[] = [];
@@ -7,7 +10,7 @@ function recorder() {
 }
 
 Deno.test("Echoes: an arrival serves the earlier ones that never came back first, each once", () => {
-  const echoes = new Echoes();
+  const echoes = new Echoes(TIMEOUT);
   const { served, callback } = recorder();
   for (const seq of [1, 2, 3, 4]) echoes.expect(seq, callback(seq));
   assert.equal(echoes.arrived(2), true);
@@ -27,7 +30,7 @@ Deno.test("Echoes: an arrival serves the earlier ones that never came back first
 });
 
 Deno.test("Echoes: a callback that throws is reported, and the others are still served", () => {
-  const echoes = new Echoes();
+  const echoes = new Echoes(TIMEOUT);
   const served: number[] = [];
   const errors: unknown[] = [];
   const original = console.error;
@@ -46,18 +49,18 @@ Deno.test("Echoes: a callback that throws is reported, and the others are still 
 });
 
 Deno.test("Echoes: one that does not come back is served after the timeout, in order", async () => {
-  const echoes = new Echoes();
+  const echoes = new Echoes(TIMEOUT);
   const { served, callback } = recorder();
   const start = performance.now();
   echoes.expect(1, callback(1));
   echoes.expect(2, callback(2));
-  while (served.length < 2 && performance.now() - start < 3 * ECHO_TIMEOUT) {
+  while (served.length < 2 && performance.now() - start < 3 * TIMEOUT) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const waited = performance.now() - start;
   assert.deepEqual(served, [1, 2]);
   assert.ok(
-    waited >= ECHO_TIMEOUT && waited < 2 * ECHO_TIMEOUT,
+    waited >= TIMEOUT && waited < 2 * TIMEOUT,
     `${waited} ms`,
   );
   assert.equal(echoes.arrived(1), false);
@@ -65,18 +68,37 @@ Deno.test("Echoes: one that does not come back is served after the timeout, in o
 });
 
 Deno.test("Echoes: after a long turn, an echo that waited in the queue as long is taken as it arrives, not served by the late timer first", async () => {
-  const echoes = new Echoes();
+  const echoes = new Echoes(TIMEOUT);
   const { served, callback } = recorder();
   echoes.expect(1, callback(1));
   // Due after the timer's first check: it waits behind the same long turn.
   const arrival = new Promise<boolean>((resolve) =>
-    setTimeout(() => resolve(echoes.arrived(1)), ECHO_TIMEOUT / 4 + 100)
+    setTimeout(() => resolve(echoes.arrived(1)), TIMEOUT / 4 + 100)
   );
   const start = performance.now();
-  while (performance.now() - start < ECHO_TIMEOUT + 500) {
+  while (performance.now() - start < TIMEOUT + 500) {
     // A turn longer than the timeout.
   }
   assert.equal(await arrival, true);
   assert.deepEqual(served, [1]);
   assert.equal(echoes.size, 0);
+});
+
+Deno.test("Echoes: while this process's publications keep coming back, one waiting longer than the timeout is not served by the timer", async () => {
+  const echoes = new Echoes(TIMEOUT);
+  const { served, callback } = recorder();
+  echoes.expect(100, callback(100));
+  // Earlier publications, not awaited, keep arriving for 3 timeouts.
+  for (let seq = 1; seq <= 30; seq++) {
+    await new Promise((resolve) => setTimeout(resolve, TIMEOUT / 10));
+    assert.equal(echoes.arrived(seq), false);
+  }
+  assert.deepEqual(served, []);
+  // Then silence: served after the timeout.
+  const start = performance.now();
+  while (served.length === 0 && performance.now() - start < 4 * TIMEOUT) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.deepEqual(served, [100]);
+  assert.ok(performance.now() - start >= TIMEOUT * 0.9);
 });

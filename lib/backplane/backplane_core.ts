@@ -68,8 +68,12 @@ export class BackplaneCore {
     return this.#seq;
   }
 
-  /** Checks and encodes a publication with the next sequence number. */
-  encode(publication: Publication): Uint8Array {
+  /**
+   * Checks and encodes a publication with the next sequence number. Its
+   * `echo` waits for the publication to come back when `comesBack` says it
+   * will and the link is ready; otherwise it is called now.
+   */
+  encode(publication: Publication, comesBack = false): Uint8Array {
     const target = checkTarget(publication.target);
     if (publication.except !== undefined) {
       checkTarget({ kind: "socket", name: publication.except });
@@ -78,8 +82,8 @@ export class BackplaneCore {
       throw new TypeError("Presence is announced for rooms only");
     }
     this.#seq++;
-    const { except, presence } = publication;
-    return encodeEnvelope({
+    const { except, presence, echo } = publication;
+    const bytes = encodeEnvelope({
       origin: this.id,
       seq: this.#seq,
       target,
@@ -87,6 +91,14 @@ export class BackplaneCore {
       ...(except === undefined ? {} : { except }),
       ...(presence === undefined ? {} : { presence }),
     });
+    if (echo !== undefined) {
+      if (comesBack && this.state === "ready") {
+        this.echoes.expect(this.#seq, echo);
+      } else {
+        echo();
+      }
+    }
+    return bytes;
   }
 
   /** Counts a publication; `since` is when it was sent, if it was acknowledged. */
@@ -149,8 +161,12 @@ export class BackplaneCore {
     }
   }
 
-  /** Changes the state; a failure is reported even when the state stays. */
+  /**
+   * Changes the state; a failure is reported even when the state stays.
+   * Off `ready`, nothing published comes back: the echoes are served now.
+   */
   setState(state: BackplaneState, error?: unknown): void {
+    if (state !== "ready") this.echoes.flush();
     if (state === this.state && error === undefined) return;
     this.state = state;
     this.emit(

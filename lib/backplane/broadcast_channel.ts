@@ -128,10 +128,7 @@ export class BroadcastChannelBackplane implements Backplane {
     this.#listener = new OrderListener(this.#name, {
       ready: () => this.#core.setState("ready"),
       post: (data) => this.#receive(data),
-      failed: (error) => {
-        this.#core.echoes.flush();
-        this.#core.setState("down", error);
-      },
+      failed: (error) => this.#core.setState("down", error),
     });
   }
 
@@ -165,15 +162,7 @@ export class BroadcastChannelBackplane implements Backplane {
    * `totalOrder`, once it is ready), at once otherwise.
    */
   publish(publication: Publication): Promise<boolean> {
-    const bytes = this.#core.encode(publication);
-    const { echo } = publication;
-    if (echo !== undefined) {
-      if (this.#listener !== undefined && this.#core.state === "ready") {
-        this.#core.echoes.expect(this.#core.seq, echo);
-      } else {
-        echo();
-      }
-    }
+    const bytes = this.#core.encode(publication, this.#listener !== undefined);
     if (this.#closed) {
       return Promise.resolve(
         this.#core.failed(
@@ -241,7 +230,6 @@ export class BroadcastChannelBackplane implements Backplane {
       this.#flush();
       this.#closed = true;
       this.#listener?.close();
-      this.#core.echoes.flush();
       this.#channel.close();
       this.#core.subscriptions.clear();
       this.#core.setState("down");

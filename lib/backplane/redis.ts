@@ -183,13 +183,18 @@ export class RedisBackplane implements Backplane {
    * message. While Redis is unreachable it resolves `false` at once.
    */
   publish(publication: Publication): Promise<boolean> {
-    const bytes = this.#core.encode(publication);
-    const { target, echo } = publication;
+    const { target } = publication;
+    const key = targetKey(target);
+    const publishing = !this.#closed && this.#pub.isReady;
+    // It comes back only on a subscription in place.
+    const bytes = this.#core.encode(
+      publication,
+      publishing && this.#confirmed.has(key),
+    );
     const seq = this.#core.seq;
     // The publishing connection alone decides: a publication can reach the
     // others while this process's subscriptions are being restored.
-    if (this.#closed || !this.#pub.isReady) {
-      echo?.();
+    if (!publishing) {
       return Promise.resolve(this.#core.failed(
         target,
         new WebSocketError(
@@ -200,17 +205,7 @@ export class RedisBackplane implements Backplane {
         ),
       ));
     }
-    if (echo !== undefined) {
-      // It comes back only on a subscription in place.
-      if (
-        this.#core.state === "ready" && this.#confirmed.has(targetKey(target))
-      ) {
-        this.#core.echoes.expect(seq, echo);
-      } else {
-        echo();
-      }
-    }
-    const channel = `${this.#base}:${targetKey(target)}`;
+    const channel = `${this.#base}:${key}`;
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     const sent = performance.now();
     return this.#pub.publish(channel, payload).then(
@@ -281,7 +276,6 @@ export class RedisBackplane implements Backplane {
     this.#core.subscriptions.clear();
     this.#listeners.clear();
     this.#confirmed.clear();
-    this.#core.echoes.flush();
     this.#readied.reject(
       new WebSocketError("The Redis backplane was closed", {
         status: WebSocketStatus.Aborted,
@@ -312,8 +306,6 @@ export class RedisBackplane implements Backplane {
       this.#readied.resolve();
       return this.#core.setState("ready");
     }
-    // Nothing published before comes back now: serve it locally, in order.
-    this.#core.echoes.flush();
     this.#core.setState(this.#wasReady ? "down" : "connecting", error);
   }
 

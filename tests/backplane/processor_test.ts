@@ -108,6 +108,46 @@ async function settled(...nodes: Node[]): Promise<void> {
   }
 }
 
+/**
+ * Four members, two in each of `p` and `q`, in room "numbers"; each
+ * processor sends `count` numbered messages to it, interleaved. Checks that
+ * every member got each sender's messages once and in order, and returns
+ * what each member saw and what each `sendToGroup()` resolved with.
+ */
+async function numbered(p: Node, q: Node, count: number) {
+  const members = [
+    await p.connect(),
+    await p.connect(),
+    await q.connect(),
+    await q.connect(),
+  ];
+  members.forEach(({ socket }, i) =>
+    (i < 2 ? p : q).processor.join(socket, "numbers")
+  );
+  await settled(p, q);
+  const results: Promise<{ sent: number }>[] = [];
+  for (let i = 1; i <= count; i++) {
+    results.push(p.processor.sendToGroup("numbers", `p ${i}`));
+    results.push(q.processor.sendToGroup("numbers", `q ${i}`));
+  }
+  const orders: string[][] = [];
+  for (const { client } of members) {
+    const order: string[] = [];
+    const last = { p: 0, q: 0 };
+    for (let i = 0; i < 2 * count; i++) {
+      const text = String(await client.next());
+      const [sender, n] = text.split(" ") as ["p" | "q", string];
+      assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
+      last[sender] = Number(n);
+      order.push(text);
+    }
+    assert.deepEqual(last, { p: count, q: count });
+    orders.push(order);
+  }
+  await nothingMore(...members.map(({ client }) => client));
+  return { orders, results: await Promise.all(results) };
+}
+
 for (const kind of ["BroadcastChannel", "Redis"] as const) {
   Deno.test({
     name:
@@ -199,34 +239,7 @@ for (const kind of ["BroadcastChannel", "Redis"] as const) {
       const redis = kind === "Redis" ? await startRedis() : undefined;
       const [p, q] = await pair(kind, redis);
       try {
-        const members = [
-          await p.connect(),
-          await p.connect(),
-          await q.connect(),
-          await q.connect(),
-        ];
-        members.forEach(({ socket }, i) =>
-          (i < 2 ? p : q).processor.join(socket, "numbers")
-        );
-        await settled(p, q);
-        const count = 1000;
-        for (let i = 1; i <= count; i++) {
-          void p.processor.sendToGroup("numbers", `p ${i}`);
-          void q.processor.sendToGroup("numbers", `q ${i}`);
-        }
-        for (const { client } of members) {
-          const last = { p: 0, q: 0 };
-          for (let i = 0; i < 2 * count; i++) {
-            const [sender, n] = String(await client.next()).split(" ") as [
-              "p" | "q",
-              string,
-            ];
-            assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
-            last[sender] = Number(n);
-          }
-          assert.deepEqual(last, { p: count, q: count });
-        }
-        await nothingMore(...members.map(({ client }) => client));
+        await numbered(p, q, 1000);
       } finally {
         await Promise.all([p.close(), q.close()]);
         await redis?.stop();
@@ -366,41 +379,10 @@ for (const kind of ["BroadcastChannel", "Redis"] as const) {
         totalOrder: (room) => room !== "loose",
       });
       try {
-        const members = [
-          await p.connect(),
-          await p.connect(),
-          await q.connect(),
-          await q.connect(),
-        ];
-        members.forEach(({ socket }, i) =>
-          (i < 2 ? p : q).processor.join(socket, "numbers")
-        );
-        await settled(p, q);
-        const count = 1000;
-        const results: Promise<{ sent: number }>[] = [];
-        for (let i = 1; i <= count; i++) {
-          results.push(p.processor.sendToGroup("numbers", `p ${i}`));
-          results.push(q.processor.sendToGroup("numbers", `q ${i}`));
-        }
-        const orders: string[][] = [];
-        for (const { client } of members) {
-          const order: string[] = [];
-          const last = { p: 0, q: 0 };
-          for (let i = 0; i < 2 * count; i++) {
-            const text = String(await client.next());
-            const [sender, n] = text.split(" ") as ["p" | "q", string];
-            assert.equal(Number(n), last[sender] + 1, `${sender} out of order`);
-            last[sender] = Number(n);
-            order.push(text);
-          }
-          orders.push(order);
-        }
+        const { orders, results } = await numbered(p, q, 1000);
         for (const order of orders.slice(1)) assert.deepEqual(order, orders[0]);
         // Each call resolved with its local delivery: two members each.
-        for (const { sent } of await Promise.all(results)) {
-          assert.equal(sent, 2);
-        }
-        await nothingMore(...members.map(({ client }) => client));
+        for (const { sent } of results) assert.equal(sent, 2);
       } finally {
         await Promise.all([p.close(), q.close()]);
         await redis?.stop();

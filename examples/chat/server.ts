@@ -66,6 +66,9 @@ export async function startChatServer(
       totalOrder: settings.totalOrder,
     })
     : undefined;
+  // With one order per room, an isolate listens through a worker of its
+  // own: serve once it does, so that the first lines are in order too.
+  if (backplane instanceof BroadcastChannelBackplane) await backplane.ready;
   const chat = new Chat(
     backplane === undefined
       ? {}

@@ -77,12 +77,7 @@ export interface BroadcastChannelBackplaneOptions {
  *   channel: "ordered-example",
  *   totalOrder: true,
  * });
- * // Ready once its listening worker is.
- * await new Promise<void>((resolve) =>
- *   backplane.onEvent((event) => {
- *     if (event.type === "state" && event.state === "ready") resolve();
- *   })
- * );
+ * await backplane.ready; // its listening worker listens
  * const lobby = { kind: "room", name: "lobby" } as const;
  * backplane.subscribe(lobby);
  * const back = new Promise((resolve) => {
@@ -99,6 +94,12 @@ export class BroadcastChannelBackplane implements Backplane {
    * sees the others' posts in one order, but cannot place its own in it.
    */
   readonly totalOrder: boolean;
+  /**
+   * Resolves once the backplane is ready: at once, or with `totalOrder`
+   * when its listening worker listens (until then local members are served
+   * at once); rejects if that worker fails first.
+   */
+  readonly ready: Promise<void>;
   readonly #core: BackplaneCore;
   readonly #channel: BroadcastChannel;
   readonly #name: string;
@@ -121,14 +122,24 @@ export class BroadcastChannelBackplane implements Backplane {
     if (!this.totalOrder) {
       this.#channel.onmessage = (event) => this.#receive(event.data);
       this.#channel.onmessageerror = () => this.#receive(null);
+      this.ready = Promise.resolve();
       return;
     }
+    const readied = Promise.withResolvers<void>();
+    this.ready = readied.promise;
+    this.ready.catch(() => {});
     // The channel only posts: everything, this isolate's posts included,
     // arrives through the listener, in one order.
     this.#listener = new OrderListener(this.#name, {
-      ready: () => this.#core.setState("ready"),
+      ready: () => {
+        this.#core.setState("ready");
+        readied.resolve();
+      },
       post: (data) => this.#receive(data),
-      failed: (error) => this.#core.setState("down", error),
+      failed: (error) => {
+        this.#core.setState("down", error);
+        readied.reject(error);
+      },
     });
   }
 

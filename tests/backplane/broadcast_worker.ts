@@ -56,14 +56,7 @@ self.onmessage = async ({ data: command }) => {
         channel: command.channel,
         totalOrder: command.totalOrder ?? false,
       });
-      if (backplane.state !== "ready") {
-        const started = backplane;
-        await new Promise<void>((resolve) =>
-          started.onEvent((event) => {
-            if (event.type === "state" && event.state === "ready") resolve();
-          })
-        );
-      }
+      await backplane.ready;
       backplane.onMessage((envelope) =>
         arrived.push({
           origin: envelope.origin,

@@ -85,9 +85,7 @@ async function pair(
       new BroadcastChannelBackplane({ channel, totalOrder })
     );
     // With totalOrder, each listens through a worker: ready once it is.
-    await waitFor(() =>
-      backplanes.every((backplane) => backplane.state === "ready")
-    );
+    await Promise.all(backplanes.map((backplane) => backplane.ready));
     return await Promise.all(
       backplanes.map((backplane) => node(backplane, options)),
     ) as [Node, Node];
@@ -462,6 +460,11 @@ Deno.test("totalOrder needs a backplane that has one: a BroadcastChannel backpla
         /totalOrder needs a backplane/.test(error.message),
     );
     assert.equal(ordered.totalOrder, true);
+    // Ready at once without a listening worker, once it listens with one.
+    await plain.ready;
+    assert.equal(ordered.state, "connecting");
+    await ordered.ready;
+    assert.equal(ordered.state, "ready");
     new SocketProcessor({ backplane: ordered, totalOrder: true });
     // Without a backplane, one process's rooms have one order already.
     new SocketProcessor({ totalOrder: true });

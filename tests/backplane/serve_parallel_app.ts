@@ -18,6 +18,8 @@ const backplane = new BroadcastChannelBackplane({
   channel: Deno.env.get("SOCKETRY_TEST_CHANNEL") ?? "serve-parallel",
   totalOrder: true,
 });
+// Served once the listening worker listens: the first messages in order too.
+await backplane.ready;
 const processor = new SocketProcessor({
   backplane,
   totalOrder: true,

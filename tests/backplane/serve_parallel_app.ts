@@ -3,7 +3,8 @@
  * processor whose rooms are shared through a BroadcastChannel backplane, in
  * total order (each isolate starts a listening worker of its own).
  * Text messages go to the room, the sender included; `#id` answers with the
- * socket's id, whose first part names the isolate.
+ * socket's id, whose first part names the isolate. Each isolate prints
+ * "isolate ready" to stderr once its backplane is ready.
  *
  * @module
  */
@@ -20,6 +21,8 @@ const backplane = new BroadcastChannelBackplane({
 });
 // Served once the listening worker listens: the first messages in order too.
 await backplane.ready;
+// The test waits for one such line per isolate before it connects.
+console.error("isolate ready");
 const processor = new SocketProcessor({
   backplane,
   totalOrder: true,

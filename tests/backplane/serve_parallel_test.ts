@@ -33,16 +33,25 @@ Deno.test("deno serve --parallel: a room spans both isolates through BroadcastCh
     stderr: "piped",
   }).spawn();
   let log = "";
+  // Connecting before both isolates serve would put every client on one.
+  const bothReady = Promise.withResolvers<void>();
   const ready = (async () => {
     for await (
       const text of child.stderr.pipeThrough(new TextDecoderStream())
     ) {
       log += text;
+      if (log.split("isolate ready").length > 2) bothReady.resolve();
     }
+    bothReady.reject(new Error(`deno serve ended:\n${log}`));
   })();
   const clients: TestClient[] = [];
   try {
     const url = `ws://127.0.0.1:${port}/ws`;
+    const startUp = setTimeout(
+      () => bothReady.reject(new Error(`isolates not ready in 30 s:\n${log}`)),
+      30_000,
+    );
+    await bothReady.promise.finally(() => clearTimeout(startUp));
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {

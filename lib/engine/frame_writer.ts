@@ -28,6 +28,12 @@ const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 /** Mask keys are cut from this many random bytes drawn at once. */
 const RANDOM_POOL = 4096;
+/**
+ * Unmasked payloads of at least this many bytes go out as they are, after
+ * a header of their own (one writev), instead of copied into a new frame:
+ * allocating and filling a large frame cost more than the copy saves.
+ */
+const UNCOPIED_PAYLOAD = 64 * 1024;
 
 /**
  * The bytes of a PING or PONG payload; throws `RangeError` past the
@@ -109,10 +115,7 @@ export class FrameWriter {
       : Opcode.Continuation;
     this.#fragmenting = !final;
     const deflate = this.#deflate;
-    if (deflate === undefined) {
-      this.#write(opcode, final, data);
-      return;
-    }
+    if (deflate === undefined) return this.#write(opcode, final, data);
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (first) {
       this.#compressing = compress && deflate.shouldCompress(bytes.byteLength);
@@ -123,7 +126,7 @@ export class FrameWriter {
     // Compress now (the codec keeps call order), write in order after it.
     const compressed = deflate.compress(bytes, final);
     return this.#queue().run(async () => {
-      this.#write(opcode, final, await compressed, first);
+      this.#write(opcode, final, await compressed, first, true);
     });
   }
 
@@ -195,17 +198,39 @@ export class FrameWriter {
     }
   }
 
-  /** Builds header and payload in one buffer: one allocation, one write. */
+  /**
+   * Builds header and payload in one buffer: one allocation, one write.
+   * A large unmasked payload goes out as it is instead; unless it is
+   * `owned` (made here, as compressed data is), the result then resolves
+   * once the transport no longer reads it, so that the caller may change
+   * its bytes again.
+   */
   #write(
     opcode: number,
     fin: boolean,
     data: string | Uint8Array,
     rsv1 = false,
-  ): void {
+    owned = false,
+  ): void | Promise<void> {
     const length = typeof data === "string"
       ? utf8ByteLength(data)
       : data.byteLength;
     const headerLength = frameHeaderLength(length, this.#masked);
+    const transport = this.#transport;
+    if (
+      length >= UNCOPIED_PAYLOAD && typeof data !== "string" &&
+      !this.#masked && transport.reportsWrites === true
+    ) {
+      const header = new Uint8Array(headerLength);
+      writeFrameHeader(header, { fin, rsv1, opcode }, length);
+      // Held, so that header and payload leave in one system call.
+      transport.corkForTurn?.();
+      transport.write(header);
+      if (owned) return transport.write(data);
+      const { promise, resolve } = Promise.withResolvers<void>();
+      transport.write(data, resolve);
+      return promise;
+    }
     const { frame, pooled } = takeFrame(headerLength + length);
     const mask = this.#masked ? this.#maskKey() : undefined;
     writeFrameHeader(frame, { fin, rsv1, opcode, mask }, length);
@@ -214,8 +239,8 @@ export class FrameWriter {
     else payload.set(data);
     if (mask !== undefined && length > 0) applyMask(payload, mask);
     // A pooled buffer goes back once the transport no longer reads it.
-    if (pooled) this.#transport.write(frame, () => releaseFrame(frame));
-    else this.#transport.write(frame);
+    if (pooled) transport.write(frame, () => releaseFrame(frame));
+    else transport.write(frame);
   }
 
   #maskKey(): Uint8Array {

@@ -53,6 +53,13 @@ export interface Transport {
    */
   write(chunk: Uint8Array, onWritten?: () => void): void;
   /**
+   * Whether `write()` calls `onWritten` for every chunk, once the chunk
+   * went out or never will (the connection ended): then a caller's bytes
+   * can be written without a copy, and the caller told when it may change
+   * them again. Absent means false.
+   */
+  readonly reportsWrites?: boolean;
+  /**
    * Holds the writes of the current event-loop turn and sends them
    * together at its end (optional: a transport may write at once).
    */
@@ -177,7 +184,10 @@ export class NetSocketTransport implements Transport, TurnWriter {
   }
 
   write(chunk: Uint8Array, onWritten?: () => void): void {
-    if (this.#socket.destroyed) return;
+    if (this.#socket.destroyed) {
+      onWritten?.();
+      return;
+    }
     if (this.#held !== undefined) {
       if (chunk.byteLength < LARGE_WRITE) {
         this.#held.push(chunk);
@@ -186,10 +196,22 @@ export class NetSocketTransport implements Transport, TurnWriter {
         return;
       }
       // A large chunk would only be copied into the joined write: send
-      // what is held, then the chunk as it is.
+      // what is held, then the chunk as it is, in one system call.
+      const socket = this.#socket;
+      socket.cork();
       this.flushTurn();
+      const written = onWritten && once(onWritten);
+      socket.write(chunk, written);
+      socket.uncork();
+      if (written !== undefined && socket.writableLength === 0) written();
+      return;
     }
     this.#writeNow(chunk, onWritten);
+  }
+
+  /** `write()` calls back for every chunk (Node calls back on errors too). */
+  get reportsWrites(): boolean {
+    return true;
   }
 
   #writeNow(chunk: Uint8Array, onWritten?: () => void): void {
@@ -197,13 +219,7 @@ export class NetSocketTransport implements Transport, TurnWriter {
       this.#socket.write(chunk);
       return;
     }
-    // Node calls back with an error too; the chunk is not read after that.
-    let done = false;
-    const written = () => {
-      if (done) return;
-      done = true;
-      onWritten();
-    };
+    const written = once(onWritten);
     this.#socket.write(chunk, written);
     // Nothing queued: the chunk went to the kernel during write(). Node
     // calls back only on a later tick, which a sender looping on resolved
@@ -351,4 +367,18 @@ class EndDeadline extends Deadline {
   expire(): void {
     this.#socket.destroy();
   }
+}
+
+/**
+ * `callback`, called at most once: Node calls a write's callback with an
+ * error too (the chunk is not read after that), and the writer may have
+ * called it already when the chunk went out at once.
+ */
+function once(callback: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    callback();
+  };
 }

@@ -458,7 +458,10 @@ export abstract class Socket extends EventTarget {
    * `send()` continues the same message. Resolves once the data was handed
    * to the transport and fewer than `sendHighWaterMark` bytes wait behind it;
    * rejects with `sendQueueFull` when more than `maxBufferedAmount` would wait.
-   * Before the socket opens, sends wait for it.
+   * Before the socket opens, sends wait for it. Bytes given may be read
+   * until the promise settles: change them only after. (The engine writes
+   * binary data of 64 KiB and more from the caller's buffer without a copy,
+   * and resolves once it was written.)
    */
   send(data: SendData, options: SendOptions = NO_OPTIONS): Promise<void> {
     return this.#outbox.send(data, options);

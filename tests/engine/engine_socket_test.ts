@@ -42,6 +42,49 @@ Deno.test("engine: a fragment goes on the wire before the message ends", async (
   await server.close();
 });
 
+Deno.test("engine: a large message is written from the caller's bytes, and send() resolves once they are no longer read", async () => {
+  const { server, conn, socket, reader } = await rawSetup();
+  const size = 16 * 1024 * 1024;
+  const big = new Uint8Array(size).fill(1);
+  const sent = socket.send(big);
+  let resolved = false;
+  void sent.then(() => resolved = true);
+  // The peer reads nothing yet: most of the message waits to be written.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(resolved, false, "send() resolved while its bytes wait");
+  const reading = (async () => {
+    const messages: Uint8Array[] = [];
+    let parts: Uint8Array[] = [];
+    while (messages.length < 2) {
+      const event = await reader.next();
+      assert.equal(event?.kind, "data");
+      if (event?.kind !== "data") break;
+      parts.push(event.data.slice());
+      if (!event.messageEnd) continue;
+      const whole = new Uint8Array(size);
+      let offset = 0;
+      for (const part of parts) {
+        whole.set(part, offset);
+        offset += part.byteLength;
+      }
+      assert.equal(offset, size);
+      messages.push(whole);
+      parts = [];
+    }
+    return messages;
+  })();
+  await sent;
+  // Once send() resolved, the bytes are the caller's again.
+  big.fill(2);
+  await socket.send(big);
+  const [first, second] = await reading;
+  assert.ok(first!.every((byte) => byte === 1), "the first message changed");
+  assert.ok(second!.every((byte) => byte === 2));
+  socket.abort();
+  conn.close();
+  await server.close();
+});
+
 Deno.test("engine: receive() returns a message's parts as they arrive", async () => {
   const { server, conn, socket } = await rawSetup();
   await conn.write(maskedFrame(0x1, "first part ", false));

@@ -174,3 +174,67 @@ Deno.test("frame writer: control payloads are at most 125 bytes", () => {
   );
   assert.throws(() => controlPayload(new Uint8Array(126), "pong"), RangeError);
 });
+
+/** Records chunks as given and calls back only when told, as a socket does. */
+class ReportingTransport extends RecordingTransport {
+  readonly given: Uint8Array[] = [];
+  readonly pending: (() => void)[] = [];
+  override write(chunk: Uint8Array, onWritten?: () => void): void {
+    super.write(chunk);
+    this.given.push(chunk);
+    if (onWritten !== undefined) this.pending.push(onWritten);
+  }
+  get reportsWrites(): boolean {
+    return true;
+  }
+}
+
+Deno.test("frame writer: a large unmasked payload goes out as it is, and data() settles once it was written", async () => {
+  const transport = new ReportingTransport();
+  const writer = new FrameWriter(transport, false);
+  const big = new Uint8Array(70_000).map((_, i) => i % 251);
+  const written = writer.data(big, "binary", true, false);
+  assert.ok(written instanceof Promise, "data() should wait for the write");
+  // A header of its own, then the caller's bytes themselves.
+  assert.equal(transport.given.length, 2);
+  assert.equal(transport.given[1], big);
+  assert.deepEqual([...transport.given[0]!], [
+    0x82,
+    127,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    17,
+    112,
+  ]);
+  let settled = false;
+  void written.then(() => settled = true);
+  await Promise.resolve();
+  assert.equal(settled, false, "settled before the transport wrote");
+  transport.pending.shift()!();
+  await written;
+  const events = peerEvents(transport.chunks, "client");
+  assert.equal(events.length, 1);
+  assert.ok(events[0]?.kind === "data" && events[0].messageEnd);
+  assert.deepEqual(events[0].data, big);
+  // Smaller payloads, text and masked frames are copied into one frame.
+  const small = new Uint8Array(1000);
+  assert.equal(writer.data(small, "binary", true, false), undefined);
+  assert.equal(writer.data("x".repeat(70_000), "text", true, false), undefined);
+  assert.equal(transport.given.length, 4);
+  const client = new ReportingTransport();
+  assert.equal(
+    new FrameWriter(client, true).data(big, "binary", true, false),
+    undefined,
+  );
+  assert.equal(client.given.length, 1);
+  assert.deepEqual(
+    peerEvents(client.chunks, "server").map((event) =>
+      event.kind === "data" ? event.data : undefined
+    ),
+    [big],
+  );
+});

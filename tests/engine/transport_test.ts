@@ -172,14 +172,27 @@ Deno.test("transport: writes of one corked turn leave in one write at its end, i
   assert.deepEqual(writes.map((chunk) => [...chunk]), [[1, 2, 3, 4, 5, 6]]);
   // Copied into the joined write: both chunks were free at once.
   assert.deepEqual(freed, [1, 3]);
-  // A large chunk sends what is held first, then goes as it is.
+  // A large chunk sends what is held first, then goes as it is: both in
+  // one writev, and its callback comes at once when the kernel took it.
+  const writevs: number[] = [];
+  const internals = socket as unknown as {
+    _writev(chunks: unknown[], callback: () => void): void;
+  };
+  const writev = internals._writev.bind(socket);
+  internals._writev = (chunks, callback) => {
+    writevs.push(chunks.length);
+    writev(chunks, callback);
+  };
   transport.corkForTurn();
   transport.write(new Uint8Array([7]));
   const large = new Uint8Array(20_000).fill(8);
-  transport.write(large);
+  let largeWritten = 0;
+  transport.write(large, () => largeWritten++);
   assert.equal(writes.length, 3);
   assert.deepEqual([...writes[1]!], [7]);
   assert.equal(writes[2]!.byteLength, 20_000);
+  assert.deepEqual(writevs, [2]);
+  assert.equal(largeWritten, 1);
   await waitFor(
     () => received.reduce((sum, chunk) => sum + chunk.byteLength, 0) === 20_007,
     5000,
@@ -194,6 +207,10 @@ Deno.test("transport: writes of one corked turn leave in one write at its end, i
   assert.deepEqual([...all.subarray(0, 7)], [1, 2, 3, 4, 5, 6, 7]);
   assert.ok(all.subarray(7).every((byte) => byte === 8));
   transport.destroy();
+  // Written after the end, a chunk is never read: its callback comes now.
+  let late = 0;
+  transport.write(new Uint8Array(1), () => late++);
+  assert.equal(late, 1);
   peer!.destroy();
   await closeServer(server);
 });

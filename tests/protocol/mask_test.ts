@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { applyMask, readMaskKey } from "../../lib/protocol/mask.ts";
+import { simdMask } from "../../lib/protocol/simd_mask.ts";
 
 const KEY = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
@@ -28,7 +29,20 @@ Deno.test("readMaskKey() reads the first key byte as the most significant", () =
 });
 
 Deno.test("applyMask() matches a byte-wise mask for every length, alignment and key position", () => {
-  const lengths = [...Array(80).keys(), 127, 128, 1000, 4099, 65_537];
+  const lengths = [
+    ...Array(80).keys(),
+    127,
+    128,
+    1000,
+    1023,
+    1024,
+    1025,
+    4099,
+    65_535,
+    65_536,
+    65_537,
+    200_003,
+  ];
   for (const length of lengths) {
     for (let alignment = 0; alignment < 4; alignment++) {
       for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
@@ -72,4 +86,19 @@ Deno.test("applyMask() rejects a key that is not 4 bytes", () => {
     () => applyMask(new Uint8Array(8), new Uint8Array(3)),
     RangeError,
   );
+});
+
+Deno.test("simdMask() runs in Deno and matches a byte-wise mask across its 64 KiB blocks", () => {
+  for (const length of [0, 1, 63, 64, 65, 1024, 65_536, 65_600, 131_073]) {
+    for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+      const data = sample(length);
+      const expected = naiveMask(data, KEY, keyOffset);
+      // The key rotated so that the byte for data[0] is the most significant.
+      const key = readMaskKey(
+        Uint8Array.from({ length: 4 }, (_, i) => KEY[(keyOffset + i) % 4]!),
+      );
+      assert.equal(simdMask(data, key), true, "WebAssembly SIMD is missing");
+      assert.deepEqual(data, expected, `length ${length} key ${keyOffset}`);
+    }
+  }
 });

@@ -85,6 +85,21 @@ Deno.test("engine: a large message is written from the caller's bytes, and send(
   await server.close();
 });
 
+Deno.test("engine: a large send settles when the peer goes away before reading it", async () => {
+  const { server, conn, socket } = await rawSetup();
+  const sent = socket.send(new Uint8Array(16 * 1024 * 1024));
+  const settled = sent.then(() => "resolved", () => "rejected");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  conn.close();
+  const outcome = await Promise.race([
+    settled,
+    new Promise((resolve) => setTimeout(() => resolve("pending"), 5000)),
+  ]);
+  assert.notEqual(outcome, "pending", "send() never settled");
+  await socket.closed;
+  await server.close();
+});
+
 Deno.test("engine: receive() returns a message's parts as they arrive", async () => {
   const { server, conn, socket } = await rawSetup();
   await conn.write(maskedFrame(0x1, "first part ", false));

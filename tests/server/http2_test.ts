@@ -165,6 +165,33 @@ Deno.test("http2: a slow reader does not stall other sockets on the connection",
   await server.close();
 });
 
+Deno.test("http2: a large send held back by flow control settles when the client goes away", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const outcomes = new Inbox<string>();
+  const server = await start({ http2: true, tls: { cert, key } }, (socket) => {
+    socket.addEventListener("message", () => {
+      socket.send(new Uint8Array(16 * 1024 * 1024)).then(
+        () => outcomes.push("resolved"),
+        () => outcomes.push("rejected"),
+      );
+    });
+  });
+  const handler = new ConnectionHandler({ caCerts: [ca] });
+  const client = await connect(`wss://localhost:${server.port}/ws`, {
+    httpVersion: "2",
+    handler,
+    receiveHighWaterMark: 64 * 1024,
+  });
+  await client.send("go");
+  // The client reads nothing: flow control holds most of the message.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  client.abort();
+  await handler.close();
+  const outcome = await outcomes.next(5000).catch(() => "pending");
+  assert.notEqual(outcome, "pending", "send() never settled");
+  await server.close();
+});
+
 Deno.test("http2: one port serves HTTP/1.1 upgrades, extended CONNECT and requests of both versions", async () => {
   const { ca, cert, key } = await testCertificates();
   for (const tls of [true, false]) {

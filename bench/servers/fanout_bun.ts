@@ -10,6 +10,8 @@
  * @module
  */
 
+import process from "node:process";
+
 // Bun's globals, declared here so that `deno check` passes without Bun's types.
 declare const Bun: {
   serve(
@@ -23,6 +25,10 @@ interface BunSocket {
 }
 
 const port = Number(Bun.argv[2] ?? 8080);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got ${Bun.argv[2]}`);
+  process.exit(2);
+}
 const hostname = Bun.argv[3] ?? "127.0.0.1";
 const server = Bun.serve({
   port,

@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { portOption } from "./port_option.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,7 +23,7 @@ const { values } = parseArgs({
 
 const room = new Set<WebSocket>();
 Deno.serve({
-  port: Number(values.port),
+  port: portOption(values.port),
   hostname: values.hostname,
   onListen: ({ hostname, port }) =>
     console.log(`Listening on http://${hostname}:${port}/`),

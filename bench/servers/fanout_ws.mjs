@@ -11,6 +11,10 @@
 import { WebSocketServer } from "ws";
 
 const port = Number(process.argv[2] ?? 8080);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got ${process.argv[2]}`);
+  process.exit(2);
+}
 const host = process.argv[3] ?? "127.0.0.1";
 const wss = new WebSocketServer({ port, host });
 wss.on("listening", () => {

@@ -74,7 +74,8 @@ function load(): Masker | null {
  * WebAssembly SIMD is not available.
  */
 export function simdMask(data: Uint8Array, key: number): boolean {
-  masker ??= load();
+  // Loaded once: `??=` would try again after a failure, on every call.
+  if (masker === undefined) masker = load();
   if (masker === null) return false;
   const { mask, scratch } = masker;
   // The module reads the key in memory order: the byte for data[0] lowest.

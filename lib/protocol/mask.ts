@@ -79,7 +79,7 @@ export function applyMask(
   key = rotate(key, keyOffset & 3);
   if (length < WORD_THRESHOLD) {
     maskBytes(data, 0, length, key);
-  } else if (length < SIMD_THRESHOLD || !simdMask(data, key)) {
+  } else if (length < SIMD_THRESHOLD || !simdMask(data, swapBytes(key))) {
     // Bytes up to the first 4-byte aligned address, then whole words, then
     // the last 0-3 bytes (whole words leave the key's rotation unchanged).
     const head = (4 - (data.byteOffset & 3)) & 3;
@@ -87,14 +87,18 @@ export function applyMask(
     key = rotate(key, head);
     const words = (length - head) >>> 2;
     const view = new Uint32Array(data.buffer, data.byteOffset + head, words);
-    const word = LITTLE_ENDIAN
-      ? ((key >>> 24) | ((key >>> 8) & 0xff00) | ((key << 8) & 0xff0000) |
-        (key << 24))
-      : key | 0;
+    const word = LITTLE_ENDIAN ? swapBytes(key) : key | 0;
     for (let w = 0; w < words; w++) view[w] = view[w]! ^ word;
     maskBytes(data, head + words * 4, length, key);
   }
   return (keyOffset + length) & 3;
+}
+
+// The key in memory order on a little-endian machine (WebAssembly always
+// is one): the key byte for the first data byte lowest.
+function swapBytes(key: number): number {
+  return (key >>> 24) | ((key >>> 8) & 0xff00) | ((key << 8) & 0xff0000) |
+    (key << 24);
 }
 
 // Rotates the key left by `bytes` bytes.

@@ -69,23 +69,21 @@ function load(): Masker | null {
 }
 
 /**
- * XORs `data` in place with `key`, the key byte for `data[0]` the most
- * significant, and returns true; false, leaving `data` as it is, where
- * WebAssembly SIMD is not available.
+ * XORs `data` in place with `key`, the 4 key bytes as a little-endian word
+ * (the byte for `data[0]` lowest, as they lie in memory), and returns
+ * true; false, leaving `data` as it is, where WebAssembly SIMD is not
+ * available.
  */
 export function simdMask(data: Uint8Array, key: number): boolean {
   // Loaded once: `??=` would try again after a failure, on every call.
   if (masker === undefined) masker = load();
   if (masker === null) return false;
   const { mask, scratch } = masker;
-  // The module reads the key in memory order: the byte for data[0] lowest.
-  const word = (key >>> 24) | ((key >>> 8) & 0xff00) |
-    ((key << 8) & 0xff0000) | (key << 24);
   // Whole blocks keep the key's position: each block starts with byte 0.
   for (let at = 0; at < data.length; at += BLOCK) {
     const block = data.subarray(at, at + BLOCK);
     scratch.set(block);
-    mask(0, block.length, word);
+    mask(0, block.length, key);
     block.set(scratch.subarray(0, block.length));
   }
   return true;

@@ -7,6 +7,7 @@ import {
   type Socket,
   WebSocketStatus,
 } from "../../mod.ts";
+import { concatBytes } from "../../lib/bytes.ts";
 import { Inbox, waitFor } from "../helpers/client.ts";
 import { engineHarness } from "../helpers/harness.ts";
 import { FrameReader, maskedFrame, rawWebSocket } from "../helpers/raw.ts";
@@ -61,13 +62,8 @@ Deno.test("engine: a large message is written from the caller's bytes, and send(
       if (event?.kind !== "data") break;
       parts.push(event.data.slice());
       if (!event.messageEnd) continue;
-      const whole = new Uint8Array(size);
-      let offset = 0;
-      for (const part of parts) {
-        whole.set(part, offset);
-        offset += part.byteLength;
-      }
-      assert.equal(offset, size);
+      const whole = concatBytes(parts);
+      assert.equal(whole.byteLength, size);
       messages.push(whole);
       parts = [];
     }

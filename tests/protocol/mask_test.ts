@@ -93,10 +93,12 @@ Deno.test("simdMask() runs in Deno and matches a byte-wise mask across its 64 Ki
     for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
       const data = sample(length);
       const expected = naiveMask(data, KEY, keyOffset);
-      // The key rotated so that the byte for data[0] is the most significant.
-      const key = readMaskKey(
-        Uint8Array.from({ length: 4 }, (_, i) => KEY[(keyOffset + i) % 4]!),
+      // The key rotated to start at keyOffset, as a little-endian word.
+      const rotated = Uint8Array.from(
+        { length: 4 },
+        (_, i) => KEY[(keyOffset + i) % 4]!,
       );
+      const key = new DataView(rotated.buffer).getUint32(0, true);
       assert.equal(simdMask(data, key), true, "WebAssembly SIMD is missing");
       assert.deepEqual(data, expected, `length ${length} key ${keyOffset}`);
     }

@@ -9,7 +9,7 @@
  *     deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine]
  *         [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5]
  *         [--warmup 1] [--idle-connections 10000] [--idle-wait 3]
- *         [--bun PATH] [--server-cpu 0] [--client-cpu 1]
+ *         [--bun PATH] [--server-cpu 0] [--client-cpu 1] [--v8-flags FLAGS]
  *
  * The scenarios (`--scenarios`), each reported as the median over
  * `--rounds` rounds:
@@ -52,6 +52,10 @@
  *   notice, when there is none and `--servers` did not name it);
  * - `native`: the echo sample, `examples/echo/main.ts`;
  * - `engine`: the sample with `--backend engine`.
+ *
+ * `--v8-flags FLAGS` starts the three Deno servers (raw, native, engine)
+ * with `--v8-flags=FLAGS`, to measure a V8 setting (the garbage
+ * collector's, say) on all of them alike.
  *
  * Turns: for each scenario and round every server gets one measurement, in
  * an order rotated by one each round. Servers for scenarios 1 to 5 and
@@ -121,13 +125,14 @@ const { values } = parseArgs({
     bun: { type: "string" },
     "server-cpu": { type: "string", default: "0" },
     "client-cpu": { type: "string", default: "1" },
+    "v8-flags": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine] [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5] [--warmup 1] [--idle-connections 10000] [--idle-wait 3] [--bun PATH] [--server-cpu 0] [--client-cpu 1]",
+    "Usage: deno run -A bench/echo_scenarios.ts [--servers raw,ws,bun,native,engine] [--scenarios 1,2,3,4,5,6,fair] [--rounds 3] [--seconds 5] [--warmup 1] [--idle-connections 10000] [--idle-wait 3] [--bun PATH] [--server-cpu 0] [--client-cpu 1] [--v8-flags FLAGS]",
   );
   Deno.exit(0);
 }
@@ -556,7 +561,12 @@ async function main(): Promise<void> {
       );
       Deno.exit(2);
     }
-    specs.push(spec);
+    const v8Flags = values["v8-flags"];
+    specs.push(
+      v8Flags === undefined || spec.runtime !== "deno"
+        ? spec
+        : { ...spec, denoFlags: [`--v8-flags=${v8Flags}`] },
+    );
   }
   if (new Set(specs.map((s) => s.key)).size !== specs.length) {
     console.error("--servers names a server twice");
@@ -606,7 +616,10 @@ async function main(): Promise<void> {
       `after ${warmup} s warm-up; servers on CPU ${
         serverCpu() ?? "any"
       }, load generator (C, ${loadgen}) on CPU ${clientCpu() ?? "any"}; ` +
-      `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ${navigator.hardwareConcurrency} CPU(s)`,
+      `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ${navigator.hardwareConcurrency} CPU(s)` +
+      (values["v8-flags"] === undefined
+        ? ""
+        : `; Deno servers run with --v8-flags=${values["v8-flags"]}`),
   );
 
   await measureThenStopAll(problems, async () => {

@@ -31,6 +31,8 @@ export interface Script {
    * binary, say): it gets the script's path, then the arguments.
    */
   readonly executable?: string;
+  /** Deno's own flags, before the script (`--v8-flags=...`, say). */
+  readonly denoFlags?: readonly string[];
 }
 
 /**
@@ -38,7 +40,7 @@ export interface Script {
  * `permission` (default `--allow-net`).
  */
 export function scriptCommand(
-  script: Pick<Script, "runtime" | "script" | "executable">,
+  script: Pick<Script, "runtime" | "script" | "executable" | "denoFlags">,
   args: readonly string[],
   permission = "--allow-net",
 ): [string, string[]] {
@@ -51,6 +53,7 @@ export function scriptCommand(
       "run",
       permission,
       "--no-prompt",
+      ...script.denoFlags ?? [],
       script.script,
       ...args,
     ]];

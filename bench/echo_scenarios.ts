@@ -534,6 +534,13 @@ async function main(): Promise<void> {
       })()
   );
 
+  const v8Flags = values["v8-flags"];
+  if (v8Flags !== undefined && v8Flags.trim() === "") {
+    console.error(
+      "--v8-flags: give V8 flags, e.g. --v8-flags=--max-semi-space-size=1",
+    );
+    Deno.exit(2);
+  }
   const bun = findBun(values.bun);
   const named = values.servers?.split(",").map((key) => key.trim());
   const specs: ServerSpec[] = [];
@@ -561,7 +568,6 @@ async function main(): Promise<void> {
       );
       Deno.exit(2);
     }
-    const v8Flags = values["v8-flags"];
     specs.push(
       v8Flags === undefined || spec.runtime !== "deno"
         ? spec
@@ -617,9 +623,9 @@ async function main(): Promise<void> {
         serverCpu() ?? "any"
       }, load generator (C, ${loadgen}) on CPU ${clientCpu() ?? "any"}; ` +
       `Deno ${Deno.version.deno}, Node ${nodeVersion()}, ${navigator.hardwareConcurrency} CPU(s)` +
-      (values["v8-flags"] === undefined
+      (v8Flags === undefined
         ? ""
-        : `; Deno servers run with --v8-flags=${values["v8-flags"]}`),
+        : `; Deno servers run with --v8-flags=${v8Flags}`),
   );
 
   await measureThenStopAll(problems, async () => {

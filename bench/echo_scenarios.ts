@@ -874,6 +874,7 @@ async function main(): Promise<void> {
       warmup,
       idleConnections,
       pinned: pinning,
+      ...(v8Flags === undefined ? {} : { v8Flags }),
       results: summary,
     },
     problems,

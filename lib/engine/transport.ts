@@ -196,14 +196,8 @@ export class NetSocketTransport implements Transport, TurnWriter {
         return;
       }
       // A large chunk would only be copied into the joined write: send
-      // what is held, then the chunk as it is, in one system call.
-      const socket = this.#socket;
-      socket.cork();
-      this.flushTurn();
-      const written = onWritten && once(onWritten);
-      socket.write(chunk, written);
-      socket.uncork();
-      if (written !== undefined && socket.writableLength === 0) written();
+      // what is held, then the chunk as it is.
+      this.#writeNow(chunk, onWritten, true);
       return;
     }
     this.#writeNow(chunk, onWritten);
@@ -214,17 +208,24 @@ export class NetSocketTransport implements Transport, TurnWriter {
     return true;
   }
 
-  #writeNow(chunk: Uint8Array, onWritten?: () => void): void {
-    if (onWritten === undefined) {
-      this.#socket.write(chunk);
-      return;
+  /** Writes `chunk`; with `afterHeld`, what is held first, in one system call. */
+  #writeNow(
+    chunk: Uint8Array,
+    onWritten?: () => void,
+    afterHeld = false,
+  ): void {
+    const socket = this.#socket;
+    if (afterHeld) {
+      socket.cork();
+      this.flushTurn();
     }
-    const written = once(onWritten);
-    this.#socket.write(chunk, written);
+    const written = onWritten && once(onWritten);
+    socket.write(chunk, written);
+    if (afterHeld) socket.uncork();
     // Nothing queued: the chunk went to the kernel during write(). Node
     // calls back only on a later tick, which a sender looping on resolved
     // promises may not reach for thousands of frames: say so now.
-    if (this.#socket.writableLength === 0) written();
+    if (written !== undefined && socket.writableLength === 0) written();
   }
 
   get bufferedAmount(): number {

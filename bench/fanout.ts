@@ -8,6 +8,7 @@
  *         [--seconds 5] [--servers chat-native,chat-engine,deno,ws,bun]
  *         [--bun PATH] [--workers N] [--server-cpus 0] [--rounds 1]
  *         [--rate N] [--redis [--redis-server PATH] [--room-order total,sender]]
+ *         [--generator c|deno]
  *
  * `--workers N` runs the native chat as N isolates on one port (its own
  * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
@@ -43,7 +44,12 @@
  * when a `bun` binary is found: `--bun`, `node_modules/.bin/bun` or the
  * PATH, and skipped otherwise). Every server includes the sender.
  *
- * The receivers are raw RFC 6455 clients over `Deno.connect`. Before the
+ * The receivers (bench/helpers/fanout_generator.ts) are the C load
+ * generator's (`bench/loadgen/loadgen.c --mode fanout`, built with gcc on
+ * first use; `--generator c`, the default where gcc is found), or raw
+ * RFC 6455 clients over `Deno.connect` in this process (`--generator
+ * deno`), which at 10,000 receivers use their whole core and then set the
+ * pace and the latencies themselves. Before the
  * window the publisher repeats a warm-up message until every receiver got
  * one (so every join, and every backplane subscription, has landed). Each
  * receiver checks that it gets every message once and in order (`lost`,
@@ -74,7 +80,12 @@ import {
   stopChild,
 } from "./helpers/children.ts";
 import { cpuSeconds, machineCpuSeconds } from "./helpers/cpu.ts";
-import { clientFrame, handshake, writeAll } from "./helpers/raw_client.ts";
+import {
+  denoFanout,
+  type FanoutGenerator,
+  loadgenFanout,
+} from "./helpers/fanout_generator.ts";
+import { gccAvailable } from "./loadgen/build.ts";
 import {
   checkRedisServer,
   type CommandStats,
@@ -100,6 +111,7 @@ const { values } = parseArgs({
     redis: { type: "boolean", default: false },
     "redis-server": { type: "string", default: REDIS_SERVER },
     "room-order": { type: "string", default: "total" },
+    generator: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -119,7 +131,9 @@ if (values.help) {
   --redis-server PATH      the redis-server binary (${REDIS_SERVER})
   --room-order LIST        with --redis or --workers: the chats'
                            --room-order, total (default), sender, or
-                           total,sender to compare`);
+                           total,sender to compare
+  --generator c|deno       the receivers: the C load generator (default
+                           where gcc is found) or clients in this process`);
   Deno.exit(0);
 }
 const ROOM_SIZES = values.receivers.split(",").map((size) =>
@@ -139,11 +153,25 @@ const RATE = values.rate === undefined
   ? undefined
   : positive("rate", values.rate, false);
 const SERVER_CPUS = values["server-cpus"];
+const GENERATOR = generatorOption(values.generator);
 const IN_FLIGHT = 4;
 const MESSAGE_BYTES = 64;
 const WITHIN_MS = 250;
-/** Warm-up messages start with this byte ("w"); numbered ones with a digit. */
-const WARM_UP = 0x77;
+
+/** `--generator`: "c" by default where gcc is found, "deno" otherwise. */
+function generatorOption(value: string | undefined): "c" | "deno" {
+  if (value === "c" || value === "deno") return value;
+  if (value !== undefined) {
+    console.error(`--generator takes c or deno, not ${value}`);
+    Deno.exit(2);
+  }
+  if (gccAvailable()) return "c";
+  console.error(
+    "gcc not found: the receivers run in this process (--generator deno), " +
+      "which at 10,000 receivers limits every server",
+  );
+  return "deno";
+}
 
 /** A server setup: one process or several, each printing `Listening on`. */
 interface Setup {
@@ -350,157 +378,6 @@ interface Result {
   readonly load: string;
 }
 
-/** Delivery latencies in 0.1 ms bins up to 10 s. */
-class Histogram {
-  readonly #bins = new Uint32Array(100_001);
-  count = 0;
-  add(ms: number): void {
-    this.#bins[Math.min(100_000, Math.max(0, Math.round(ms * 10)))]!++;
-    this.count++;
-  }
-  percentile(p: number): number {
-    const target = Math.ceil(this.count * p);
-    let seen = 0;
-    for (let i = 0; i < this.#bins.length; i++) {
-      seen += this.#bins[i]!;
-      if (seen >= target && target > 0) return i / 10;
-    }
-    return NaN;
-  }
-}
-
-/** The run-wide state every receiver reports into. */
-class Run {
-  readonly histogram = new Histogram();
-  /** The same, per server process the receivers are on. */
-  readonly byServer: Histogram[];
-  /** Send time of message n (performance.now()). */
-  readonly sentAt: number[] = [];
-  /** How many members got message n, and when the last one did. */
-  readonly reached: number[] = [];
-  readonly lastAt: number[] = [];
-  deliveries = 0;
-  lost = 0;
-  reordered = 0;
-  /** Receivers that got a warm-up message. */
-  warmed = 0;
-  onOwn: ((seq: number) => void) | undefined;
-
-  constructor(servers: number) {
-    this.byServer = Array.from({ length: servers }, () => new Histogram());
-  }
-}
-
-const decoder = new TextDecoder();
-
-/** One member: reads and checks server frames (unmasked, text, < 126 bytes). */
-class Receiver {
-  readonly conn: Deno.TcpConn;
-  /** Which server process it is on (an index into the origins). */
-  readonly server: number;
-  next = 0;
-  warmed = false;
-  #pending = new Uint8Array(0);
-
-  constructor(conn: Deno.TcpConn, server: number) {
-    this.conn = conn;
-    this.server = server;
-  }
-
-  async read(run: Run, own: boolean): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
-    for (;;) {
-      let n: number | null;
-      try {
-        n = await this.conn.read(buffer);
-      } catch {
-        return;
-      }
-      if (n === null) return;
-      const now = performance.now();
-      let bytes = buffer.subarray(0, n);
-      if (this.#pending.byteLength > 0) {
-        const joined = new Uint8Array(this.#pending.byteLength + n);
-        joined.set(this.#pending);
-        joined.set(bytes, this.#pending.byteLength);
-        bytes = joined;
-      }
-      let offset = 0;
-      while (offset + 2 <= bytes.byteLength) {
-        const length = bytes[offset + 1]! & 0x7f;
-        if (length >= 126) throw new Error("unexpected large frame");
-        if (offset + 2 + length > bytes.byteLength) break;
-        const opcode = bytes[offset]! & 0x0f;
-        if (opcode === 0x1 && bytes[offset + 2] === WARM_UP) {
-          if (!this.warmed) run.warmed++;
-          this.warmed = true;
-        } else if (opcode === 0x1) {
-          const text = decoder.decode(
-            bytes.subarray(offset + 2, offset + 2 + length),
-          );
-          this.#deliver(
-            run,
-            Number(text.slice(0, text.indexOf(" "))),
-            now,
-            own,
-          );
-        }
-        offset += 2 + length;
-      }
-      this.#pending = bytes.slice(offset);
-    }
-  }
-
-  #deliver(run: Run, seq: number, now: number, own: boolean): void {
-    run.deliveries++;
-    if (seq !== this.next) {
-      if (seq > this.next) run.lost += seq - this.next;
-      else run.reordered++;
-    }
-    this.next = Math.max(this.next, seq + 1);
-    const sent = run.sentAt[seq];
-    if (sent !== undefined) {
-      run.histogram.add(now - sent);
-      run.byServer[this.server]!.add(now - sent);
-      run.reached[seq] = (run.reached[seq] ?? 0) + 1;
-      run.lastAt[seq] = now;
-    }
-    if (own) run.onOwn?.(seq);
-  }
-}
-
-async function connectReceiver(
-  url: URL,
-  server: number,
-): Promise<Receiver> {
-  const conn = await Deno.connect({
-    hostname: url.hostname,
-    port: Number(url.port),
-  });
-  conn.setNoDelay(true);
-  let head = "";
-  const chunk = new Uint8Array(4096);
-  await handshake(
-    url,
-    undefined,
-    (bytes) => writeAll(conn, bytes),
-    async () => {
-      while (!head.includes("\r\n\r\n")) {
-        const n = await conn.read(chunk);
-        if (n === null) throw new Error("closed during the handshake");
-        head += decoder.decode(chunk.subarray(0, n));
-      }
-      return head.slice(0, head.indexOf("\r\n\r\n"));
-    },
-  );
-  return new Receiver(conn, server);
-}
-
-function message(seq: number): Uint8Array {
-  const text = `${seq} ${performance.now().toFixed(3)} `;
-  return new TextEncoder().encode(text.padEnd(MESSAGE_BYTES, "x"));
-}
-
 async function probeHttp(origin: string, stop: AbortSignal): Promise<number[]> {
   const times: number[] = [];
   while (!stop.aborted) {
@@ -579,30 +456,6 @@ function loadAverage(): string {
   }
 }
 
-/** Repeats a warm-up message until every receiver got one (30 s at most). */
-async function warmUp(
-  run: Run,
-  publisher: Receiver,
-  receivers: number,
-): Promise<void> {
-  const frame = clientFrame(0x1, new TextEncoder().encode("warm-up"));
-  const deadline = performance.now() + 30_000;
-  while (run.warmed < receivers) {
-    if (performance.now() > deadline) {
-      throw new Error(
-        `only ${run.warmed} of ${receivers} receivers got a warm-up message within 30 s`,
-      );
-    }
-    await writeAll(publisher.conn, frame);
-    const wait = performance.now() + 500;
-    while (run.warmed < receivers && performance.now() < wait) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-  // Let the last warm-up copies drain before the window.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-}
-
 async function measure(
   setup: Setup,
   receivers: number,
@@ -615,27 +468,16 @@ async function measure(
     url.protocol = "ws:";
     return url;
   });
-  const members: Receiver[] = [];
+  let generator: FanoutGenerator | undefined;
   try {
-    for (let i = 0; i < receivers; i += 100) {
-      const batch = Math.min(100, receivers - i);
-      members.push(
-        ...await Promise.all(
-          Array.from(
-            { length: batch },
-            (_, j) =>
-              connectReceiver(
-                urls[(i + j) % urls.length]!,
-                (i + j) % urls.length,
-              ),
-          ),
-        ),
-      );
-    }
-    const run = new Run(urls.length);
-    const reading = members.map((member, i) => member.read(run, i === 0));
-    const publisher = members[0]!;
-    await warmUp(run, publisher, receivers);
+    generator = await (GENERATOR === "c" ? loadgenFanout : denoFanout)({
+      urls,
+      receivers,
+      seconds: SECONDS,
+      rate: RATE,
+      inFlight: IN_FLIGHT,
+      messageBytes: MESSAGE_BYTES,
+    });
     const backplaneBefore = started.backplane
       ? await scrapeBackplane(started.origins)
       : null;
@@ -645,63 +487,19 @@ async function measure(
       ? null
       : await commandStats(started.redis.url, "publish");
     const cpuBefore = {
-      generator: cpuSeconds("self"),
+      generator: cpuSeconds(generator.pid),
       servers: started.serverPids.map(cpuSeconds),
       redis: started.redis === undefined ? null : cpuSeconds(started.redis.pid),
       machine: machineCpuSeconds(),
     };
-    let seq = 0;
-    const deadline = performance.now() + SECONDS * 1000;
     const start = performance.now();
-    const send = () => {
-      const frame = clientFrame(0x1, message(seq));
-      run.sentAt[seq] = performance.now();
-      seq++;
-      writeAll(publisher.conn, frame).catch(() => {});
-    };
-    const finished = Promise.withResolvers<void>();
-    let sending = true;
-    if (RATE === undefined) {
-      run.onOwn = (own) => {
-        if (performance.now() < deadline) send();
-        else if (own === seq - 1) finished.resolve();
-      };
-      for (let i = 0; i < IN_FLIGHT; i++) send();
-    } else {
-      run.onOwn = (own) => {
-        if (!sending && own === seq - 1) finished.resolve();
-      };
-      // Every 5 ms, whatever the clock says is due.
-      const clock = setInterval(() => {
-        const now = performance.now();
-        const due = Math.floor(
-          ((Math.min(now, deadline) - start) * RATE) / 1000,
-        );
-        while (seq < due) send();
-        if (now >= deadline) {
-          clearInterval(clock);
-          sending = false;
-          if (seq === 0 || publisher.next >= seq) finished.resolve();
-        }
-      }, 5);
-    }
-    await Promise.race([
-      finished.promise,
-      new Promise((resolve) => setTimeout(resolve, SECONDS * 1000 + 30_000)),
-    ]);
-    // The last message's deliveries to the other members, then stop.
-    const settle = performance.now() + 10_000;
-    while (run.reached[seq - 1] !== receivers && performance.now() < settle) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const elapsed = (Math.max(...run.lastAt.filter(Number.isFinite)) - start) /
-      1000;
+    const delivered = await generator.publish();
     const window = (performance.now() - start) / 1000;
     const delta = (before: number | null, after: number | null) =>
       before === null || after === null
         ? null
         : (100 * (after - before)) / window;
-    const generatorCpu = delta(cpuBefore.generator, cpuSeconds("self"));
+    const generatorCpu = delta(cpuBefore.generator, cpuSeconds(generator.pid));
     const serverCpus = started.serverPids.map((pid, i) =>
       delta(cpuBefore.servers[i]!, cpuSeconds(pid))
     );
@@ -720,34 +518,21 @@ async function measure(
     const backplane = started.backplane
       ? counted(backplaneBefore, await scrapeBackplane(started.origins))
       : null;
-    let within = 0;
-    for (let n = 0; n < seq; n++) {
-      if (
-        run.reached[n] === receivers &&
-        run.lastAt[n]! - run.sentAt[n]! <= WITHIN_MS
-      ) within++;
-    }
-    for (const member of members) run.lost += Math.max(0, seq - member.next);
-    for (const member of members) member.conn.close();
-    await Promise.allSettled(reading);
     return {
       key: setup.key,
       server: setup.label,
       round,
       overRedis: started.redis !== undefined,
       receivers,
-      published: seq,
-      deliveries: run.deliveries,
-      perSecond: run.deliveries / elapsed,
-      lost: run.lost,
-      reordered: run.reordered,
-      p50: run.histogram.percentile(0.5),
-      p99: run.histogram.percentile(0.99),
-      perServer: run.byServer.map((histogram) => ({
-        p50: histogram.percentile(0.5),
-        p99: histogram.percentile(0.99),
-      })),
-      within250: within / seq,
+      published: delivered.published,
+      deliveries: delivered.deliveries,
+      perSecond: delivered.deliveries / delivered.seconds,
+      lost: delivered.lost,
+      reordered: delivered.reordered,
+      p50: delivered.p50,
+      p99: delivered.p99,
+      perServer: delivered.perServer,
+      within250: delivered.within250,
       httpP99: httpTimes[Math.floor(httpTimes.length * 0.99)] ?? NaN,
       windowSeconds: window,
       generatorCpu,
@@ -766,13 +551,7 @@ async function measure(
       load: loadAverage(),
     };
   } finally {
-    for (const member of members) {
-      try {
-        member.conn.close();
-      } catch {
-        // Closed above.
-      }
-    }
+    await generator?.close();
     await started.stop();
   }
 }

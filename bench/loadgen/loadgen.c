@@ -10,6 +10,8 @@
  *         [--server-pid PID]
  *     loadgen --url ... --mode handshake --conns 16 [--warmup 1] [--seconds 5]
  *     loadgen --url ... --mode idle --conns 10000 [--echo]
+ *     loadgen --url ... [--url ...] --mode fanout --conns 10000
+ *         [--inflight 4 | --rate N] [--size 64] [--seconds 5] [--ready-line]
  *
  * Modes:
  * - echo: opens --conns sockets, then on each keeps --inflight messages of
@@ -24,6 +26,20 @@
  * - idle: opens --conns sockets, at most 100 handshakes at a time (with
  *   --echo each first echoes one 64-byte text message), prints its report
  *   line, then holds them, answering pings, until it is killed.
+ * - fanout: opens --conns sockets (100 handshakes at a time), the receivers
+ *   of one room whose server delivers every message to every member, the
+ *   sender included; with several --url, socket i goes to the (i mod
+ *   count)-th. Socket 0 publishes: first a "warm-up" text every 500 ms
+ *   until every socket got one (every join has landed; 30 s at most), then
+ *   for --seconds numbered --size-byte texts ("SEQ NANOS xxx..."), keeping
+ *   --inflight outstanding (each copy of its own that comes back sends one
+ *   more) or --rate a second. Every socket checks that it gets every
+ *   numbered message once and in order (lost, reordered) and times each
+ *   delivery from when the message was queued; then it waits (10 s at
+ *   most) for the last message to reach every socket. With --ready-line it
+ *   prints {"event":"ready"} once warmed up and waits for a line on stdin
+ *   before publishing, and after its report waits for stdin to close, so a
+ *   parent can take its own measurements at the window's edges.
  *
  * Every echo is checked: it must be one message (fragments allowed) of the
  * type sent, exactly as long, with exactly the bytes sent. A socket cycles
@@ -64,12 +80,18 @@ static const char *GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* ---- options --------------------------------------------------------------- */
 
-enum mode { MODE_ECHO, MODE_HANDSHAKE, MODE_IDLE };
+enum mode { MODE_ECHO, MODE_HANDSHAKE, MODE_IDLE, MODE_FANOUT };
 
-static struct {
+#define MAX_URLS 16
+struct url {
   char host[64];
   int port;
   char path[256];
+};
+
+static struct {
+  struct url urls[MAX_URLS];
+  int url_count;
   enum mode mode;
   int conns;
   int inflight;
@@ -79,7 +101,9 @@ static struct {
   double seconds;
   int server_pid;
   int echo; /* idle mode: one echo before idling */
-} opt = {"127.0.0.1", 0, "/", MODE_ECHO, 1, 1, 64, 0, 1, 5, 0, 0};
+  double rate;    /* fanout mode: messages a second; 0: --inflight */
+  int ready_line; /* fanout mode: wait for the parent at the window's edges */
+} opt = {.mode = MODE_ECHO, .conns = 1, .inflight = 1, .size = 64, .warmup = 1, .seconds = 5};
 
 /* ---- time, randomness, encodings ------------------------------------------- */
 
@@ -161,9 +185,6 @@ static void sha1(const uint8_t *msg, size_t len, uint8_t digest[20]) {
 #define SUB_BITS 6
 #define SUB (1 << SUB_BITS)
 #define BUCKETS (SUB * 44)
-static uint64_t hist[BUCKETS];
-static uint64_t hist_count, hist_max;
-
 static int bucket_of(uint64_t ns) {
   if (ns < SUB) return (int)ns;
   int shift = 63 - __builtin_clzll(ns) - SUB_BITS;
@@ -178,26 +199,32 @@ static double bucket_middle(int b) {
   return (double)low + (double)((uint64_t)1 << shift) / 2;
 }
 
-static void hist_add(uint64_t ns) {
-  hist[bucket_of(ns)]++;
-  hist_count++;
-  if (ns > hist_max) hist_max = ns;
+struct hist {
+  uint64_t bins[BUCKETS];
+  uint64_t count, max;
+};
+static struct hist latencies; /* every latency measured */
+
+static void hist_add(struct hist *h, uint64_t ns) {
+  h->bins[bucket_of(ns)]++;
+  h->count++;
+  if (ns > h->max) h->max = ns;
 }
 
 /* The p-quantile (0 < p <= 1) in µs, or -1 without samples. */
-static double hist_quantile_us(double p) {
-  if (hist_count == 0) return -1;
-  uint64_t rank = (uint64_t)(p * (double)hist_count + 0.999999);
+static double hist_quantile_us(const struct hist *h, double p) {
+  if (h->count == 0) return -1;
+  uint64_t rank = (uint64_t)(p * (double)h->count + 0.999999);
   if (rank < 1) rank = 1;
   uint64_t seen = 0;
   for (int b = 0; b < BUCKETS; b++) {
-    seen += hist[b];
+    seen += h->bins[b];
     if (seen >= rank) {
       double middle = bucket_middle(b);
-      return (middle < (double)hist_max ? middle : (double)hist_max) / 1000;
+      return (middle < (double)h->max ? middle : (double)h->max) / 1000;
     }
   }
-  return (double)hist_max / 1000;
+  return (double)h->max / 1000;
 }
 
 /* ---- CPU time from /proc ------------------------------------------------------- */
@@ -317,6 +344,7 @@ enum state { IDLE, CONNECTING, HANDSHAKING, OPEN, CLOSING, DONE };
 struct conn {
   int fd;
   int index;
+  int url;              /* which --url */
   enum state state;
   uint64_t started_ns;  /* this connection (handshake mode: this cycle) began */
   char accept[32];      /* the Sec-WebSocket-Accept we expect */
@@ -340,13 +368,18 @@ struct conn {
   uint64_t *sent_ns;       /* queue time of each outstanding message */
 
   /* Output: small bytes first (at a frame boundary), then queued data frames. */
-  uint8_t small[SMALL_OUT];
-  size_t small_len;
+  uint8_t *small;          /* SMALL_OUT bytes; the fanout publisher's are more */
+  size_t small_len, small_cap;
   const struct variant **outq; /* a ring of data frames to write */
   int out_head, out_count;
   size_t out_off;          /* bytes of the head frame already written */
   int watching_out;        /* EPOLLOUT requested */
-  int is_ready;            /* idle mode: counted in `ready` */
+  int is_ready;            /* idle and fanout modes: counted in `ready` */
+
+  /* Fanout mode: the message being read, the number expected next. */
+  uint8_t text[128];
+  uint64_t next_seq;
+  int warmed;
 };
 
 static int epfd;
@@ -380,13 +413,15 @@ static void drop(struct conn *c) {
 
 static void fail(struct conn *c, enum error_kind kind, const char *what) {
   note_error(kind, 1, "socket %d: %s", c->index, what);
-  if (opt.mode == MODE_IDLE && !c->is_ready) failed++;
+  if ((opt.mode == MODE_IDLE || opt.mode == MODE_FANOUT) && !c->is_ready) failed++;
   drop(c);
 }
 
 static void queue_small(struct conn *c, const uint8_t *bytes, size_t len) {
-  if (c->small_len + len > SMALL_OUT) {
-    fail(c, E_PROTOCOL, "too many control frames queued (a ping flood?)");
+  if (c->small_len + len > c->small_cap) {
+    fail(c, E_PROTOCOL, opt.mode == MODE_FANOUT && c->index == 0
+                            ? "the publisher's socket took no writes (1 MiB waits)"
+                            : "too many control frames queued (a ping flood?)");
     return;
   }
   memcpy(c->small + c->small_len, bytes, len);
@@ -475,8 +510,9 @@ static void start_connect(struct conn *c) {
   }
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-  inet_pton(AF_INET, opt.host, &addr.sin_addr);
+  const struct url *u = &opt.urls[c->url];
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)u->port)};
+  inet_pton(AF_INET, u->host, &addr.sin_addr);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
   epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
   c->watching_out = 1;
@@ -500,7 +536,7 @@ static void send_handshake(struct conn *c) {
                      "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n",
-                     opt.path, opt.host, opt.port, key);
+                     opt.urls[c->url].path, opt.urls[c->url].host, opt.urls[c->url].port, key);
   c->state = HANDSHAKING;
   queue_small(c, (const uint8_t *)request, (size_t)len);
 }
@@ -526,7 +562,7 @@ static void on_open(struct conn *c) {
   c->state = OPEN;
   if (opt.mode == MODE_ECHO) {
     return; /* messages start once every socket is open */
-  } else if (opt.mode == MODE_HANDSHAKE || opt.echo) {
+  } else if (opt.mode == MODE_HANDSHAKE || (opt.mode == MODE_IDLE && opt.echo)) {
     queue_message(c);
   } else {
     c->is_ready = 1;
@@ -540,6 +576,81 @@ static void start_close(struct conn *c) {
   queue_control(c, 8, normal, 2);
 }
 
+/* ---- fanout mode ---------------------------------------------------------------------- */
+
+static struct {
+  uint64_t published;          /* numbered messages sent */
+  uint64_t capacity;           /* of the arrays below */
+  uint64_t *sent_ns;           /* when message n was queued */
+  uint64_t *last_ns;           /* when its last copy arrived */
+  uint32_t *reached;           /* how many sockets got it */
+  uint64_t deliveries, lost, reordered;
+  uint64_t deadline_ns;        /* publishing stops */
+  int warmed;                  /* sockets that got a warm-up message */
+  struct hist *per_url;        /* latencies by --url */
+} fan;
+
+/* Queues numbered message `fan.published` on the publisher (socket 0). */
+static void publish(void) {
+  struct conn *p = &conns[0];
+  if (p->state != OPEN) return;
+  if (fan.published == fan.capacity) {
+    fan.capacity = fan.capacity ? fan.capacity * 2 : 4096;
+    fan.sent_ns = realloc(fan.sent_ns, fan.capacity * sizeof *fan.sent_ns);
+    fan.last_ns = realloc(fan.last_ns, fan.capacity * sizeof *fan.last_ns);
+    fan.reached = realloc(fan.reached, fan.capacity * sizeof *fan.reached);
+    if (!fan.sent_ns || !fan.last_ns || !fan.reached) {
+      fprintf(stderr, "out of memory\n");
+      exit(1);
+    }
+  }
+  uint64_t seq = fan.published++;
+  uint64_t now = now_ns();
+  fan.sent_ns[seq] = now, fan.last_ns[seq] = 0, fan.reached[seq] = 0;
+  char text[128];
+  int len = snprintf(text, sizeof text, "%llu %llu ", (unsigned long long)seq,
+                     (unsigned long long)now);
+  memset(text + len, 'x', opt.size - (size_t)len);
+  uint8_t frame[6 + 125];
+  queue_small(p, frame, build_frame(frame, 1, (const uint8_t *)text, opt.size));
+}
+
+static void publish_warm_up(void) {
+  static const char text[] = "warm-up";
+  uint8_t frame[6 + sizeof text];
+  queue_small(&conns[0], frame, build_frame(frame, 1, (const uint8_t *)text, sizeof text - 1));
+  flush(&conns[0]);
+}
+
+/* A whole text message arrived on a fanout socket. */
+static void on_fanout_message(struct conn *c, size_t len) {
+  uint64_t now = now_ns();
+  if (len > 0 && c->text[0] == 'w') { /* warm-up */
+    if (!c->warmed) c->warmed = 1, fan.warmed++;
+    return;
+  }
+  char *end;
+  c->text[len < sizeof c->text ? len : sizeof c->text - 1] = 0;
+  unsigned long long seq = strtoull((const char *)c->text, &end, 10);
+  if (end == (char *)c->text || *end != ' ' || seq >= fan.published) {
+    fail(c, E_MISMATCH, "a message that was never published");
+    return;
+  }
+  fan.deliveries++;
+  if (seq != c->next_seq) {
+    if (seq > c->next_seq) fan.lost += seq - c->next_seq;
+    else fan.reordered++;
+  }
+  if (seq + 1 > c->next_seq) c->next_seq = seq + 1;
+  uint64_t latency = now - fan.sent_ns[seq];
+  hist_add(&latencies, latency);
+  hist_add(&fan.per_url[c->url], latency);
+  fan.reached[seq]++;
+  fan.last_ns[seq] = now;
+  /* The publisher's own copy: one more in flight, while the window lasts. */
+  if (c->index == 0 && opt.rate == 0 && sending && now < fan.deadline_ns) publish();
+}
+
 /* A whole echo arrived and checked out. */
 static void on_message(struct conn *c) {
   uint64_t now = now_ns();
@@ -548,7 +659,7 @@ static void on_message(struct conn *c) {
   c->received++;
   if (opt.mode == MODE_ECHO) {
     completed++;
-    if (measuring) hist_add(now - sent_at);
+    if (measuring) hist_add(&latencies, now - sent_at);
     if (sending && c->state == OPEN) queue_message(c);
   } else if (opt.mode == MODE_HANDSHAKE) {
     start_close(c);
@@ -566,7 +677,7 @@ static void on_close_frame(struct conn *c) {
   }
   if (opt.mode == MODE_HANDSHAKE) {
     completed++;
-    if (measuring) hist_add(now_ns() - c->started_ns);
+    if (measuring) hist_add(&latencies, now_ns() - c->started_ns);
     drop(c);
     c->state = IDLE; /* a new cycle starts after this batch of events */
     return;
@@ -616,11 +727,14 @@ static void end_frame(struct conn *c) {
     else if (c->opcode == 8) on_close_frame(c);
   } else if (c->hdr[0] & 0x80) { /* FIN: the message is whole */
     c->in_message = 0;
-    if (c->msg_off != c->expect_len) {
+    if (opt.mode == MODE_FANOUT) {
+      on_fanout_message(c, (size_t)c->msg_off);
+    } else if (c->msg_off != c->expect_len) {
       fail(c, E_MISMATCH, "an echo shorter than its message");
       return;
+    } else {
+      on_message(c);
     }
-    on_message(c);
   }
   c->hdr_len = 0, c->hdr_need = 2;
 }
@@ -649,6 +763,13 @@ static int start_frame(struct conn *c) {
     if (c->in_message) return fail(c, E_PROTOCOL, "a new message inside a fragmented one"), 0;
     if (c->state != OPEN && c->state != CLOSING)
       return fail(c, E_MISMATCH, "a message nobody asked for"), 0;
+    if (opt.mode == MODE_FANOUT) {
+      if (c->opcode != 1) return fail(c, E_MISMATCH, "a binary message (only texts are published)"), 0;
+      c->in_message = 1;
+      c->msg_off = 0;
+      c->expect_len = sizeof c->text - 1;
+      goto checked;
+    }
     if (c->received >= c->sent) return fail(c, E_MISMATCH, "more echoes than messages"), 0;
     if (c->opcode != message_opcode())
       return fail(c, E_MISMATCH, "an echo of the wrong type (text/binary)"), 0;
@@ -657,6 +778,7 @@ static int start_frame(struct conn *c) {
     c->expect = &variants_for()[(c->index + c->received) % VARIANTS];
     c->expect_len = message_size();
   }
+checked:
   if (c->msg_off + len > c->expect_len) return fail(c, E_MISMATCH, "an echo longer than its message"), 0;
   return 1;
 }
@@ -685,6 +807,8 @@ static void feed(struct conn *c, const uint8_t *data, size_t n) {
     size_t take = c->frame_len - c->frame_off < n ? (size_t)(c->frame_len - c->frame_off) : n;
     if (c->opcode >= 8) {
       memcpy(c->control + c->frame_off, data, take);
+    } else if (opt.mode == MODE_FANOUT) {
+      memcpy(c->text + c->msg_off, data, take);
     } else if (memcmp(data, c->expect->payload + c->msg_off, take) != 0) {
       fail(c, E_MISMATCH, "an echo whose bytes differ from the message");
       return;
@@ -802,10 +926,10 @@ static void report(uint64_t count, double seconds, struct cpu_mark a, struct cpu
     json_number("serverCpuSeconds", a.server < 0 || b.server < 0 ? -1 : b.server - a.server);
     json_number("machineCpuSeconds", a.machine < 0 || b.machine < 0 ? -1 : b.machine - a.machine);
     printf("\"latencyMicros\":{");
-    json_number("p50", hist_quantile_us(0.5));
-    json_number("p99", hist_quantile_us(0.99));
-    json_number("p999", hist_quantile_us(0.999));
-    printf("\"max\":%.6g},", (double)hist_max / 1000);
+    json_number("p50", hist_quantile_us(&latencies, 0.5));
+    json_number("p99", hist_quantile_us(&latencies, 0.99));
+    json_number("p999", hist_quantile_us(&latencies, 0.999));
+    printf("\"max\":%.6g},", (double)latencies.max / 1000);
     if (opt.mode == MODE_ECHO) {
       /* Echoes per socket in the window: a starved socket shows here. */
       uint64_t lo = UINT64_MAX, hi = 0;
@@ -827,11 +951,129 @@ static void report(uint64_t count, double seconds, struct cpu_mark a, struct cpu
   fflush(stdout);
 }
 
+/* Opens every socket, IDLE_HANDSHAKES at a time (120 s at most). */
+static void open_all(void) {
+  int next = 0;
+  uint64_t deadline = now_ns() + 120 * 1000000000ull;
+  while (ready + failed < opt.conns && now_ns() < deadline) {
+    while (next < opt.conns && next - ready - failed < IDLE_HANDSHAKES)
+      start_connect(&conns[next++]);
+    poll_events(100);
+  }
+  if (ready + failed < opt.conns)
+    note_error(E_TIMEOUT, (uint64_t)(opt.conns - ready - failed), "sockets still opening after 120 s");
+}
+
+static int all_warmed(void) { return fan.warmed >= ready; }
+
+static int publisher_done(void) {
+  return conns[0].state != OPEN || conns[0].next_seq >= fan.published;
+}
+
+static int last_reached_all(void) {
+  return fan.published == 0 || fan.reached[fan.published - 1] >= (uint32_t)ready;
+}
+
+/* With --ready-line: waits for a line (or the end) on stdin. */
+static void wait_for_parent(void) {
+  if (!opt.ready_line) return;
+  char line[64];
+  if (!fgets(line, sizeof line, stdin)) return;
+}
+
+static void fanout_report(double seconds, double window) {
+  uint64_t within = 0;
+  uint64_t limit = 250 * 1000000ull;
+  for (uint64_t n = 0; n < fan.published; n++)
+    if (fan.reached[n] >= (uint32_t)opt.conns && fan.last_ns[n] - fan.sent_ns[n] <= limit) within++;
+  printf("{\"mode\":\"fanout\",\"receivers\":%d,\"published\":%llu,\"deliveries\":%llu,",
+         opt.conns, (unsigned long long)fan.published, (unsigned long long)fan.deliveries);
+  printf("\"seconds\":%.6f,\"window\":%.6f,\"lost\":%llu,\"reordered\":%llu,", seconds, window,
+         (unsigned long long)fan.lost, (unsigned long long)fan.reordered);
+  printf("\"within250\":%.6g,\"latencyMillis\":{", fan.published ? (double)within / (double)fan.published : 0);
+  json_number("p50", hist_quantile_us(&latencies, 0.5) / 1000);
+  json_number("p99", hist_quantile_us(&latencies, 0.99) / 1000);
+  printf("\"max\":%.6g},\"perUrl\":[", (double)latencies.max / 1e6);
+  for (int u = 0; u < opt.url_count; u++) {
+    const struct hist *h = &fan.per_url[u];
+    printf("{");
+    json_number("p50", hist_quantile_us(h, 0.5) / 1000);
+    json_number("p99", hist_quantile_us(h, 0.99) / 1000);
+    printf("\"deliveries\":%llu}%s", (unsigned long long)h->count, u + 1 < opt.url_count ? "," : "");
+  }
+  printf("],\"errors\":{");
+  for (int k = 0; k < E_KINDS; k++)
+    printf("\"%s\":%llu%s", error_names[k], (unsigned long long)errors[k], k + 1 < E_KINDS ? "," : "");
+  printf("},\"firstError\":");
+  if (first_error[0]) json_string(first_error);
+  else printf("null");
+  printf("}\n");
+  fflush(stdout);
+}
+
+/* The fanout mode, start to end (see the top of this file). */
+static int run_fanout(void) {
+  const uint64_t second = 1000000000u;
+  fan.per_url = calloc((size_t)opt.url_count, sizeof *fan.per_url);
+  open_all();
+  if (conns[0].state != OPEN) {
+    note_error(E_CONNECT, 0, "the publisher (socket 0) did not open");
+  } else {
+    uint64_t deadline = now_ns() + 30 * second;
+    while (!all_warmed() && now_ns() < deadline) {
+      publish_warm_up();
+      run_until(now_ns() + second / 2, all_warmed);
+    }
+    if (!all_warmed())
+      note_error(E_TIMEOUT, (uint64_t)(ready - fan.warmed), "%d of %d sockets got no warm-up message within 30 s",
+                 ready - fan.warmed, ready);
+  }
+  if (first_error[0] || conns[0].state != OPEN) {
+    fanout_report(0, 0);
+    return 1;
+  }
+  run_until(now_ns() + second / 5, NULL); /* the last warm-up copies drain */
+  if (opt.ready_line) {
+    printf("{\"event\":\"ready\"}\n");
+    fflush(stdout);
+  }
+  wait_for_parent();
+  uint64_t start = now_ns();
+  fan.deadline_ns = start + (uint64_t)(opt.seconds * 1e9);
+  if (opt.rate == 0) {
+    for (int i = 0; i < opt.inflight; i++) publish();
+    flush(&conns[0]);
+    run_until(fan.deadline_ns, NULL);
+    sending = 0;
+    run_until(now_ns() + 30 * second, publisher_done);
+  } else {
+    /* Every millisecond, whatever the clock says is due. */
+    for (uint64_t now = start; now < fan.deadline_ns; now = now_ns()) {
+      uint64_t due = (uint64_t)((double)(now - start) * opt.rate / 1e9);
+      while (fan.published < due && conns[0].state == OPEN) publish();
+      flush(&conns[0]);
+      poll_events(1);
+    }
+    sending = 0;
+  }
+  run_until(now_ns() + 10 * second, last_reached_all);
+  uint64_t end = now_ns();
+  for (int i = 0; i < opt.conns; i++)
+    if (conns[i].state == OPEN && conns[i].next_seq < fan.published) fan.lost += fan.published - conns[i].next_seq;
+  uint64_t latest = start;
+  for (uint64_t n = 0; n < fan.published; n++)
+    if (fan.last_ns[n] > latest) latest = fan.last_ns[n];
+  fanout_report((double)(latest - start) / 1e9, (double)(end - start) / 1e9);
+  wait_for_parent();
+  return 0;
+}
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen --url ws://HOST:PORT/PATH [--mode echo|handshake|idle]\n"
+          "usage: loadgen --url ws://HOST:PORT/PATH [--mode echo|handshake|idle|fanout]\n"
           "  [--conns N] [--inflight N] [--size BYTES] [--binary] [--warmup S]\n"
-          "  [--seconds S] [--server-pid PID] [--echo]\n");
+          "  [--seconds S] [--server-pid PID] [--echo]\n"
+          "  fanout: [--url ...] (more servers) [--rate N] [--ready-line], --size 48 to 125\n");
   exit(2);
 }
 
@@ -842,15 +1084,18 @@ static void parse_options(int argc, char **argv) {
       {"size", required_argument, 0, 's'},    {"binary", no_argument, 0, 'b'},
       {"warmup", required_argument, 0, 'w'},  {"seconds", required_argument, 0, 't'},
       {"server-pid", required_argument, 0, 'p'}, {"echo", no_argument, 0, 'e'},
+      {"rate", required_argument, 0, 'r'},    {"ready-line", no_argument, 0, 'R'},
       {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   int got_url = 0, o;
   while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (o) {
     case 'u': {
       /* ws://IPv4:PORT/PATH only: the benchmarks use loopback addresses. */
-      if (sscanf(optarg, "ws://%63[0-9.]:%d%255s", opt.host, &opt.port, opt.path) < 2)
+      if (opt.url_count == MAX_URLS) usage();
+      struct url *u = &opt.urls[opt.url_count++];
+      if (sscanf(optarg, "ws://%63[0-9.]:%d%255s", u->host, &u->port, u->path) < 2)
         usage();
-      if (opt.path[0] != '/') strcpy(opt.path, "/");
+      if (u->path[0] != '/') strcpy(u->path, "/");
       got_url = 1;
       break;
     }
@@ -858,6 +1103,7 @@ static void parse_options(int argc, char **argv) {
       if (strcmp(optarg, "echo") == 0) opt.mode = MODE_ECHO;
       else if (strcmp(optarg, "handshake") == 0) opt.mode = MODE_HANDSHAKE;
       else if (strcmp(optarg, "idle") == 0) opt.mode = MODE_IDLE;
+      else if (strcmp(optarg, "fanout") == 0) opt.mode = MODE_FANOUT;
       else usage();
       break;
     case 'c': opt.conns = atoi(optarg); break;
@@ -868,11 +1114,14 @@ static void parse_options(int argc, char **argv) {
     case 't': opt.seconds = atof(optarg); break;
     case 'p': opt.server_pid = atoi(optarg); break;
     case 'e': opt.echo = 1; break;
+    case 'r': opt.rate = atof(optarg); break;
+    case 'R': opt.ready_line = 1; break;
     default: usage();
     }
   }
   if (!got_url || opt.conns < 1 || opt.inflight < 1 || opt.size < 1 || opt.warmup < 0 ||
-      opt.seconds <= 0)
+      opt.seconds <= 0 || opt.rate < 0 || (opt.url_count > 1 && opt.mode != MODE_FANOUT) ||
+      (opt.mode == MODE_FANOUT && (opt.size < 48 || opt.size > 125)))
     usage();
 }
 
@@ -886,10 +1135,15 @@ int main(int argc, char **argv) {
   int cap = opt.mode == MODE_ECHO ? opt.inflight : 1;
   for (int i = 0; i < opt.conns; i++) {
     conns[i].fd = -1, conns[i].index = i, conns[i].state = IDLE;
+    conns[i].url = i % opt.url_count;
+    conns[i].small_cap = opt.mode == MODE_FANOUT && i == 0 ? 1 << 20 : SMALL_OUT;
+    conns[i].small = malloc(conns[i].small_cap);
     conns[i].sent_ns = calloc((size_t)cap, sizeof(uint64_t));
     conns[i].outq = calloc((size_t)cap, sizeof(struct variant *));
   }
   const uint64_t second = 1000000000u;
+
+  if (opt.mode == MODE_FANOUT) return run_fanout();
 
   if (opt.mode == MODE_IDLE) {
     /* Open them all, IDLE_HANDSHAKES at a time, then hold them. */

@@ -1,0 +1,178 @@
+/**
+ * The two fan-out generators of bench/fanout.ts (the C load generator's
+ * `--mode fanout` and the clients in the Deno process) against small room
+ * servers in this process: on a correct room both count every delivery
+ * with none lost or reordered, across two servers sharing one room too;
+ * a room that drops or reorders messages is caught. The C one needs gcc
+ * (ignored with a notice without it, an error in CI).
+ */
+
+import assert from "node:assert/strict";
+import { gccAvailable } from "../../bench/loadgen/build.ts";
+import {
+  type Delivered,
+  denoFanout,
+  type FanoutGenerator,
+  type FanoutLoad,
+  loadgenFanout,
+} from "../../bench/helpers/fanout_generator.ts";
+import { peerAvailable } from "../helpers/peers.ts";
+
+const withGcc = peerAvailable(
+  "gcc",
+  gccAvailable(),
+  "apt-get install gcc libc6-dev",
+);
+
+/** What a room does to a message on its way to one member. */
+type Fault = "none" | "drop" | "swap";
+
+/**
+ * `servers` listeners sharing one room: every text goes to every member,
+ * the sender included. With a fault, members other than the sender lose
+ * (`drop`) or get late (`swap`: after the next one) every numbered message
+ * whose number ends in 2 or 7.
+ */
+function room(servers: number, fault: Fault = "none") {
+  const members = new Set<WebSocket>();
+  const held = new Map<WebSocket, string>();
+  const relay = (sender: WebSocket, text: string) => {
+    const seq = Number(text.slice(0, text.indexOf(" ")));
+    const faulty = fault !== "none" && !text.startsWith("w") &&
+      seq % 5 === 2;
+    for (const member of members) {
+      if (member.readyState !== WebSocket.OPEN) continue;
+      if (!faulty || member === sender) {
+        member.send(text);
+        const late = held.get(member);
+        if (late !== undefined && member !== sender) {
+          held.delete(member);
+          member.send(late);
+        }
+      } else if (fault === "swap") held.set(member, text);
+    }
+  };
+  return Array.from(
+    { length: servers },
+    () =>
+      Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {} },
+        (request) => {
+          const { socket, response } = Deno.upgradeWebSocket(request);
+          socket.onopen = () => members.add(socket);
+          socket.onclose = () => members.delete(socket);
+          socket.onmessage = (event) => relay(socket, event.data as string);
+          return response;
+        },
+      ),
+  );
+}
+
+async function run(
+  generate: (load: FanoutLoad) => Promise<FanoutGenerator>,
+  servers: Deno.HttpServer<Deno.NetAddr>[],
+  load: Partial<FanoutLoad> = {},
+): Promise<Delivered> {
+  const generator = await generate({
+    urls: servers.map((server) =>
+      new URL(`ws://127.0.0.1:${server.addr.port}/ws`)
+    ),
+    receivers: 20,
+    seconds: 0.5,
+    rate: undefined,
+    inFlight: 4,
+    messageBytes: 64,
+    ...load,
+  });
+  try {
+    return await generator.publish();
+  } finally {
+    await generator.close();
+    await Promise.all(servers.map((server) => server.shutdown()));
+  }
+}
+
+function assertWhole(delivered: Delivered, receivers: number, urls: number) {
+  assert.ok(delivered.published > 4, `published ${delivered.published}`);
+  assert.equal(delivered.deliveries, delivered.published * receivers);
+  assert.equal(delivered.lost, 0);
+  assert.equal(delivered.reordered, 0);
+  assert.equal(delivered.within250, 1);
+  assert.ok(delivered.p50 > 0 && delivered.p99 >= delivered.p50);
+  assert.ok(delivered.seconds > 0.3 && delivered.seconds < 5);
+  assert.equal(delivered.perServer.length, urls);
+  for (const { p50 } of delivered.perServer) assert.ok(p50 > 0);
+}
+
+for (
+  const [name, generate, ignore] of [
+    ["C load generator", loadgenFanout, !withGcc],
+    ["Deno generator", denoFanout, false],
+  ] as const
+) {
+  Deno.test({
+    name:
+      `fanout generator (${name}): every delivery counted on a correct room`,
+    ignore,
+    fn: async () => {
+      assertWhole(await run(generate, room(1)), 20, 1);
+    },
+  });
+
+  Deno.test({
+    name: `fanout generator (${name}): one room over two servers`,
+    ignore,
+    fn: async () => {
+      assertWhole(await run(generate, room(2)), 20, 2);
+    },
+  });
+
+  Deno.test({
+    name: `fanout generator (${name}): a room that drops messages loses them`,
+    ignore,
+    fn: async () => {
+      const delivered = await run(generate, room(1, "drop"));
+      assert.ok(delivered.lost > 0, "lost");
+      assert.ok(delivered.deliveries < delivered.published * 20);
+      assert.ok(delivered.within250 < 1);
+    },
+  });
+
+  Deno.test({
+    name: `fanout generator (${name}): a room that reorders is caught`,
+    ignore,
+    fn: async () => {
+      const delivered = await run(generate, room(1, "swap"));
+      assert.ok(delivered.reordered > 0, "reordered");
+    },
+  });
+
+  Deno.test({
+    name: `fanout generator (${name}): --rate publishes on a clock`,
+    ignore,
+    fn: async () => {
+      const delivered = await run(generate, room(1), { rate: 100 });
+      // 0.5 s at 100 a second.
+      assert.ok(
+        delivered.published >= 40 && delivered.published <= 51,
+        `published ${delivered.published}`,
+      );
+      assert.equal(delivered.deliveries, delivered.published * 20);
+    },
+  });
+}
+
+Deno.test({
+  name: "fanout generator (C load generator): a refused socket is an error",
+  ignore: !withGcc,
+  fn: async () => {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response("no room", { status: 400 }),
+    );
+    await assert.rejects(
+      run(loadgenFanout, [server]),
+      /C load generator failed: .*handshake answered HTTP\/1.1 400/,
+    );
+  },
+});

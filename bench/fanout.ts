@@ -81,6 +81,7 @@ import {
 } from "./helpers/children.ts";
 import { cpuSeconds, machineCpuSeconds } from "./helpers/cpu.ts";
 import {
+  type Delivered,
   denoFanout,
   type FanoutGenerator,
   loadgenFanout,
@@ -344,23 +345,14 @@ interface BackplaneCounts {
 }
 
 /** What one room size on one setup gave, in one round. */
-interface Result {
+interface Result extends Omit<Delivered, "seconds"> {
   readonly key: string;
   readonly server: string;
   readonly round: number;
   /** Whether it ran over Redis. */
   readonly overRedis: boolean;
   readonly receivers: number;
-  readonly published: number;
-  readonly deliveries: number;
   readonly perSecond: number;
-  readonly lost: number;
-  readonly reordered: number;
-  readonly p50: number;
-  readonly p99: number;
-  /** p50 and p99 of the receivers on each server process. */
-  readonly perServer: readonly { p50: number; p99: number }[];
-  readonly within250: number;
   readonly httpP99: number;
   /** From the first message sent to the end of the turn, in seconds. */
   readonly windowSeconds: number;
@@ -524,15 +516,8 @@ async function measure(
       round,
       overRedis: started.redis !== undefined,
       receivers,
-      published: delivered.published,
-      deliveries: delivered.deliveries,
+      ...delivered,
       perSecond: delivered.deliveries / delivered.seconds,
-      lost: delivered.lost,
-      reordered: delivered.reordered,
-      p50: delivered.p50,
-      p99: delivered.p99,
-      perServer: delivered.perServer,
-      within250: delivered.within250,
       httpP99: httpTimes[Math.floor(httpTimes.length * 0.99)] ?? NaN,
       windowSeconds: window,
       generatorCpu,

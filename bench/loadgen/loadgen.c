@@ -914,6 +914,18 @@ static struct cpu_mark cpu_now(void) {
                            machine_cpu()};
 }
 
+/* Ends a report line: the errors, the first error's text. */
+static void report_errors(void) {
+  printf("\"errors\":{");
+  for (int k = 0; k < E_KINDS; k++)
+    printf("\"%s\":%llu%s", error_names[k], (unsigned long long)errors[k], k + 1 < E_KINDS ? "," : "");
+  printf("},\"firstError\":");
+  if (first_error[0]) json_string(first_error);
+  else printf("null");
+  printf("}\n");
+  fflush(stdout);
+}
+
 /* One JSON line: what was measured, the errors, the first error's text. */
 static void report(uint64_t count, double seconds, struct cpu_mark a, struct cpu_mark b) {
   static const char *modes[] = {"echo", "handshake", "idle"};
@@ -941,14 +953,7 @@ static void report(uint64_t count, double seconds, struct cpu_mark a, struct cpu
              (unsigned long long)hi);
     }
   }
-  printf("\"errors\":{");
-  for (int k = 0; k < E_KINDS; k++)
-    printf("\"%s\":%llu%s", error_names[k], (unsigned long long)errors[k], k + 1 < E_KINDS ? "," : "");
-  printf("},\"firstError\":");
-  if (first_error[0]) json_string(first_error);
-  else printf("null");
-  printf("}\n");
-  fflush(stdout);
+  report_errors();
 }
 
 /* Opens every socket, IDLE_HANDSHAKES at a time (120 s at most). */
@@ -1001,14 +1006,8 @@ static void fanout_report(double seconds, double window) {
     json_number("p99", hist_quantile_us(h, 0.99) / 1000);
     printf("\"deliveries\":%llu}%s", (unsigned long long)h->count, u + 1 < opt.url_count ? "," : "");
   }
-  printf("],\"errors\":{");
-  for (int k = 0; k < E_KINDS; k++)
-    printf("\"%s\":%llu%s", error_names[k], (unsigned long long)errors[k], k + 1 < E_KINDS ? "," : "");
-  printf("},\"firstError\":");
-  if (first_error[0]) json_string(first_error);
-  else printf("null");
-  printf("}\n");
-  fflush(stdout);
+  printf("],");
+  report_errors();
 }
 
 /* The fanout mode, start to end (see the top of this file). */
@@ -1147,15 +1146,7 @@ int main(int argc, char **argv) {
 
   if (opt.mode == MODE_IDLE) {
     /* Open them all, IDLE_HANDSHAKES at a time, then hold them. */
-    int next = 0;
-    uint64_t deadline = now_ns() + 120 * second;
-    while (ready + failed < opt.conns && now_ns() < deadline) {
-      while (next < opt.conns && next - ready - failed < IDLE_HANDSHAKES)
-        start_connect(&conns[next++]);
-      poll_events(100);
-    }
-    if (ready + failed < opt.conns)
-      note_error(E_TIMEOUT, (uint64_t)(opt.conns - ready - failed), "sockets still opening after 120 s");
+    open_all();
     struct cpu_mark none = {-1, -1, -1};
     report(0, 0, none, none);
     for (;;) poll_events(1000); /* answer pings until killed */

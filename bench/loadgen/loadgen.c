@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -1124,8 +1125,29 @@ static void parse_options(int argc, char **argv) {
     usage();
 }
 
+/*
+ * Raises the open-file limit to its hard limit, and exits 2 (saying so)
+ * when even that cannot hold a socket for every connection.
+ */
+static void allow_sockets(void) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  rlim_t needed = (rlim_t)opt.conns + 16; /* stdio, epoll, /proc reads */
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    fprintf(stderr, "loadgen: %d connections need %llu open files, the limit is %llu (ulimit -n)\n",
+            opt.conns, (unsigned long long)needed, (unsigned long long)limit.rlim_cur);
+    exit(2);
+  }
+}
+
 int main(int argc, char **argv) {
   parse_options(argc, argv);
+  allow_sockets();
   signal(SIGPIPE, SIG_IGN);
   build_variants(probe_variants, HANDSHAKE_PROBE, 0);
   if (opt.mode == MODE_ECHO) build_variants(data_variants, opt.size, opt.binary);

@@ -462,14 +462,19 @@ async function measure(
   });
   let generator: FanoutGenerator | undefined;
   try {
-    generator = await (GENERATOR === "c" ? loadgenFanout : denoFanout)({
-      urls,
-      receivers,
-      seconds: SECONDS,
-      rate: RATE,
-      inFlight: IN_FLIGHT,
-      messageBytes: MESSAGE_BYTES,
-    });
+    try {
+      generator = await (GENERATOR === "c" ? loadgenFanout : denoFanout)({
+        urls,
+        receivers,
+        seconds: SECONDS,
+        rate: RATE,
+        inFlight: IN_FLIGHT,
+        messageBytes: MESSAGE_BYTES,
+      });
+    } catch (error) {
+      // Receivers that could not join: this turn is skipped, the others run.
+      return error instanceof Error ? error.message : String(error);
+    }
     const backplaneBefore = started.backplane
       ? await scrapeBackplane(started.origins)
       : null;
@@ -485,7 +490,14 @@ async function measure(
       machine: machineCpuSeconds(),
     };
     const start = performance.now();
-    const delivered = await generator.publish();
+    let delivered: Delivered;
+    try {
+      delivered = await generator.publish();
+    } catch (error) {
+      stopProbe.abort();
+      await probe;
+      return error instanceof Error ? error.message : String(error);
+    }
     const window = (performance.now() - start) / 1000;
     const delta = (before: number | null, after: number | null) =>
       before === null || after === null

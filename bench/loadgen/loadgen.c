@@ -388,7 +388,8 @@ static struct conn *conns;
 static int measuring;     /* between window start and end: record latencies */
 static int sending = 1;   /* echo mode: each echo queues the next message */
 static uint64_t completed; /* echoes (echo mode) or cycles (handshake mode) */
-static int ready, failed;  /* idle mode */
+static int ready, failed;  /* idle and fanout modes: opened, or failed to */
+static int gone;           /* fanout mode: opened, then failed */
 
 static const struct variant *variants_for(void) {
   return opt.mode == MODE_ECHO ? data_variants : probe_variants;
@@ -415,6 +416,7 @@ static void drop(struct conn *c) {
 static void fail(struct conn *c, enum error_kind kind, const char *what) {
   note_error(kind, 1, "socket %d: %s", c->index, what);
   if ((opt.mode == MODE_IDLE || opt.mode == MODE_FANOUT) && !c->is_ready) failed++;
+  if (opt.mode == MODE_FANOUT && c->is_ready) gone++;
   drop(c);
 }
 
@@ -970,21 +972,21 @@ static void open_all(void) {
     note_error(E_TIMEOUT, (uint64_t)(opt.conns - ready - failed), "sockets still opening after 120 s");
 }
 
-static int all_warmed(void) { return fan.warmed >= ready; }
+static int all_warmed(void) { return fan.warmed >= ready - gone; }
 
 static int publisher_done(void) {
   return conns[0].state != OPEN || conns[0].next_seq >= fan.published;
 }
 
 static int last_reached_all(void) {
-  return fan.published == 0 || fan.reached[fan.published - 1] >= (uint32_t)ready;
+  return fan.published == 0 || fan.reached[fan.published - 1] >= (uint32_t)(ready - gone);
 }
 
-/* With --ready-line: waits for a line (or the end) on stdin. */
-static void wait_for_parent(void) {
-  if (!opt.ready_line) return;
+/* With --ready-line: waits for a line on stdin; 0 when it ended instead. */
+static int wait_for_parent(void) {
+  if (!opt.ready_line) return 1;
   char line[64];
-  if (!fgets(line, sizeof line, stdin)) return;
+  return fgets(line, sizeof line, stdin) != NULL;
 }
 
 static void fanout_report(double seconds, double window) {
@@ -1037,7 +1039,7 @@ static int run_fanout(void) {
     printf("{\"event\":\"ready\"}\n");
     fflush(stdout);
   }
-  wait_for_parent();
+  if (!wait_for_parent()) return 1; /* the parent went away: nothing to publish for */
   uint64_t start = now_ns();
   fan.deadline_ns = start + (uint64_t)(opt.seconds * 1e9);
   if (opt.rate == 0) {

@@ -25,20 +25,25 @@ const withGcc = peerAvailable(
 );
 
 /** What a room does to a message on its way to one member. */
-type Fault = "none" | "drop" | "swap";
+type Fault = "none" | "drop" | "swap" | "close";
 
 /**
  * `servers` listeners sharing one room: every text goes to every member,
  * the sender included. With a fault, members other than the sender lose
  * (`drop`) or get late (`swap`: after the next one) every numbered message
- * whose number ends in 2 or 7.
+ * whose number ends in 2 or 7; `close` closes one member other than the
+ * sender when message 1 arrives.
  */
 function room(servers: number, fault: Fault = "none") {
   const members = new Set<WebSocket>();
   const held = new Map<WebSocket, string>();
   const relay = (sender: WebSocket, text: string) => {
     const seq = Number(text.slice(0, text.indexOf(" ")));
-    const faulty = fault !== "none" && !text.startsWith("w") &&
+    if (fault === "close" && seq === 1) {
+      [...members].find((member) => member !== sender)?.close(1008, "Gone");
+    }
+    const faulty = (fault === "drop" || fault === "swap") &&
+      !text.startsWith("w") &&
       seq % 5 === 2;
     for (const member of members) {
       if (member.readyState !== WebSocket.OPEN) continue;
@@ -173,6 +178,18 @@ Deno.test({
     await assert.rejects(
       run(loadgenFanout, [server]),
       /C load generator failed: .*handshake answered HTTP\/1.1 400/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "fanout generator (C load generator): a receiver the room closes fails the window",
+  ignore: !withGcc,
+  fn: async () => {
+    await assert.rejects(
+      run(loadgenFanout, room(1, "close")),
+      /receivers failed: socket \d+: the server sent a close frame unasked/,
     );
   },
 });

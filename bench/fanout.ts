@@ -85,6 +85,7 @@ import {
   denoFanout,
   type FanoutGenerator,
   loadgenFanout,
+  WITHIN_MS,
 } from "./helpers/fanout_generator.ts";
 import { gccAvailable } from "./loadgen/build.ts";
 import {
@@ -157,7 +158,6 @@ const SERVER_CPUS = values["server-cpus"];
 const GENERATOR = generatorOption(values.generator);
 const IN_FLIGHT = 4;
 const MESSAGE_BYTES = 64;
-const WITHIN_MS = 250;
 
 /** `--generator`: "c" by default where gcc is found, "deno" otherwise. */
 function generatorOption(value: string | undefined): "c" | "deno" {

@@ -63,7 +63,8 @@ export interface FanoutGenerator {
   close(): Promise<void>;
 }
 
-const WITHIN_MS = 250;
+/** The deadline of `Delivered.within250`, ms (the C generator's too). */
+export const WITHIN_MS = 250;
 /** Warm-up messages start with this byte ("w"); numbered ones with a digit. */
 const WARM_UP = 0x77;
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import process from "node:process";
+import { portOption } from "./port_option.ts";
 
 // Bun's globals, declared here so that `deno check` passes without Bun's types.
 declare const Bun: {
@@ -24,11 +24,7 @@ interface BunSocket {
   subscribe(topic: string): void;
 }
 
-const port = Number(Bun.argv[2] ?? 8080);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number, got ${Bun.argv[2]}`);
-  process.exit(2);
-}
+const port = portOption(Bun.argv[2] ?? "8080", "PORT");
 const hostname = Bun.argv[3] ?? "127.0.0.1";
 const server = Bun.serve({
   port,

@@ -7,6 +7,7 @@
 
 import { frameHeaderLength, writeFrameHeader } from "./protocol/frame.ts";
 import { Opcode } from "./protocol/opcodes.ts";
+import { utf8ByteLength } from "./utf8_length.ts";
 import { NativeSocket } from "./native.ts";
 import type {
   MessageData,
@@ -14,7 +15,8 @@ import type {
   SendData,
   Socket,
 } from "./socket/mod.ts";
-import { sendMeasured } from "./socket/socket.ts";
+import { offerMeasured, sendMeasured } from "./socket/socket.ts";
+import type { WebSocketError } from "./errors.ts";
 
 /** Options of {@linkcode PreparedMessage}. */
 export interface PreparedMessageOptions {
@@ -69,8 +71,12 @@ export class PreparedMessage {
   /** Whether sockets with permessage-deflate may compress it. */
   readonly compress: boolean;
   readonly #text: string | undefined;
-  #bytes: Uint8Array | undefined;
+  readonly #size: number;
+  // The unmasked, uncompressed frame, and the payload as a view of it: one
+  // buffer for both, built on first use (never, for text on the native
+  // backend, which takes the string).
   #frame: Uint8Array | undefined;
+  #bytes: Uint8Array | undefined;
   #compressed: Map<string, Promise<Uint8Array>> | undefined;
 
   /**
@@ -91,19 +97,18 @@ export class PreparedMessage {
     this.compress = compress;
     if (typeof data === "string") {
       this.type = type ?? "text";
+      this.#size = utf8ByteLength(data);
       if (this.type === "text") this.#text = data;
-      else {
-        this.#bytes = encoder.encode(data);
-        byPayload.set(this.#bytes, this);
-      }
+      else this.#encode(data);
       return;
     }
     this.type = type ?? "binary";
+    const source = asBytes(data);
+    this.#size = source.byteLength;
     // One copy, so that the shared frames cannot change under the sockets.
-    const bytes = asBytes(data).slice();
+    const bytes = this.#allocate();
+    bytes.set(source);
     if (this.type === "text") this.#text = decoder.decode(bytes);
-    this.#bytes = bytes;
-    byPayload.set(bytes, this);
   }
 
   /** The message as a string (text) or bytes (binary). */
@@ -113,16 +118,12 @@ export class PreparedMessage {
 
   /** The payload bytes (UTF-8 for text), encoded once. */
   get bytes(): Uint8Array {
-    if (this.#bytes === undefined) {
-      this.#bytes = encoder.encode(this.#text);
-      byPayload.set(this.#bytes, this);
-    }
-    return this.#bytes;
+    return this.#bytes ?? this.#encode(this.#text!);
   }
 
   /** The payload size in bytes. */
   get size(): number {
-    return this.bytes.byteLength;
+    return this.#size;
   }
 
   /**
@@ -130,11 +131,37 @@ export class PreparedMessage {
    * the socket handed it on, rejects as `send()` does.
    */
   send(socket: Socket): Promise<void> {
+    return sendMeasured(
+      socket,
+      this.#payloadFor(socket),
+      this.type,
+      this.size,
+      this.compress,
+    );
+  }
+
+  /**
+   * Sends the message on `socket` for a caller that does not wait (a
+   * broadcast): no promise is made, and the refusal, when `socket` refused
+   * it at once, is returned. Internal to the package.
+   *
+   * @ignore
+   */
+  offer(socket: Socket): WebSocketError | undefined {
+    return offerMeasured(
+      socket,
+      this.#payloadFor(socket),
+      this.type,
+      this.size,
+      this.compress,
+    );
+  }
+
+  #payloadFor(socket: Socket): string | Uint8Array {
     // Deno's socket takes text as a string: bytes would be decoded per socket.
-    const payload = this.#text !== undefined && socket instanceof NativeSocket
+    return this.#text !== undefined && socket instanceof NativeSocket
       ? this.#text
       : this.bytes;
-    return sendMeasured(socket, payload, this.type, this.size, this.compress);
   }
 
   /**
@@ -148,10 +175,8 @@ export class PreparedMessage {
 
   /** The whole unmasked, uncompressed frame, built once and shared. */
   frame(): Uint8Array {
-    if (this.#frame === undefined) {
-      this.#frame = frameOf(this.bytes, this.#opcode(), false);
-    }
-    return this.#frame;
+    if (this.#frame === undefined) this.#encode(this.#text!);
+    return this.#frame!;
   }
 
   /**
@@ -177,6 +202,25 @@ export class PreparedMessage {
 
   #opcode(): number {
     return this.type === "text" ? Opcode.Text : Opcode.Binary;
+  }
+
+  /** Makes the frame, its header written, and returns its payload view. */
+  #allocate(): Uint8Array {
+    const size = this.#size;
+    const headerLength = frameHeaderLength(size, false);
+    const frame = new Uint8Array(headerLength + size);
+    writeFrameHeader(frame, { fin: true, opcode: this.#opcode() }, size);
+    const bytes = frame.subarray(headerLength);
+    this.#frame = frame;
+    this.#bytes = bytes;
+    byPayload.set(bytes, this);
+    return bytes;
+  }
+
+  #encode(text: string): Uint8Array {
+    const bytes = this.#allocate();
+    encoder.encodeInto(text, bytes);
+    return bytes;
   }
 }
 

@@ -596,6 +596,7 @@ export class SocketProcessor {
     let sent = 0;
     let failed = 0;
     let counting = true;
+    let refusals: [WebSocketError, Socket][] | undefined;
     const refused = (error: unknown, socket: Socket) => {
       if (counting) {
         sent--;
@@ -606,12 +607,17 @@ export class SocketProcessor {
     for (const socket of sockets) {
       if (socket === except || socket.state !== "open") continue;
       sent++;
-      // A refusal (full queue, ending socket) rejects at once; a send that
-      // waits for the peer to read counts as taken and is not awaited.
+      // A refusal (full queue, ending socket) comes at once; a send that
+      // waits for the peer to read counts as taken and is not awaited. A
+      // prepared message is offered: no promise per socket, so a slow
+      // reader's queue holds the message and nothing else.
       try {
-        const sending = prepared === undefined
-          ? socket.send(data as SendData, sendOptions)
-          : prepared.send(socket);
+        if (prepared !== undefined) {
+          const refusal = prepared.offer(socket);
+          if (refusal !== undefined) (refusals ??= []).push([refusal, socket]);
+          continue;
+        }
+        const sending = socket.send(data as SendData, sendOptions);
         if (sending !== SENT) {
           sending.then(undefined, (error) => refused(error, socket));
         }
@@ -619,6 +625,9 @@ export class SocketProcessor {
         refused(error, socket);
       }
     }
+    // After the loop: the slow-consumer policy may take sockets out of
+    // the groups being walked.
+    for (const [refusal, socket] of refusals ?? []) refused(refusal, socket);
     // The handlers of refusals made at once have run after this.
     await null;
     counting = false;

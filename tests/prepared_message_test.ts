@@ -11,7 +11,9 @@ interface WsClient {
   close(): void;
 }
 import {
+  type MessageType,
   PreparedMessage,
+  type SendData,
   type Socket,
   SocketProcessor,
   type WebSocketServerOptions,
@@ -151,6 +153,41 @@ Deno.test("prepared message: bad input fails at once", () => {
   assert.equal(message.data instanceof Uint8Array, true);
   assert.equal(new PreparedMessage("€").size, 3);
   assert.equal(new PreparedMessage("€").data, "€");
+});
+
+Deno.test("prepared message: the payload is a view of the frame, one buffer for both, whatever the header's size", () => {
+  const encoder = new TextEncoder();
+  const cases: [SendData, MessageType | undefined, Uint8Array][] = [
+    [
+      "h\u00e9llo \ud800 lone",
+      undefined,
+      encoder.encode("h\u00e9llo \ud800 lone"),
+    ],
+    ["\u20ac".repeat(100), undefined, encoder.encode("\u20ac".repeat(100))],
+    ["as binary", "binary", encoder.encode("as binary")],
+    [new Uint8Array(70_000).fill(7), undefined, new Uint8Array(70_000).fill(7)],
+    [new Uint16Array([0x6968]), "text", new Uint8Array([0x68, 0x69])],
+  ];
+  for (const [data, type, expected] of cases) {
+    const message = new PreparedMessage(
+      data,
+      type === undefined ? {} : { type },
+    );
+    const frame = message.frame();
+    const bytes = message.bytes;
+    assert.equal(bytes.buffer, frame.buffer);
+    assert.equal(bytes.byteOffset + bytes.byteLength, frame.byteLength);
+    assert.equal(message.size, expected.byteLength);
+    assert.deepEqual(bytes, expected);
+    const header = frame.subarray(0, bytes.byteOffset);
+    const parsed = expected.byteLength < 126
+      ? header[1]
+      : expected.byteLength < 0x10000
+      ? (header[2]! << 8) | header[3]!
+      : new DataView(header.buffer, header.byteOffset).getUint32(6);
+    assert.equal(parsed, expected.byteLength);
+    assert.equal(header[0], message.type === "text" ? 0x81 : 0x82);
+  }
 });
 
 async function roomOf(harness: Harness, options: WebSocketServerOptions) {

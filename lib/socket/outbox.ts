@@ -27,7 +27,8 @@ interface Outgoing {
   readonly first: boolean;
   readonly compress: boolean;
   readonly size: number;
-  readonly resolvers: PromiseWithResolvers<void>;
+  /** Absent for a send whose caller does not wait for it (an offer). */
+  readonly resolvers: PromiseWithResolvers<void> | undefined;
 }
 
 /** The transport under an outbox, as the socket's backend provides it. */
@@ -59,9 +60,13 @@ export interface OutboxTransport {
 
 /** A send given to a queueing transport behind backpressure, not yet resolved. */
 interface HandedOver {
-  /** Bytes of whole messages given to the transport before this one. */
-  readonly after: number;
-  readonly resolvers: PromiseWithResolvers<void>;
+  /**
+   * Bytes of whole messages given to the transport before this one; for
+   * offers, before the last of a run of them, which all it stands for.
+   */
+  after: number;
+  /** Absent for offers, which only `drained()` waits for. */
+  readonly resolvers: PromiseWithResolvers<void> | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -117,13 +122,16 @@ export class Outbox {
   /** See `Socket.send()`. */
   send(data: SendData, options: SendOptions): Promise<void> {
     const { payload, type, size } = normalizeSendData(data, options.type);
-    return this.#send(
-      payload,
-      type,
-      size,
-      options.endOfMessage ?? true,
-      options.compress ?? true,
-      options.signal,
+    return settled(
+      this.#take(
+        payload,
+        type,
+        size,
+        options.endOfMessage ?? true,
+        options.compress ?? true,
+        options.signal,
+        true,
+      ),
     );
   }
 
@@ -138,24 +146,60 @@ export class Outbox {
     size: number,
     compress: boolean,
   ): Promise<void> {
-    return this.#send(payload, type, size, true, compress, undefined);
+    return settled(
+      this.#take(payload, type, size, true, compress, undefined, true),
+    );
   }
 
-  #send(
+  /**
+   * As `sendMeasured()`, for a caller that does not wait for the send (a
+   * broadcast): no promise is made for it, so a message queued for a slow
+   * reader costs the queue entry and nothing more. Returns the refusal
+   * when the socket refused it at once (a full queue, a socket that
+   * stopped taking sends); a later failure goes unreported, as it would to
+   * a caller that never awaited `send()`.
+   */
+  offerMeasured(
+    payload: string | Uint8Array,
+    type: MessageType,
+    size: number,
+    compress: boolean,
+  ): WebSocketError | undefined {
+    const taken = this.#take(
+      payload,
+      type,
+      size,
+      true,
+      compress,
+      undefined,
+      false,
+    );
+    if (taken instanceof WebSocketError) return taken;
+    if (taken !== SENT) taken.then(undefined, ignore);
+    return undefined;
+  }
+
+  /**
+   * Writes a send at once, hands it to a queueing transport or queues it.
+   * With `promised`, returns what the caller's promise is; without, makes
+   * no promise but the transport's own. Returns a refusal made at once.
+   */
+  #take(
     payload: string | Uint8Array,
     type: MessageType,
     size: number,
     final: boolean,
     compress: boolean,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+    promised: boolean,
+  ): Promise<void> | WebSocketError {
     if (this.#sendingType !== undefined && this.#sendingType !== type) {
       throw new TypeError(
         `A ${this.#sendingType} message is being sent in fragments; its next fragment cannot be ${type}`,
       );
     }
-    if (this.#refusal !== undefined) return Promise.reject(this.#refusal());
-    if (signal?.aborted) return Promise.reject(signalError("send()", signal));
+    if (this.#refusal !== undefined) return this.#refusal();
+    if (signal?.aborted) return signalError("send()", signal);
     const { sendHighWaterMark, maxBufferedAmount } = this.#options;
     // An upper bound first: reading the exact figure costs a call into the
     // runtime on some backends, and the bound usually settles both checks.
@@ -168,11 +212,9 @@ export class Outbox {
     }
     const buffered = this.#bytes + transportBuffered;
     if (buffered + size > maxBufferedAmount) {
-      return Promise.reject(
-        new WebSocketError(
-          `Send queue full: ${buffered} bytes wait to be written and ${size} more would pass maxBufferedAmount (${maxBufferedAmount}); the peer reads too slowly`,
-          { status: WebSocketStatus.SendQueueFull },
-        ),
+      return new WebSocketError(
+        `Send queue full: ${buffered} bytes wait to be written and ${size} more would pass maxBufferedAmount (${maxBufferedAmount}); the peer reads too slowly`,
+        { status: WebSocketStatus.SendQueueFull },
       );
     }
     const first = this.#sendingType === undefined;
@@ -189,17 +231,29 @@ export class Outbox {
       try {
         written = this.#transport.transmit(payload, type, final, compress);
       } catch (error) {
-        if (error instanceof WebSocketError) return Promise.reject(error);
+        if (error instanceof WebSocketError) return error;
         throw error;
       }
       this.#wrote(size, final);
       if (!behind) return written ?? SENT;
-      const resolvers = Promise.withResolvers<void>();
-      this.#handedOver.push({ after, resolvers });
+      const resolvers = promised ? Promise.withResolvers<void>() : undefined;
+      // A run of offers needs one entry: the last of them, for drained().
+      const last = this.#handedOver.at(-1);
+      if (
+        resolvers === undefined && last !== undefined &&
+        last.resolvers === undefined
+      ) {
+        last.after = after;
+      } else this.#handedOver.push({ after, resolvers });
       this.#release();
-      return resolvers.promise;
+      return resolvers?.promise ?? SENT;
     }
-    const resolvers = Promise.withResolvers<void>();
+    // A send under a time limit or a signal settles a promise even when
+    // offered: the promise is what stops the watch.
+    const resolvers = promised || signal !== undefined ||
+        Number.isFinite(this.#options.sendTimeout)
+      ? Promise.withResolvers<void>()
+      : undefined;
     const item: Outgoing = {
       data: payload,
       type,
@@ -216,9 +270,9 @@ export class Outbox {
       signal,
       (error) => this.#drop(item, error),
     );
-    if (stop !== undefined) resolvers.promise.then(stop, stop);
+    if (stop !== undefined) resolvers?.promise.then(stop, stop);
     this.#pump();
-    return resolvers.promise;
+    return resolvers?.promise ?? SENT;
   }
 
   /** The socket opened: write what waits, and later sends at once. */
@@ -254,7 +308,7 @@ export class Outbox {
     const waiting = [...this.#items.splice(0), ...this.#handedOver.splice(0)];
     if (waiting.length > 0) {
       const error = failure();
-      for (const { resolvers } of waiting) resolvers.reject(error);
+      for (const { resolvers } of waiting) resolvers?.reject(error);
     }
     this.#bytes = 0;
   }
@@ -278,7 +332,7 @@ export class Outbox {
     if (index === -1) return;
     this.#items.splice(index, 1);
     this.#bytes -= item.size;
-    item.resolvers.reject(error);
+    item.resolvers?.reject(error);
     if (item.first && item.final) return;
     // Part of a message is gone: the rest can never form a valid message.
     this.#transport.abort();
@@ -309,7 +363,9 @@ export class Outbox {
         const item = this.#items.shift();
         if (item === undefined || this.#ended) break;
         // Fewer than the mark wait ahead of what the transport took before.
-        for (const sent of this.#handedOver.splice(0)) sent.resolvers.resolve();
+        for (const sent of this.#handedOver.splice(0)) {
+          sent.resolvers?.resolve();
+        }
         this.#bytes -= item.size;
         try {
           await transport.transmit(
@@ -319,9 +375,9 @@ export class Outbox {
             item.compress,
           );
           this.#wrote(item.size, item.final);
-          item.resolvers.resolve();
+          item.resolvers?.resolve();
         } catch (error) {
-          item.resolvers.reject(this.#refusal?.() ?? error);
+          item.resolvers?.reject(this.#refusal?.() ?? error);
         }
       }
     } finally {
@@ -357,7 +413,7 @@ export class Outbox {
           waiting.length > 0 &&
           buffered - (this.#given - waiting[0]!.after) < highWaterMark
         ) {
-          waiting.shift()!.resolvers.resolve();
+          waiting.shift()!.resolvers?.resolve();
         }
       }
     } finally {
@@ -365,6 +421,13 @@ export class Outbox {
     }
   }
 }
+
+/** A send's promise, or a refusal made at once as a rejected one. */
+function settled(taken: Promise<void> | WebSocketError): Promise<void> {
+  return taken instanceof WebSocketError ? Promise.reject(taken) : taken;
+}
+
+function ignore(): void {}
 
 function normalizeSendData(
   data: SendData,

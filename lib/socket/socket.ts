@@ -39,13 +39,7 @@ import {
 export type SocketEndHook = (socket: Socket, closed: SocketClosed) => void;
 
 let setEndHook: (socket: Socket, hook: SocketEndHook) => boolean;
-let sendToOutbox: (
-  socket: Socket,
-  payload: string | Uint8Array,
-  type: MessageType,
-  size: number,
-  compress: boolean,
-) => Promise<void>;
+let outboxOf: (socket: Socket) => Outbox;
 
 /**
  * Has `hook` called as `socket` ends, before any `error` or `close` listener
@@ -73,7 +67,22 @@ export function sendMeasured(
   size: number,
   compress: boolean,
 ): Promise<void> {
-  return sendToOutbox(socket, payload, type, size, compress);
+  return outboxOf(socket).sendMeasured(payload, type, size, compress);
+}
+
+/**
+ * As {@linkcode sendMeasured}, for a caller that will not wait for the send
+ * (a broadcast): makes no promise, and returns the refusal when `socket`
+ * refused the message at once. Not part of the package's API.
+ */
+export function offerMeasured(
+  socket: Socket,
+  payload: string | Uint8Array,
+  type: MessageType,
+  size: number,
+  compress: boolean,
+): WebSocketError | undefined {
+  return outboxOf(socket).offerMeasured(payload, type, size, compress);
 }
 
 /**
@@ -187,8 +196,7 @@ export abstract class Socket extends EventTarget {
       };
       return true;
     };
-    sendToOutbox = (socket, payload, type, size, compress) =>
-      socket.#outbox.sendMeasured(payload, type, size, compress);
+    outboxOf = (socket) => socket.#outbox;
   }
 
   /** Sets the options; backends call this with options already resolved. */

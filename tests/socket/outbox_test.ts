@@ -183,3 +183,99 @@ Deno.test("outbox: sends a queueing transport took wait in drained() and fail wh
   await behind;
   await assert.rejects(last, (error) => error === failure);
 });
+
+Deno.test("outbox: an offer is written at once, queued in order behind backpressure, or refused at once, without a promise", async () => {
+  const { outbox, written, drain, counters } = setup();
+  outbox.open();
+  assert.equal(
+    outbox.offerMeasured("0123456789ab", "text", 12, true),
+    undefined,
+  );
+  const queued = outbox.offerMeasured("second", "text", 6, true);
+  assert.equal(queued, undefined);
+  const awaited = outbox.send("third", {});
+  assert.deepEqual(written, ["0123456789ab"]);
+  assert.equal(outbox.bytes, 11);
+  const refusal = outbox.offerMeasured(new Uint8Array(90), "binary", 90, true);
+  assert.ok(refusal instanceof WebSocketError);
+  assert.equal(refusal.status, WebSocketStatus.SendQueueFull);
+  assert.equal(outbox.bytes, 11);
+  drain();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  drain();
+  await awaited;
+  assert.deepEqual(written, ["0123456789ab", "second", "third"]);
+  assert.equal(counters.snapshot().messagesSent, 3);
+  const failure = new WebSocketError("gone", { status: "closed" });
+  outbox.refuse(() => failure);
+  assert.equal(outbox.offerMeasured("late", "text", 4, true), failure);
+});
+
+Deno.test("outbox: offers a queueing transport took behind backpressure keep drained() waiting as a send would, for the last of them", async () => {
+  const { outbox, given, write } = queueingSetup();
+  outbox.open();
+  await outbox.send("0123456789ab", {});
+  for (const data of ["offer 1", "offer 2", "offer 3"]) {
+    assert.equal(
+      outbox.offerMeasured(data, "text", data.length, true),
+      undefined,
+    );
+  }
+  assert.deepEqual(given, ["0123456789ab", "offer 1", "offer 2", "offer 3"]);
+  let drained = false;
+  const draining = outbox.drained().then(() => drained = true);
+  await write();
+  // 14 bytes (offers 1 and 2) wait ahead of the last offer: more than
+  // sendHighWaterMark, so it still waits.
+  assert.equal(drained, false);
+  await write();
+  await draining;
+  assert.deepEqual(given, ["offer 2", "offer 3"]);
+  const settled: string[] = [];
+  const awaited = outbox.send("0123456789ab", {}).then(() =>
+    settled.push("awaited")
+  );
+  outbox.offerMeasured("offer 4", "text", 7, true);
+  const after = outbox.send("after", {}).then(() => settled.push("after"));
+  await write();
+  await write();
+  await write();
+  await awaited;
+  await write();
+  await after;
+  assert.deepEqual(settled, ["awaited", "after"]);
+  assert.equal(outbox.idle, true);
+});
+
+Deno.test("outbox: an offer under sendTimeout is dropped when it times out, and nothing rejects unhandled", async () => {
+  const { outbox, written } = setup();
+  const timed = new Outbox(
+    resolveSocketOptions({
+      sendHighWaterMark: 10,
+      maxBufferedAmount: 100,
+      sendTimeout: 20,
+    }),
+    new Counters(),
+    {
+      transmit(data) {
+        written.push(data);
+      },
+      bufferedAmount: () => 50,
+      bufferedBound: () => 50,
+      waitForDrain: () => new Promise((resolve) => setTimeout(resolve, 5)),
+      abort: () => {},
+    },
+  );
+  timed.open();
+  assert.equal(
+    timed.offerMeasured("never written", "text", 13, true),
+    undefined,
+  );
+  assert.equal(timed.bytes, 13);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(timed.bytes, 0);
+  assert.deepEqual(written, []);
+  timed.end(() => new WebSocketError("gone", { status: "closed" }));
+  await timed.drained();
+  void outbox;
+});

@@ -13,7 +13,7 @@ import {
 import { checkMilliseconds } from "../option_checks.ts";
 import { HANDSHAKE_FIELDS } from "../protocol/client_handshake.ts";
 import { isToken } from "../protocol/handshake.ts";
-import { checkSocketOptions } from "../socket/mod.ts";
+import { checkSocketOptions, type SocketOptions } from "../socket/mod.ts";
 import {
   CONNECTION_OPTIONS,
   ConnectionHandler,
@@ -107,6 +107,19 @@ export interface ResolvedConnectOptions {
  * Client defaults that differ from a server socket's. A quiet connection is
  * no error, so receiving waits indefinitely unless asked otherwise.
  */
+// The socket options a client takes beyond SocketOptions, checked here.
+const ENGINE_SOCKET_OPTIONS: ReadonlySet<string> = new Set(
+  [
+    "keepAliveInterval",
+    "keepAliveTimeout",
+    "silenceLimit",
+    "maxFragments",
+    "receiveHighWaterMark",
+    "compressionThreshold",
+    "compressionLevel",
+  ] satisfies Exclude<keyof ClientSocketOptions, keyof SocketOptions>[],
+);
+
 const CLIENT_DEFAULTS = {
   keepAliveInterval: 30_000,
   sendTimeout: 30_000,
@@ -177,7 +190,7 @@ export function resolveConnectOptions(
     );
   }
   const secure = target.protocol === "wss:";
-  checkSocketOptions(socketOptions);
+  checkSocketOptions(socketOptions, ENGINE_SOCKET_OPTIONS);
   const { compressionLevel } = socketOptions;
   if (
     compressionLevel !== undefined &&

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkKnownOptions } from "../option_checks.ts";
 import type { SocketOptions } from "./types.ts";
 
 const DEFAULTS = {
@@ -20,11 +21,19 @@ const DEFAULTS = {
 /** Resolved options of a socket. */
 export type ResolvedSocketOptions = Required<SocketOptions>;
 
-/** Fills in defaults and checks every option, throwing `RangeError` or `TypeError`. */
+const NAMES: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
+/**
+ * Fills in defaults and checks every option, throwing `RangeError` or
+ * `TypeError` (for a name that is no socket option, too: the options of a
+ * server or of an engine socket reach here once their own are taken out).
+ */
 export function resolveSocketOptions(
   options: SocketOptions = {},
 ): ResolvedSocketOptions {
-  const resolved = { ...DEFAULTS, ...definedOnly(options) };
+  const given = definedOnly(options);
+  checkKnownOptions(Object.keys(given), NAMES);
+  const resolved = { ...DEFAULTS, ...given };
   for (const [name, value] of Object.entries(resolved)) {
     if (name === "sendTimeout" || name === "receiveTimeout") {
       timeoutValue(name, value);
@@ -50,13 +59,16 @@ function timeoutValue(name: string, value: unknown): void {
 }
 
 /**
- * Checks the {@linkcode SocketOptions} found in `options` (other keys are
- * ignored), so that a caller can fail bad ones before any I/O.
+ * Checks `options` before any I/O, as {@linkcode resolveSocketOptions}
+ * would, but for the names in `others`, which the caller checks itself.
  */
-export function checkSocketOptions(options: object): void {
+export function checkSocketOptions(
+  options: object,
+  others: ReadonlySet<string>,
+): void {
   resolveSocketOptions(
     Object.fromEntries(
-      Object.entries(options).filter(([name]) => name in DEFAULTS),
+      Object.entries(options).filter(([name]) => !others.has(name)),
     ) as SocketOptions,
   );
 }

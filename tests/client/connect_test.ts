@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import {
   connect,
+  type ConnectOptions,
   type EngineSocket,
   type MessageData,
   type Socket,
@@ -780,6 +781,19 @@ Deno.test("connect() throws TypeError at once for bad arguments", () => {
           headers: [["Sec-WebSocket-Key", "x"]],
         }),
       /sec-websocket-key/,
+    ],
+    [
+      "a misspelt option",
+      () =>
+        connect("ws://127.0.0.1/", {
+          maxMessageSise: 10,
+        } as ConnectOptions),
+      /^Unknown option "maxMessageSise": did you mean "maxMessageSize"\?$/,
+    ],
+    [
+      "a server socket's option",
+      () => connect("ws://127.0.0.1/", { protocol: "chat" } as ConnectOptions),
+      /^Unknown option "protocol"$/,
     ],
   ];
   for (const [what, call, message] of cases) {

@@ -210,6 +210,18 @@ Deno.test("bad options fail at once with a clear error", () => {
   );
   assert.throws(() => webSockets({ receiveBufferSize: 0 }, noop), RangeError);
   assert.throws(() => webSockets({ keepAliveInterval: -1 }, noop), RangeError);
+  assert.throws(
+    () =>
+      webSockets({ maxbufferedamount: 1024 } as WebSocketServerOptions, noop),
+    /^TypeError: Unknown option "maxbufferedamount": did you mean "maxBufferedAmount"\?$/,
+  );
+  assert.throws(
+    () => webSockets({ onSocket: noop } as WebSocketServerOptions, noop),
+    /^TypeError: Unknown option "onSocket"$/,
+  );
+  // An option left undefined (from JavaScript) is as good as absent.
+  const fromJavaScript: Record<string, unknown> = { maxMessageSize: undefined };
+  webSockets(fromJavaScript as WebSocketServerOptions, noop);
 });
 
 for (const harness of HARNESSES) {

@@ -10,7 +10,7 @@
 
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
-import { checkMilliseconds } from "./option_checks.ts";
+import { checkKnownOptions, checkMilliseconds } from "./option_checks.ts";
 import { WaitTimer } from "./wait_timer.ts";
 import type { Backplane } from "./backplane/backplane.ts";
 import { ProcessorLink } from "./backplane/processor_link.ts";
@@ -126,6 +126,20 @@ export interface SocketProcessorOptions {
   onClusterCount?: (group: string, members: number) => void;
 }
 
+const PROCESSOR_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    onSocket: true,
+    onError: true,
+    workGracePeriod: true,
+    slowConsumer: true,
+    onGroupChange: true,
+    metrics: true,
+    backplane: true,
+    totalOrder: true,
+    onClusterCount: true,
+  } satisfies Record<keyof SocketProcessorOptions, true>,
+));
+
 /** Options of {@linkcode SocketProcessor.add}. */
 export interface AddOptions {
   /** The user the socket belongs to, for `sendToUser()`. */
@@ -226,6 +240,7 @@ export class SocketProcessor {
 
   /** Creates a processor; it accepts sockets until `shutdown()`. */
   constructor(options: SocketProcessorOptions = {}) {
+    checkKnownOptions(Object.keys(options), PROCESSOR_OPTIONS);
     this.#work = options.onSocket;
     this.#onError = options.onError ??
       ((error) => console.error("socketry: socket work failed:", error));

@@ -277,4 +277,9 @@ Deno.test("bad processor options fail at once", () => {
     () => new SocketProcessor({ slowConsumer: "drop" as "skip" }),
     /slowConsumer must be "close" or "skip"/,
   );
+  const fromJavaScript: Record<string, unknown> = { slowConsumers: "skip" };
+  assert.throws(
+    () => new SocketProcessor(fromJavaScript as SocketProcessorOptions),
+    /^TypeError: Unknown option "slowConsumers": did you mean "slowConsumer"\?$/,
+  );
 });

@@ -93,7 +93,12 @@ export const ECHO_PAGE = `<!doctype html>
   $("connect").onclick = () => {
     const url = $("url").value;
     log("Client", "Server", "Connecting to " + url);
-    socket = new ReconnectingSocket(url, options);
+    try {
+      socket = new ReconnectingSocket(url, options);
+    } catch (error) {
+      log("Client", "Server", "Not connected: " + error.message);
+      return;
+    }
     window.echoSocket = socket;
     socket.addEventListener("connecting", ({ attempt }) => {
       if (attempt > 0) log("Client", "Server", "Connecting to " + url + " (attempt " + attempt + ")");

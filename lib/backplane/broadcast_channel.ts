@@ -15,6 +15,7 @@ import type {
   Publication,
 } from "./backplane.ts";
 import { BackplaneCore } from "./backplane_core.ts";
+import { checkKnownOptions } from "../option_checks.ts";
 import { OrderListener } from "./order_listener.ts";
 import { checkTarget, type Target, targetKey } from "./target.ts";
 
@@ -38,6 +39,14 @@ export interface BroadcastChannelBackplaneOptions {
    */
   totalOrder?: boolean;
 }
+
+const CHANNEL_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    channel: true,
+    id: true,
+    totalOrder: true,
+  } satisfies Record<keyof BroadcastChannelBackplaneOptions, true>,
+));
 
 /**
  * Carries messages between the isolates of one Deno process through one
@@ -111,6 +120,7 @@ export class BroadcastChannelBackplane implements Backplane {
 
   /** Opens the channel; the backplane is ready at once (with `totalOrder`, once its worker listens). */
   constructor(options: BroadcastChannelBackplaneOptions = {}) {
+    checkKnownOptions(Object.keys(options), CHANNEL_OPTIONS);
     this.totalOrder = options.totalOrder ?? false;
     this.#core = new BackplaneCore(
       options.id,

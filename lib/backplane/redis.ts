@@ -29,6 +29,7 @@ import type {
 import { BackplaneCore } from "./backplane_core.ts";
 import { checkTarget, nameProblem, type Target, targetKey } from "./target.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
+import { checkKnownOptions } from "../option_checks.ts";
 
 /** Options of {@linkcode RedisBackplane}. Times are in milliseconds. */
 export interface RedisBackplaneOptions {
@@ -51,6 +52,16 @@ export interface RedisBackplaneOptions {
    */
   maxReconnectDelay?: number;
 }
+
+const REDIS_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    url: true,
+    prefix: true,
+    id: true,
+    connectTimeout: true,
+    maxReconnectDelay: true,
+  } satisfies Record<keyof RedisBackplaneOptions, true>,
+));
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -108,6 +119,7 @@ export class RedisBackplane implements Backplane {
 
   /** Starts connecting to Redis; see the class documentation for failures. */
   constructor(options: RedisBackplaneOptions = {}) {
+    checkKnownOptions(Object.keys(options), REDIS_OPTIONS);
     this.#core = new BackplaneCore(options.id, "connecting");
     if (options.prefix !== undefined) {
       const problem = nameProblem(options.prefix);

@@ -6,6 +6,7 @@
 
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
+import { checkKnownOptions } from "../option_checks.ts";
 
 /** Where to connect: a URL, or a function called before every attempt. */
 export type SocketUrl =
@@ -79,9 +80,21 @@ const NUMBERS = {
   maxQueuedBytes: 1024 * 1024,
 };
 
+const OPTIONS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    ...NUMBERS,
+    protocols: true,
+    binaryType: true,
+    startClosed: true,
+    WebSocket: true,
+    clock: true,
+    random: true,
+  } satisfies Record<keyof ReconnectingSocketOptions, unknown>,
+));
+
 /**
  * Fills in defaults and checks the numbers, throwing `RangeError` naming
- * the option at fault.
+ * the option at fault (`TypeError` for a name that is no option).
  *
  * @example
  * ```ts
@@ -93,6 +106,7 @@ const NUMBERS = {
 export function resolveReconnectingOptions(
   options: ReconnectingSocketOptions,
 ): ResolvedOptions {
+  checkKnownOptions(Object.keys(options), OPTIONS);
   const numbers = { ...NUMBERS };
   for (const name of Object.keys(NUMBERS) as (keyof typeof NUMBERS)[]) {
     const value = options[name] ?? NUMBERS[name];

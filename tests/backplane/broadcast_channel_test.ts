@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { BroadcastChannelBackplane } from "../../lib/backplane/broadcast_channel.ts";
+import {
+  BroadcastChannelBackplane,
+  type BroadcastChannelBackplaneOptions,
+} from "../../lib/backplane/broadcast_channel.ts";
 import type { BackplaneEvent } from "../../lib/backplane/backplane.ts";
 import { encodeEnvelope } from "../../lib/backplane/envelope.ts";
 import type { WorkerCommand, WorkerReply } from "./broadcast_worker.ts";
@@ -171,6 +174,14 @@ Deno.test("BroadcastChannel backplane: publishing after close fails, is counted 
     backplane.publish({ target: { kind: "room", name: "" }, data: "x" })
   );
   assert.throws(() => backplane.subscribe({ kind: "room", name: "a\nb" }));
+  const misspelt: Record<string, unknown> = { chanel: "rooms" };
+  assert.throws(
+    () =>
+      new BroadcastChannelBackplane(
+        misspelt as BroadcastChannelBackplaneOptions,
+      ),
+    /^TypeError: Unknown option "chanel": did you mean "channel"\?$/,
+  );
   await backplane.close();
   assert.equal(backplane.state, "down");
   assert.equal(await backplane.publish({ target: lobby, data: "x" }), false);

@@ -4,7 +4,10 @@ import { createClient } from "redis";
 import type { BackplaneEvent } from "../../lib/backplane/backplane.ts";
 import type { Envelope } from "../../lib/backplane/envelope.ts";
 import { encodeEnvelope } from "../../lib/backplane/envelope.ts";
-import { RedisBackplane } from "../../lib/backplane/redis.ts";
+import {
+  RedisBackplane,
+  type RedisBackplaneOptions,
+} from "../../lib/backplane/redis.ts";
 import { WebSocketError } from "../../lib/errors.ts";
 import { fileExists, peerAvailable } from "../helpers/peers.ts";
 import {
@@ -454,4 +457,12 @@ Deno.test({
       await redis.stop();
     }
   },
+});
+
+Deno.test("Redis backplane: a misspelt option is refused before anything connects", () => {
+  const misspelt: Record<string, unknown> = { uri: "redis://127.0.0.1:1" };
+  assert.throws(
+    () => new RedisBackplane(misspelt as RedisBackplaneOptions),
+    /^TypeError: Unknown option "uri": did you mean "url"\?$/,
+  );
 });

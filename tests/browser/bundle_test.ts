@@ -46,7 +46,7 @@ Deno.test("the committed bundle is current, within 5 KB min+gzip, and web-standa
   );
 });
 
-Deno.test("lib/browser imports only its own files and the pure errors module", async () => {
+Deno.test("lib/browser imports only its own files and the pure errors and option checks modules", async () => {
   const dir = `${ROOT}lib/browser/`;
   let imports = 0;
   for await (const entry of Deno.readDir(dir)) {
@@ -58,12 +58,15 @@ Deno.test("lib/browser imports only its own files and the pure errors module", a
     ) {
       imports++;
       assert.ok(
-        /^\.\/[a-z_]+\.ts$/.test(specifier!) || specifier === "../errors.ts",
+        /^\.\/[a-z_]+\.ts$/.test(specifier!) ||
+          specifier === "../errors.ts" || specifier === "../option_checks.ts",
         `${entry.name} imports ${specifier}`,
       );
     }
   }
   assert.ok(imports >= 10, `only ${imports} imports found`);
-  const errors = await Deno.readTextFile(`${ROOT}lib/errors.ts`);
-  assert.doesNotMatch(errors, /^import /m);
+  for (const shared of ["errors.ts", "option_checks.ts"]) {
+    const source = await Deno.readTextFile(`${ROOT}lib/${shared}`);
+    assert.doesNotMatch(source, /^import /m, shared);
+  }
 });

@@ -489,4 +489,13 @@ Deno.test("option checks name the option", () => {
     () => new ReconnectingSocket("ws://x", { maxRetries: Number.NaN }),
     /maxRetries/,
   );
+  const fromJavaScript: Record<string, unknown> = { heartbeatIntervall: 1000 };
+  assert.throws(
+    () =>
+      new ReconnectingSocket(
+        "ws://x",
+        fromJavaScript as ReconnectingSocketOptions,
+      ),
+    /^TypeError: Unknown option "heartbeatIntervall": did you mean "heartbeatInterval"\?$/,
+  );
 });

@@ -57,6 +57,7 @@ import {
   resolveServerOptions,
   type WebSocketServerOptions,
 } from "./options.ts";
+import { positiveInteger } from "../socket/options.ts";
 
 /** Options of {@linkcode serveEngine}. Times are in milliseconds. */
 export interface EngineServerOptions<Data = unknown>
@@ -93,6 +94,17 @@ export interface EngineServerOptions<Data = unknown>
   handshakeTimeout?: number;
   /** The largest request head accepted, in bytes. Default 16384. */
   maxHeaderSize?: number;
+  /**
+   * Reading a socket pauses while more than this many received bytes wait
+   * for the application, so that a client cannot fill the server's memory
+   * faster than the application reads. Default 1 MiB.
+   */
+  receiveHighWaterMark?: number;
+  /**
+   * The most frames one message may span: a flood of tiny fragments closes
+   * the socket with 1008. Default 65536.
+   */
+  maxFragments?: number;
   /** Called once the server listens. */
   onListen?: (address: { hostname: string; port: number }) => void;
   /** Stops the server when aborted, as `shutdown()` does. */
@@ -184,10 +196,23 @@ export function serveEngine<Data = unknown>(
     signal,
     dangerouslyEnableCompression = false,
     checkUpgrade,
+    receiveHighWaterMark,
+    maxFragments,
     ...serverOptions
   } = options;
   const site: Site = {
     options: resolveServerOptions(serverOptions),
+    reading: {
+      ...(receiveHighWaterMark === undefined ? {} : {
+        receiveHighWaterMark: positiveInteger(
+          "receiveHighWaterMark",
+          receiveHighWaterMark,
+        ),
+      }),
+      ...(maxFragments === undefined
+        ? {}
+        : { maxFragments: positiveInteger("maxFragments", maxFragments) }),
+    },
     checkUpgrade,
     // Sockets carry the data of the options' own authorize.
     onSocket: onSocket as SocketHandler,
@@ -285,6 +310,11 @@ export function serveEngine<Data = unknown>(
 /** What every connection of one listener shares. */
 interface Site {
   readonly options: ResolvedServerOptions;
+  /** The engine's own limits on reading, when the options set them. */
+  readonly reading: Pick<
+    EngineSocketOptions,
+    "receiveHighWaterMark" | "maxFragments"
+  >;
   readonly onSocket: SocketHandler;
   readonly handler: RequestHandler | undefined;
   readonly checkUpgrade:
@@ -414,6 +444,7 @@ function socketOptions(
   const level = compression?.level;
   const made: EngineSocketOptions = {
     ...options.socket,
+    ...site.reading,
     keepAliveInterval: options.keepAliveInterval,
     keepAliveTimeout: options.keepAliveTimeout,
     silenceLimit: 2 * options.clientPingInterval,

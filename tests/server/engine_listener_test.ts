@@ -204,3 +204,43 @@ Deno.test("serveEngine({ reusePort }): two listeners share a port and both get c
     await Promise.all([first.shutdown(), second.shutdown()]);
   }
 });
+
+Deno.test("engine listener: maxFragments bounds the frames of one message (1008 past it); bad reading limits fail at once", async () => {
+  const { server, port } = await start({ maxFragments: 3 });
+  const client = await connect(`ws://127.0.0.1:${port}/ws`);
+  const echoes = new Inbox<unknown>();
+  client.addEventListener("message", ({ data }) => echoes.push(data));
+  await client.send("a", { endOfMessage: false });
+  await client.send("b", { endOfMessage: false });
+  await client.send("c");
+  assert.equal(await echoes.next(), "abc");
+  for (const part of ["1", "2", "3"]) {
+    await client.send(part, { endOfMessage: false });
+  }
+  await client.send("4").catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    client.closed,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("a fourth fragment did not close the socket")),
+        5000,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  assert.equal(closed.code, 1008);
+  await server.shutdown();
+  for (
+    const bad of [
+      { receiveHighWaterMark: 0 },
+      { receiveHighWaterMark: 1.5 },
+      { maxFragments: -1 },
+    ]
+  ) {
+    assert.throws(
+      () => serveEngine({ port: 0, ...bad }, () => {}),
+      RangeError,
+      JSON.stringify(bad),
+    );
+  }
+});

@@ -116,7 +116,10 @@ export class PreparedMessage {
     return this.#text ?? this.bytes;
   }
 
-  /** The payload bytes (UTF-8 for text), encoded once. */
+  /**
+   * The payload bytes (UTF-8 for text), encoded once: a view of the frame's
+   * buffer, after its header (`bytes.buffer` holds the whole frame).
+   */
   get bytes(): Uint8Array {
     return this.#bytes ?? this.#encode(this.#text!);
   }

@@ -18,6 +18,23 @@ import type {
 import { offerMeasured, sendMeasured } from "./socket/socket.ts";
 import type { WebSocketError } from "./errors.ts";
 
+let offerTo: (
+  message: PreparedMessage,
+  socket: Socket,
+) => WebSocketError | undefined;
+
+/**
+ * Sends `message` on `socket` for a caller that does not wait (a
+ * broadcast): no promise is made, and the refusal, when `socket` refused it
+ * at once, is returned. Not part of the package's API.
+ */
+export function offerPrepared(
+  message: PreparedMessage,
+  socket: Socket,
+): WebSocketError | undefined {
+  return offerTo(message, socket);
+}
+
 /** Options of {@linkcode PreparedMessage}. */
 export interface PreparedMessageOptions {
   /** The message type; by default text for strings, binary for bytes. */
@@ -143,21 +160,15 @@ export class PreparedMessage {
     );
   }
 
-  /**
-   * Sends the message on `socket` for a caller that does not wait (a
-   * broadcast): no promise is made, and the refusal, when `socket` refused
-   * it at once, is returned. Internal to the package.
-   *
-   * @ignore
-   */
-  offer(socket: Socket): WebSocketError | undefined {
-    return offerMeasured(
-      socket,
-      this.#payloadFor(socket),
-      this.type,
-      this.size,
-      this.compress,
-    );
+  static {
+    offerTo = (message, socket) =>
+      offerMeasured(
+        socket,
+        message.#payloadFor(socket),
+        message.type,
+        message.size,
+        message.compress,
+      );
   }
 
   #payloadFor(socket: Socket): string | Uint8Array {

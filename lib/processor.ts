@@ -14,7 +14,7 @@ import { checkKnownOptions, checkMilliseconds } from "./option_checks.ts";
 import { WaitTimer } from "./wait_timer.ts";
 import type { Backplane } from "./backplane/backplane.ts";
 import { ProcessorLink } from "./backplane/processor_link.ts";
-import { PreparedMessage } from "./prepared_message.ts";
+import { offerPrepared, PreparedMessage } from "./prepared_message.ts";
 import type {
   MessageData,
   SendData,
@@ -628,7 +628,7 @@ export class SocketProcessor {
       // reader's queue holds the message and nothing else.
       try {
         if (prepared !== undefined) {
-          const refusal = prepared.offer(socket);
+          const refusal = offerPrepared(prepared, socket);
           if (refusal !== undefined) (refusals ??= []).push([refusal, socket]);
           continue;
         }

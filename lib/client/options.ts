@@ -103,23 +103,27 @@ export interface ResolvedConnectOptions {
   readonly socketOptions: ClientSocketOptions;
 }
 
+// The socket options a client takes beyond SocketOptions (httpVersion is
+// one of connect()'s own), checked here.
+const ENGINE_SOCKET_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    keepAliveInterval: true,
+    keepAliveTimeout: true,
+    silenceLimit: true,
+    maxFragments: true,
+    receiveHighWaterMark: true,
+    compressionThreshold: true,
+    compressionLevel: true,
+  } satisfies Record<
+    Exclude<keyof ClientSocketOptions, keyof SocketOptions | "httpVersion">,
+    true
+  >,
+));
+
 /**
  * Client defaults that differ from a server socket's. A quiet connection is
  * no error, so receiving waits indefinitely unless asked otherwise.
  */
-// The socket options a client takes beyond SocketOptions, checked here.
-const ENGINE_SOCKET_OPTIONS: ReadonlySet<string> = new Set(
-  [
-    "keepAliveInterval",
-    "keepAliveTimeout",
-    "silenceLimit",
-    "maxFragments",
-    "receiveHighWaterMark",
-    "compressionThreshold",
-    "compressionLevel",
-  ] satisfies Exclude<keyof ClientSocketOptions, keyof SocketOptions>[],
-);
-
 const CLIENT_DEFAULTS = {
   keepAliveInterval: 30_000,
   sendTimeout: 30_000,

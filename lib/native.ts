@@ -36,12 +36,6 @@ import {
 } from "./socket/mod.ts";
 
 const DENO_PING_TIMEOUT = "No response from ping frame.";
-/**
- * What Deno keeps for a message waiting in its socket's queue besides the
- * message's bytes: 0.7 to 1 KiB of resident memory each, measured on Deno
- * 2.9 with 200,000 messages of 64 B queued (`bench/slow_consumer.ts`).
- */
-const DENO_MESSAGE_OVERHEAD = 1024;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
@@ -78,9 +72,6 @@ export class NativeSocket extends Socket {
   #fragments: (string | Uint8Array)[] | undefined;
   #lastBuffered = 0;
   #sentSinceBuffered = 0;
-  // The recent messages' mean size (a moving average; UTF-16 units for
-  // text, at most its bytes), to tell how many messages Deno's bytes are.
-  #meanSize = 0;
 
   /**
    * Listens to Deno's socket for its socket: one object with a method
@@ -168,14 +159,10 @@ export class NativeSocket extends Socket {
       );
     }
     this.#ws.send(message);
-    const units = typeof message === "string"
-      ? message.length
-      : message.byteLength;
     // A string's UTF-8 form takes at most 3 bytes per UTF-16 unit.
-    this.#sentSinceBuffered += typeof message === "string" ? units * 3 : units;
-    this.#meanSize = this.#meanSize === 0
-      ? units
-      : this.#meanSize + (units - this.#meanSize) / 16;
+    this.#sentSinceBuffered += typeof message === "string"
+      ? message.length * 3
+      : message.byteLength;
   }
 
   /** Sends a close frame through Deno's `close()`. */
@@ -193,18 +180,6 @@ export class NativeSocket extends Socket {
       // Deno cannot cancel an upgrade in flight: close as soon as it opens.
       ws.addEventListener("open", () => ws.close(), { once: true });
     }
-  }
-
-  /**
-   * What Deno holds for each message waiting in its queue besides its
-   * bytes, about 1 KiB, for as many messages as its bytes are at the
-   * recent mean size: small messages would otherwise hold many times
-   * `maxBufferedAmount`.
-   */
-  protected override transportWaitingCost(buffered: number): number {
-    if (buffered === 0) return 0;
-    return Math.ceil(buffered / Math.max(this.#meanSize, 1)) *
-      DENO_MESSAGE_OVERHEAD;
   }
 
   /** Deno's `bufferedAmount`. */

@@ -44,12 +44,6 @@ export interface OutboxTransport {
   bufferedAmount(): number;
   /** At least `bufferedAmount()`, possibly more, and cheaper to read. */
   bufferedBound(): number;
-  /**
-   * Memory the transport holds for the messages behind `buffered` of its
-   * bytes, beyond the bytes: counted against `maxBufferedAmount` (absent:
-   * none worth counting).
-   */
-  waitingCost?(buffered: number): number;
   /** Resolves when the transport's buffer may have drained. */
   waitForDrain(): Promise<void>;
   /** Drops the connection: a message was cut short and cannot be completed. */
@@ -209,23 +203,17 @@ export class Outbox {
     const { sendHighWaterMark, maxBufferedAmount } = this.#options;
     // An upper bound first: reading the exact figure costs a call into the
     // runtime on some backends, and the bound usually settles both checks.
-    const transport = this.#transport;
-    let transportBuffered = transport.bufferedBound();
-    let cost = transport.waitingCost?.(transportBuffered) ?? 0;
+    let transportBuffered = this.#transport.bufferedBound();
     if (
       transportBuffered >= sendHighWaterMark ||
-      this.#bytes + transportBuffered + cost + size > maxBufferedAmount
+      this.#bytes + transportBuffered + size > maxBufferedAmount
     ) {
-      transportBuffered = transport.bufferedAmount();
-      cost = transport.waitingCost?.(transportBuffered) ?? 0;
+      transportBuffered = this.#transport.bufferedAmount();
     }
     const buffered = this.#bytes + transportBuffered;
-    if (buffered + cost + size > maxBufferedAmount) {
-      const held = cost === 0
-        ? ""
-        : ` (and about ${cost} more held with the messages waiting)`;
+    if (buffered + size > maxBufferedAmount) {
       return new WebSocketError(
-        `Send queue full: ${buffered} bytes wait to be written${held} and ${size} more would pass maxBufferedAmount (${maxBufferedAmount}); the peer reads too slowly`,
+        `Send queue full: ${buffered} bytes wait to be written and ${size} more would pass maxBufferedAmount (${maxBufferedAmount}); the peer reads too slowly`,
         { status: WebSocketStatus.SendQueueFull },
       );
     }

@@ -177,10 +177,6 @@ export abstract class Socket extends EventTarget {
       return this.#socket.transportBufferedBound();
     }
 
-    waitingCost(buffered: number): number {
-      return this.#socket.transportWaitingCost(buffered);
-    }
-
     waitForDrain(): Promise<void> {
       return this.#socket.waitForDrain();
     }
@@ -548,15 +544,6 @@ export abstract class Socket extends EventTarget {
    */
   protected transportBufferedBound(): number {
     return this.transportBufferedAmount();
-  }
-
-  /**
-   * Memory the transport holds for the messages behind `buffered` of its
-   * bytes, beyond the bytes themselves, counted against
-   * `maxBufferedAmount`; 0 where that is small.
-   */
-  protected transportWaitingCost(_buffered: number): number {
-    return 0;
   }
 
   /** Resolves when the transport's buffer may have drained. */

@@ -165,10 +165,10 @@ export interface SocketOptions {
   sendHighWaterMark?: number;
   /**
    * Bytes that may wait to be written before `send()` rejects with
-   * `sendQueueFull` (the slow-consumer policy). Default 16 MiB. On the
-   * native backend each message waiting in Deno's queue counts about 1 KiB
-   * more, what Deno holds for it besides its bytes, so that small messages
-   * cannot hold many times this limit.
+   * `sendQueueFull` (the slow-consumer policy). Default 16 MiB. It counts
+   * payload bytes: each waiting message also holds memory of its own (on
+   * the native backend about 1 KiB inside Deno), so for small messages set
+   * it lower than the memory a socket may take.
    */
   maxBufferedAmount?: number;
   /** How long `close()` waits for the peer's close frame. Default 5000. */

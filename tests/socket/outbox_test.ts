@@ -279,37 +279,3 @@ Deno.test("outbox: an offer under sendTimeout is dropped when it times out, and 
   await timed.drained();
   void outbox;
 });
-
-Deno.test("outbox: what the transport holds with its waiting messages counts against maxBufferedAmount", () => {
-  const given: string[] = [];
-  const outbox = new Outbox(
-    resolveSocketOptions({ sendHighWaterMark: 1000, maxBufferedAmount: 100 }),
-    new Counters(),
-    {
-      transmit(data) {
-        given.push(data as string);
-      },
-      bufferedAmount: () => given.length * 5,
-      bufferedBound: () => given.length * 5,
-      // 15 bytes besides each 5-byte message.
-      waitingCost: (buffered) => buffered * 3,
-      waitForDrain: () => new Promise(() => {}),
-      abort: () => {},
-      queues: true,
-    },
-  );
-  outbox.open();
-  for (let i = 0; i < 4; i++) {
-    assert.equal(outbox.offerMeasured("12345", "text", 5, true), undefined);
-  }
-  // 20 bytes and 60 held: a fifth message would make 100, a sixth 120.
-  assert.equal(outbox.offerMeasured("12345", "text", 5, true), undefined);
-  const refusal = outbox.offerMeasured("12345", "text", 5, true);
-  assert.ok(refusal instanceof WebSocketError);
-  assert.equal(refusal.status, WebSocketStatus.SendQueueFull);
-  assert.match(
-    refusal.message,
-    /^Send queue full: 25 bytes wait to be written \(and about 75 more held with the messages waiting\) and 5 more would pass maxBufferedAmount \(100\)/,
-  );
-  assert.equal(given.length, 5);
-});

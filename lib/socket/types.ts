@@ -167,8 +167,9 @@ export interface SocketOptions {
    * Bytes that may wait to be written before `send()` rejects with
    * `sendQueueFull` (the slow-consumer policy). Default 16 MiB. It counts
    * payload bytes: each waiting message also holds memory of its own (on
-   * the native backend about 1 KiB inside Deno), so for small messages set
-   * it lower than the memory a socket may take.
+   * the native backend about 1 KiB inside Deno), so small messages can hold
+   * many times this limit; a lower limit also closes readers that fall
+   * behind only during a burst.
    */
   maxBufferedAmount?: number;
   /** How long `close()` waits for the peer's close frame. Default 5000. */

@@ -231,6 +231,35 @@ for (const harness of HARNESSES) {
   });
 }
 
+for (const harness of HARNESSES) {
+  Deno.test(`${harness.name}: a broadcast to a socket in the middle of a message in fragments waits for its end`, async () => {
+    const { processor, sockets, server } = await roomOf(harness, {});
+    const client = await TestClient.open(server.url);
+    const socket = await sockets.next();
+    await waitFor(() => socket.state === "open");
+    await socket.send("frag", { endOfMessage: false });
+    assert.deepEqual(await processor.broadcast("broadcast 1"), {
+      sent: 1,
+      failed: 0,
+    });
+    // Another type, which could not be a continuation either.
+    await processor.broadcast(new Uint8Array([1, 2]));
+    await socket.send("ment", { endOfMessage: false });
+    await socket.send("ed");
+    await socket.send("after");
+    assert.equal(await client.next(), "fragmented");
+    assert.equal(await client.next(), "broadcast 1");
+    assert.deepEqual(
+      new Uint8Array(await client.next() as ArrayBuffer),
+      new Uint8Array([1, 2]),
+    );
+    assert.equal(await client.next(), "after");
+    await client.close();
+    await processor.shutdown();
+    await server.close();
+  });
+}
+
 for (const noContextTakeover of [true, false]) {
   Deno.test(
     `engine with deflate (${

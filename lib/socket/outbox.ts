@@ -58,6 +58,14 @@ export interface OutboxTransport {
   readonly queues?: boolean;
 }
 
+/** An offer held back until the message in fragments under way ends. */
+interface Deferred {
+  readonly payload: string | Uint8Array;
+  readonly type: MessageType;
+  readonly size: number;
+  readonly compress: boolean;
+}
+
 /** A send given to a queueing transport behind backpressure, not yet resolved. */
 interface HandedOver {
   /**
@@ -89,6 +97,8 @@ export class Outbox {
   /** Bytes of the fragments given so far of the message under way. */
   #givenOfMessage = 0;
   #sendingType: MessageType | undefined;
+  /** Offers that came while a message in fragments was under way. */
+  #deferred: Deferred[] | undefined;
   /** Whether the socket opened: queued sends may be written. */
   #started = false;
   /** Whether sends may skip the queue (the socket is open, no close came). */
@@ -157,7 +167,9 @@ export class Outbox {
    * reader costs the queue entry and nothing more. Returns the refusal
    * when the socket refused it at once (a full queue, a socket that
    * stopped taking sends); a later failure goes unreported, as it would to
-   * a caller that never awaited `send()`.
+   * a caller that never awaited `send()`. An offer that comes while the
+   * socket's own message in fragments is under way waits for its end: a
+   * whole message cannot go between the frames of another.
    */
   offerMeasured(
     payload: string | Uint8Array,
@@ -165,6 +177,13 @@ export class Outbox {
     size: number,
     compress: boolean,
   ): WebSocketError | undefined {
+    if (this.#sendingType !== undefined && this.#refusal === undefined) {
+      const room = this.#room(size);
+      if (room instanceof WebSocketError) return room;
+      (this.#deferred ??= []).push({ payload, type, size, compress });
+      this.#bytes += size;
+      return undefined;
+    }
     const taken = this.#take(
       payload,
       type,
@@ -200,6 +219,31 @@ export class Outbox {
     }
     if (this.#refusal !== undefined) return this.#refusal();
     if (signal?.aborted) return signalError("send()", signal);
+    const transportBuffered = this.#room(size);
+    if (transportBuffered instanceof WebSocketError) return transportBuffered;
+    const first = this.#sendingType === undefined;
+    this.#sendingType = final ? undefined : type;
+    const taken = this.#hand(
+      payload,
+      type,
+      size,
+      final,
+      first,
+      compress,
+      signal,
+      promised,
+      transportBuffered >= this.#options.sendHighWaterMark,
+    );
+    // The message in fragments ended: the offers it held back follow it.
+    if (final && !first && this.#deferred !== undefined) this.#takeDeferred();
+    return taken;
+  }
+
+  /**
+   * What the transport holds (`bufferedAmount()`), or the refusal when
+   * `size` more bytes would pass `maxBufferedAmount`.
+   */
+  #room(size: number): number | WebSocketError {
     const { sendHighWaterMark, maxBufferedAmount } = this.#options;
     // An upper bound first: reading the exact figure costs a call into the
     // runtime on some backends, and the bound usually settles both checks.
@@ -217,9 +261,42 @@ export class Outbox {
         { status: WebSocketStatus.SendQueueFull },
       );
     }
-    const first = this.#sendingType === undefined;
-    this.#sendingType = final ? undefined : type;
-    const behind = transportBuffered >= sendHighWaterMark;
+    return transportBuffered;
+  }
+
+  /** Offers held back by a message in fragments, taken once it ended. */
+  #takeDeferred(): void {
+    const deferred = this.#deferred!;
+    this.#deferred = undefined;
+    for (const { payload, type, size, compress } of deferred) {
+      this.#bytes -= size;
+      const taken = this.#take(
+        payload,
+        type,
+        size,
+        true,
+        compress,
+        undefined,
+        false,
+      );
+      if (!(taken instanceof WebSocketError) && taken !== SENT) {
+        taken.then(undefined, ignore);
+      }
+    }
+  }
+
+  /** Writes a checked send at once, hands it over, or queues it. */
+  #hand(
+    payload: string | Uint8Array,
+    type: MessageType,
+    size: number,
+    final: boolean,
+    first: boolean,
+    compress: boolean,
+    signal: AbortSignal | undefined,
+    promised: boolean,
+    behind: boolean,
+  ): Promise<void> | WebSocketError {
     if (
       this.#direct && this.#items.length === 0 &&
       (!behind || (this.#transport.queues === true &&
@@ -294,6 +371,9 @@ export class Outbox {
   refuse(refusal: () => WebSocketError): void {
     this.#refusal = refusal;
     this.#sendingType = undefined;
+    // Offers held back for a message that will never end: nobody waits.
+    for (const { size } of this.#deferred ?? []) this.#bytes -= size;
+    this.#deferred = undefined;
   }
 
   /**

@@ -279,3 +279,28 @@ Deno.test("outbox: an offer under sendTimeout is dropped when it times out, and 
   await timed.drained();
   void outbox;
 });
+
+Deno.test("outbox: offers during a message in fragments follow its last fragment, counted while they wait, dropped if it never ends", async () => {
+  const { outbox, written, drain } = setup();
+  outbox.open();
+  await outbox.send("ab", { endOfMessage: false });
+  assert.equal(outbox.offerMeasured("whole", "text", 5, true), undefined);
+  assert.equal(
+    outbox.offerMeasured(new Uint8Array(2), "binary", 2, true),
+    undefined,
+  );
+  assert.equal(outbox.bytes, 7);
+  const full = outbox.offerMeasured(new Uint8Array(95), "binary", 95, true);
+  assert.equal(full?.status, WebSocketStatus.SendQueueFull);
+  assert.deepEqual(written, ["ab"]);
+  await outbox.send("cd", {});
+  assert.deepEqual(written, ["ab", "cd", "whole", new Uint8Array(2)]);
+  assert.equal(outbox.bytes, 0);
+  drain();
+  await outbox.send("ef", { endOfMessage: false });
+  outbox.offerMeasured("never", "text", 5, true);
+  assert.equal(outbox.bytes, 5);
+  outbox.refuse(() => new WebSocketError("closing", { status: "closed" }));
+  assert.equal(outbox.bytes, 0);
+  assert.deepEqual(written, ["ab", "cd", "whole", new Uint8Array(2), "ef"]);
+});

@@ -184,6 +184,16 @@ export class Outbox {
       this.#bytes += size;
       return undefined;
     }
+    return this.#offerNow(payload, type, size, compress);
+  }
+
+  /** Takes an offer: no promise but the transport's own, which is ignored. */
+  #offerNow(
+    payload: string | Uint8Array,
+    type: MessageType,
+    size: number,
+    compress: boolean,
+  ): WebSocketError | undefined {
     const taken = this.#take(
       payload,
       type,
@@ -270,18 +280,8 @@ export class Outbox {
     this.#deferred = undefined;
     for (const { payload, type, size, compress } of deferred) {
       this.#bytes -= size;
-      const taken = this.#take(
-        payload,
-        type,
-        size,
-        true,
-        compress,
-        undefined,
-        false,
-      );
-      if (!(taken instanceof WebSocketError) && taken !== SENT) {
-        taken.then(undefined, ignore);
-      }
+      // A refusal now (the queue filled meanwhile) drops it, as a skip.
+      this.#offerNow(payload, type, size, compress);
     }
   }
 

@@ -29,6 +29,7 @@
 
 import { parseArgs } from "node:util";
 import { runForReport } from "./helpers/children.ts";
+import { handshake, UnitReader, writeAll } from "./helpers/raw_client.ts";
 import { table } from "./helpers/table.ts";
 import { type Socket, SocketProcessor, webSockets } from "../lib/server/mod.ts";
 import { serveEngine } from "../lib/engine/mod.ts";
@@ -143,9 +144,16 @@ console.log(table([
     `${(report.waiting / 1048576).toFixed(1)} MiB`,
     perMessage(report.heapBytes, report),
     perMessage(report.rssBytes, report),
-    `${(report.rssBytes / report.waiting).toFixed(1)}×`,
+    report.waiting === 0
+      ? "-"
+      : `${(report.rssBytes / report.waiting).toFixed(1)}×`,
   ]),
 ]));
+if (reports.some((report) => report.waiting === 0)) {
+  console.log(
+    "\n-: nothing waited; the kernel's socket buffers took every message. Send more (--messages).",
+  );
+}
 console.log(
   JSON.stringify({ bench: "slow_consumer", messages, size, reports }),
 );
@@ -212,12 +220,12 @@ async function measure(name: Case): Promise<Report> {
   }
   // A peer that completes the handshake and then never reads.
   const peer = await Deno.connect({ hostname: "127.0.0.1", port });
-  await peer.write(
-    new TextEncoder().encode(
-      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-        "Sec-WebSocket-Version: 13\r\n\r\n",
-    ),
+  const reader = new UnitReader(peer);
+  await handshake(
+    new URL(`ws://127.0.0.1:${port}/ws`),
+    undefined,
+    (bytes) => writeAll(peer, bytes),
+    () => reader.head(),
   );
   const socket = await opened;
   const before = memory();

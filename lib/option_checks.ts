@@ -21,6 +21,17 @@ export function checkMilliseconds(name: string, value: unknown): number {
 }
 
 /**
+ * The names of an options type, from an object with every one of them as a
+ * key (`K` given, so that the compiler checks there are no more and no
+ * fewer), for {@linkcode checkKnownOptions}.
+ */
+export function optionNames<K extends string>(
+  names: Record<K, unknown>,
+): ReadonlySet<string> {
+  return new Set(Object.keys(names));
+}
+
+/**
  * Throws for the first name in `given` that is not in `known`: a misspelt
  * option would otherwise be ignored without a word, its default used.
  *

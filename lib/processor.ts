@@ -10,7 +10,11 @@
 
 import type { ServerMetrics } from "./metrics/server_metrics.ts";
 import { WebSocketError, WebSocketStatus } from "./errors.ts";
-import { checkKnownOptions, checkMilliseconds } from "./option_checks.ts";
+import {
+  checkKnownOptions,
+  checkMilliseconds,
+  optionNames,
+} from "./option_checks.ts";
 import { WaitTimer } from "./wait_timer.ts";
 import type { Backplane } from "./backplane/backplane.ts";
 import { ProcessorLink } from "./backplane/processor_link.ts";
@@ -126,19 +130,17 @@ export interface SocketProcessorOptions {
   onClusterCount?: (group: string, members: number) => void;
 }
 
-const PROCESSOR_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    onSocket: true,
-    onError: true,
-    workGracePeriod: true,
-    slowConsumer: true,
-    onGroupChange: true,
-    metrics: true,
-    backplane: true,
-    totalOrder: true,
-    onClusterCount: true,
-  } satisfies Record<keyof SocketProcessorOptions, true>,
-));
+const PROCESSOR_OPTIONS = optionNames<keyof SocketProcessorOptions>({
+  onSocket: true,
+  onError: true,
+  workGracePeriod: true,
+  slowConsumer: true,
+  onGroupChange: true,
+  metrics: true,
+  backplane: true,
+  totalOrder: true,
+  onClusterCount: true,
+});
 
 /** Options of {@linkcode SocketProcessor.add}. */
 export interface AddOptions {

@@ -15,7 +15,7 @@ import type {
   Publication,
 } from "./backplane.ts";
 import { BackplaneCore } from "./backplane_core.ts";
-import { checkKnownOptions } from "../option_checks.ts";
+import { checkKnownOptions, optionNames } from "../option_checks.ts";
 import { OrderListener } from "./order_listener.ts";
 import { checkTarget, type Target, targetKey } from "./target.ts";
 
@@ -40,13 +40,11 @@ export interface BroadcastChannelBackplaneOptions {
   totalOrder?: boolean;
 }
 
-const CHANNEL_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    channel: true,
-    id: true,
-    totalOrder: true,
-  } satisfies Record<keyof BroadcastChannelBackplaneOptions, true>,
-));
+const CHANNEL_OPTIONS = optionNames<keyof BroadcastChannelBackplaneOptions>({
+  channel: true,
+  id: true,
+  totalOrder: true,
+});
 
 /**
  * Carries messages between the isolates of one Deno process through one

@@ -29,7 +29,7 @@ import type {
 import { BackplaneCore } from "./backplane_core.ts";
 import { checkTarget, nameProblem, type Target, targetKey } from "./target.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
-import { checkKnownOptions } from "../option_checks.ts";
+import { checkKnownOptions, optionNames } from "../option_checks.ts";
 
 /** Options of {@linkcode RedisBackplane}. Times are in milliseconds. */
 export interface RedisBackplaneOptions {
@@ -53,15 +53,13 @@ export interface RedisBackplaneOptions {
   maxReconnectDelay?: number;
 }
 
-const REDIS_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    url: true,
-    prefix: true,
-    id: true,
-    connectTimeout: true,
-    maxReconnectDelay: true,
-  } satisfies Record<keyof RedisBackplaneOptions, true>,
-));
+const REDIS_OPTIONS = optionNames<keyof RedisBackplaneOptions>({
+  url: true,
+  prefix: true,
+  id: true,
+  connectTimeout: true,
+  maxReconnectDelay: true,
+});
 
 type RedisClient = ReturnType<typeof createClient>;
 

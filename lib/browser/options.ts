@@ -6,7 +6,7 @@
 
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
-import { checkKnownOptions } from "../option_checks.ts";
+import { checkKnownOptions, optionNames } from "../option_checks.ts";
 
 /** Where to connect: a URL, or a function called before every attempt. */
 export type SocketUrl =
@@ -80,17 +80,15 @@ const NUMBERS = {
   maxQueuedBytes: 1024 * 1024,
 };
 
-const OPTIONS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    ...NUMBERS,
-    protocols: true,
-    binaryType: true,
-    startClosed: true,
-    WebSocket: true,
-    clock: true,
-    random: true,
-  } satisfies Record<keyof ReconnectingSocketOptions, unknown>,
-));
+const OPTIONS = optionNames<keyof ReconnectingSocketOptions>({
+  ...NUMBERS,
+  protocols: true,
+  binaryType: true,
+  startClosed: true,
+  WebSocket: true,
+  clock: true,
+  random: true,
+});
 
 /**
  * Fills in defaults and checks the numbers, throwing `RangeError` naming

@@ -10,7 +10,7 @@ import {
   type DeflateClientOptions,
   offerClient,
 } from "../protocol/deflate_negotiation.ts";
-import { checkMilliseconds } from "../option_checks.ts";
+import { checkMilliseconds, optionNames } from "../option_checks.ts";
 import { HANDSHAKE_FIELDS } from "../protocol/client_handshake.ts";
 import { isToken } from "../protocol/handshake.ts";
 import { checkSocketOptions, type SocketOptions } from "../socket/mod.ts";
@@ -105,20 +105,17 @@ export interface ResolvedConnectOptions {
 
 // The socket options a client takes beyond SocketOptions (httpVersion is
 // one of connect()'s own), checked here.
-const ENGINE_SOCKET_OPTIONS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    keepAliveInterval: true,
-    keepAliveTimeout: true,
-    silenceLimit: true,
-    maxFragments: true,
-    receiveHighWaterMark: true,
-    compressionThreshold: true,
-    compressionLevel: true,
-  } satisfies Record<
-    Exclude<keyof ClientSocketOptions, keyof SocketOptions | "httpVersion">,
-    true
-  >,
-));
+const ENGINE_SOCKET_OPTIONS = optionNames<
+  Exclude<keyof ClientSocketOptions, keyof SocketOptions | "httpVersion">
+>({
+  keepAliveInterval: true,
+  keepAliveTimeout: true,
+  silenceLimit: true,
+  maxFragments: true,
+  receiveHighWaterMark: true,
+  compressionThreshold: true,
+  compressionLevel: true,
+});
 
 /**
  * Client defaults that differ from a server socket's. A quiet connection is

@@ -67,6 +67,7 @@ export class NativeSocket extends Socket {
   readonly #ws: WebSocket;
   readonly #silenceEnding: NativeSilenceEnding;
   readonly #protocol: string;
+  readonly #listener: EventListenerObject;
   #lastError: string | undefined;
   // Made by the first fragment sent with `endOfMessage: false`.
   #fragments: (string | Uint8Array)[] | undefined;
@@ -110,7 +111,7 @@ export class NativeSocket extends Socket {
     // One listener object for Deno's four events: each on* property would
     // cost a closure, a wrapper and a handler map entry per socket. The
     // open listener goes once the socket opened.
-    const listener = new NativeSocket.#Listener(this);
+    const listener = this.#listener = new NativeSocket.#Listener(this);
     ws.addEventListener("message", listener);
     ws.addEventListener("open", listener, { once: true });
     ws.addEventListener("error", listener);
@@ -229,6 +230,14 @@ export class NativeSocket extends Socket {
   }
 
   #onClose(event: CloseEvent): void {
+    // Deno keeps a socket that ended without a close handshake until its
+    // keep-alive timer fires (up to half of idleTimeout later): let go of
+    // this one, so that only Deno's own object waits that long.
+    const ws = this.#ws;
+    const listener = this.#listener;
+    ws.removeEventListener("message", listener);
+    ws.removeEventListener("error", listener);
+    ws.removeEventListener("close", listener);
     const error = this.#lastError;
     if (error === DENO_PING_TIMEOUT) {
       const keepAlive = this.#silenceEnding === "timeout";

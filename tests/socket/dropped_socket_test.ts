@@ -3,7 +3,7 @@
  * ended. Deno keeps its own WebSocket of such a connection until its
  * keep-alive timer fires, up to half of `idleTimeout` later (two minutes at
  * socketry's default), and the native backend used to hang the whole socket
- * on it: 7.1 against 3.3 KiB of heap per dropped connection for bare Deno.
+ * on it: 7.1 against 3.3 KB of heap per dropped connection for bare Deno.
  */
 
 import assert from "node:assert/strict";

@@ -74,10 +74,16 @@ export class HttpListener {
   // Connections whose first head is being read.
   readonly #reading = new Set<Socket>();
   readonly #deadlines: WaitTimer;
+  readonly #idleTimeout: number;
+  // The connection of the HTTP/2 session node:http2 is making: its
+  // "session" event comes while the connection is handed over, and the
+  // session shows only a proxy of it.
+  #opening: Socket | undefined;
 
   /** Builds the servers; `listen()` starts them. */
   constructor(options: ListenerOptions) {
     const { tls, http2, maxHeaderSize, handshakeTimeout, webSocket } = options;
+    this.#idleTimeout = handshakeTimeout;
     const heads: HeadReaderOptions = {
       maxHeadSize: maxHeaderSize,
       maxFields: MAX_FIELDS,
@@ -85,8 +91,8 @@ export class HttpListener {
       pending: this.#reading,
     };
     // Slow clients on connections node serves: one that stays quiet this
-    // long is dropped (upgrades and HTTP/2 sessions clear the timeout once
-    // they start). A head read here has a deadline of its own, and an
+    // long is dropped (upgrades clear the timeout once they start, HTTP/2
+    // sessions while they have a stream open). A head read here has a deadline of its own, and an
     // upgrade from it no idle timer to carry.
     const handOn = (socket: Socket, accept: (socket: Socket) => void) => {
       socket.setTimeout(handshakeTimeout, destroyEmitter);
@@ -152,7 +158,11 @@ export class HttpListener {
       webSocket,
       other,
       http2: (socket) =>
-        handOn(socket, (socket) => preface.emit("connection", socket)),
+        handOn(
+          socket,
+          (socket) =>
+            this.#openSession(socket, () => preface.emit("connection", socket)),
+        ),
     };
     front.on(event, (socket: Socket) => {
       // An h2 connection (chosen by ALPN) has no HTTP/1.1 head to read.
@@ -160,7 +170,7 @@ export class HttpListener {
         (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2"
       ) {
         socket.setTimeout(handshakeTimeout, destroyEmitter);
-        accept(socket);
+        this.#openSession(socket, () => accept(socket));
         return;
       }
       readHead(socket, heads, routes);
@@ -219,13 +229,47 @@ export class HttpListener {
     });
   }
 
+  /** Hands `socket` to node:http2 (`start`), which makes its session. */
+  #openSession(socket: Socket, start: () => void): void {
+    this.#opening = socket;
+    try {
+      start();
+    } finally {
+      this.#opening = undefined;
+    }
+  }
+
   #track(server: EventEmitter): void {
     server.on("session", (session: Http2Session) => {
       this.#sessions.add(session);
       session.setLocalWindowSize(CONNECTION_WINDOW);
-      session.socket?.setTimeout(0);
+      const socket = this.#opening;
+      if (socket !== undefined) {
+        idleOnlyWithoutStreams(session, socket, this.#idleTimeout);
+      }
       session.on("close", () => this.#sessions.delete(session));
       session.on("error", () => session.destroy());
     });
   }
+}
+
+/**
+ * An HTTP/2 connection that stays quiet for `timeout` is dropped only while
+ * it has no stream open: a WebSocket over it may be silent far longer (its
+ * keep-alive is its own), and a request being answered has its own pace.
+ */
+function idleOnlyWithoutStreams(
+  session: Http2Session,
+  socket: Socket,
+  timeout: number,
+): void {
+  let open = 0;
+  session.on("stream", (stream: EventEmitter) => {
+    if (open++ === 0) socket.setTimeout(0);
+    stream.once("close", () => {
+      if (--open === 0 && !socket.destroyed) {
+        socket.setTimeout(timeout, destroyEmitter);
+      }
+    });
+  });
 }

@@ -18,6 +18,12 @@ import {
   WebSocketError,
   WebSocketStatus,
 } from "../../mod.ts";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect as http2Connect,
+  type IncomingHttpHeaders,
+} from "node:http2";
 import { Inbox } from "../helpers/client.ts";
 import { testCertificates } from "../helpers/tls.ts";
 
@@ -394,6 +400,78 @@ Deno.test("http2: HTTP/1.1 requests keep their connection alive beside h2c and w
       ["1.1 /one", "1.1 /two", "1.1 /three"],
       `http2: ${http2}`,
     );
+    await server.close();
+  }
+});
+
+/**
+ * Opens an RFC 8441 WebSocket stream with node:http2's own client, so that
+ * the test sees the session's connection end.
+ */
+async function rawHttp2WebSocket(
+  url: string,
+  ca: string | undefined,
+): Promise<{ session: ClientHttp2Session; stream: ClientHttp2Stream }> {
+  const session = http2Connect(url, ca === undefined ? {} : { ca });
+  session.on("error", () => {});
+  await new Promise((resolve) => session.once("remoteSettings", resolve));
+  const stream = session.request({
+    ":method": "CONNECT",
+    ":protocol": "websocket",
+    ":scheme": url.startsWith("https") ? "https" : "http",
+    ":path": "/ws",
+    ":authority": new URL(url).host,
+    "sec-websocket-version": "13",
+  });
+  stream.on("error", () => {});
+  const headers = await new Promise<IncomingHttpHeaders>((resolve) =>
+    stream.once("response", resolve)
+  );
+  assert.equal(headers[":status"], 200);
+  return { session, stream };
+}
+
+Deno.test("http2: a quiet WebSocket outlives handshakeTimeout; the connection's idle timeout comes back when its last stream closes", async () => {
+  const { ca, cert, key } = await testCertificates();
+  const timeout = 300;
+  for (const tls of [false, true]) {
+    const server = await start({
+      http2: true,
+      handshakeTimeout: timeout,
+      ...(tls ? { tls: { cert, key } } : {}),
+    });
+    const url = `${tls ? "https" : "http"}://localhost:${server.port}`;
+    const { session, stream } = await rawHttp2WebSocket(
+      url,
+      tls ? ca : undefined,
+    );
+    const ended = new Promise<number>((resolve) =>
+      session.once("close", () => resolve(performance.now()))
+    );
+    const streamClosed = new Promise<string>((resolve) =>
+      stream.once("close", () => resolve("the stream closed"))
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5 * timeout));
+    // A masked text frame, "hi"; the echo comes back unmasked.
+    stream.write(new Uint8Array([0x81, 0x82, 1, 2, 3, 4, 0x69, 0x6b]));
+    const echo = await Promise.race([
+      new Promise<Uint8Array>((resolve) => stream.once("data", resolve)),
+      streamClosed,
+    ]);
+    assert.deepEqual(
+      typeof echo === "string" ? echo : [...echo],
+      [0x81, 0x02, 0x68, 0x69],
+      `tls: ${tls}: the socket died while quiet`,
+    );
+    stream.close();
+    const closedAt = performance.now();
+    const end = await Promise.race([
+      ended,
+      new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5000)),
+    ]);
+    assert.ok(end !== -1, `tls: ${tls}: the idle connection was kept`);
+    assert.ok(end - closedAt >= timeout / 2, `closed after ${end - closedAt}`);
+    session.destroy();
     await server.close();
   }
 });

@@ -218,6 +218,42 @@ Deno.test({
 
 Deno.test({
   name:
+    "Redis backplane: joins and leaves of one room in quick succession, not awaited, end subscribed exactly when the last call subscribed",
+  ignore: !run,
+  fn: async () => {
+    const redis = await startRedis();
+    const c = await cluster(redis, "flap");
+    const channel = "socketry:flap:room:lobby";
+    try {
+      for (const [rounds, last] of [[50, "subscribe"], [51, "unsubscribe"]]) {
+        for (let i = 0; i < (rounds as number); i++) {
+          c.a.subscribe(lobby);
+          c.a.unsubscribe(lobby);
+        }
+        if (last === "subscribe") c.a.subscribe(lobby);
+        await c.a.settled();
+        const expected = last === "subscribe" ? 1 : 0;
+        assert.equal(await c.numsub(channel), expected, `after ${last}`);
+        assert.equal(c.a.subscribed(lobby), expected === 1);
+        c.inbox.a.length = 0;
+        await c.b.publish({ target: lobby, data: `after ${last}` });
+        await delay(200);
+        assert.deepEqual(
+          c.inbox.a.map((envelope) => envelope.data),
+          expected === 1 ? [`after ${last}`] : [],
+        );
+        c.a.unsubscribe(lobby);
+        await c.a.settled();
+      }
+    } finally {
+      await c.close();
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "Redis backplane: Redis stops and restarts; publications fail fast and are counted meanwhile; subscriptions are back within 5 s and delivery resumes",
   ignore: !run,
   fn: async () => {

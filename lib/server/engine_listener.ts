@@ -90,7 +90,7 @@ export interface EngineServerOptions<Data = unknown>
   /**
    * How long a connection may take to send its request headers, and how
    * long an HTTP connection may sit idle (an HTTP/2 connection only while
-   * no stream, such as a WebSocket, is open on it). Default 10000.
+   * no WebSocket is open on it). Default 10000.
    */
   handshakeTimeout?: number;
   /** The largest request head accepted, in bytes. Default 16384. */

@@ -26,6 +26,7 @@ import {
   createServer as createH2cServer,
   type Http2Server,
   type Http2Session,
+  type IncomingHttpHeaders,
   type Settings,
 } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
@@ -92,7 +93,7 @@ export class HttpListener {
     };
     // Slow clients on connections node serves: one that stays quiet this
     // long is dropped (upgrades clear the timeout once they start, HTTP/2
-    // sessions while they have a stream open). A head read here has a deadline of its own, and an
+    // sessions while they have a WebSocket open). A head read here has a deadline of its own, and an
     // upgrade from it no idle timer to carry.
     const handOn = (socket: Socket, accept: (socket: Socket) => void) => {
       socket.setTimeout(handshakeTimeout, destroyEmitter);
@@ -245,7 +246,7 @@ export class HttpListener {
       session.setLocalWindowSize(CONNECTION_WINDOW);
       const socket = this.#opening;
       if (socket !== undefined) {
-        idleOnlyWithoutStreams(session, socket, this.#idleTimeout);
+        idleOnlyWithoutWebSockets(session, socket, this.#idleTimeout);
       }
       session.on("close", () => this.#sessions.delete(session));
       session.on("error", () => session.destroy());
@@ -254,22 +255,26 @@ export class HttpListener {
 }
 
 /**
- * An HTTP/2 connection that stays quiet for `timeout` is dropped only while
- * it has no stream open: a WebSocket over it may be silent far longer (its
- * keep-alive is its own), and a request being answered has its own pace.
+ * An HTTP/2 connection that stays quiet for `timeout` is dropped unless a
+ * WebSocket is open on it: a WebSocket may be silent far longer (its
+ * keep-alive is its own). Request streams leave the timeout as it is.
  */
-function idleOnlyWithoutStreams(
+function idleOnlyWithoutWebSockets(
   session: Http2Session,
   socket: Socket,
   timeout: number,
 ): void {
   let open = 0;
-  session.on("stream", (stream: EventEmitter) => {
-    if (open++ === 0) socket.setTimeout(0);
-    stream.once("close", () => {
-      if (--open === 0 && !socket.destroyed) {
-        socket.setTimeout(timeout, destroyEmitter);
-      }
-    });
-  });
+  session.on(
+    "stream",
+    (stream: EventEmitter, headers: IncomingHttpHeaders) => {
+      if (headers[":method"] !== "CONNECT" || !headers[":protocol"]) return;
+      if (open++ === 0) socket.setTimeout(0);
+      stream.once("close", () => {
+        if (--open === 0 && !socket.destroyed) {
+          socket.setTimeout(timeout, destroyEmitter);
+        }
+      });
+    },
+  );
 }

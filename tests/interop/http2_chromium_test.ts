@@ -10,7 +10,9 @@
  * upgrade on a connection of its own. So the server side asserts that the
  * page came over HTTP/2, that the socket arrived with `httpVersion` "2",
  * and that both share one TCP connection (the same remote `host:port`);
- * the page asserts `nextHopProtocol` "h2".
+ * the page asserts `nextHopProtocol` "h2". A second test keeps such a
+ * socket quiet for longer than the listener's `handshakeTimeout`, which
+ * once dropped the whole HTTP/2 connection (1006 in the browser).
  *
  * The test CA is trusted properly, through an NSS database in a temporary
  * HOME (`certutil`, from Debian's `libnss3-tools`); without `certutil` the
@@ -76,6 +78,40 @@ async function trustingHome(ca: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Chromium, headless, trusting `ca` through `trustingHome` (or ignoring
+ * certificate errors without certutil). `home` is to be removed after.
+ */
+async function launchTrusting(
+  ca: string,
+): Promise<{ browser: Browser; home: string | undefined }> {
+  const home = await trustingHome(ca);
+  try {
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      timeout: 20_000,
+      ...(home === undefined
+        ? {}
+        : { env: { ...Deno.env.toObject(), HOME: home } }),
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        ...(home === undefined ? ["--ignore-certificate-errors"] : []),
+      ],
+    });
+    return { browser, home };
+  } catch (error) {
+    if (home !== undefined) await Deno.remove(home, { recursive: true });
+    throw error;
+  }
+}
+
 Deno.test({
   name:
     "HTTP/2: Chromium loads the echo page over h2 and its WebSocket echoes over an extended CONNECT on the same connection",
@@ -127,25 +163,7 @@ Deno.test({
     let browser: Browser | undefined;
     try {
       const { port } = await server.listening;
-      home = await trustingHome(ca);
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        timeout: 20_000,
-        ...(home === undefined
-          ? {}
-          : { env: { ...Deno.env.toObject(), HOME: home } }),
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          "--disable-quic",
-          ...(home === undefined ? ["--ignore-certificate-errors"] : []),
-        ],
-      });
+      ({ browser, home } = await launchTrusting(ca));
       const page = await browser.newPage();
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(String(error)));
@@ -207,6 +225,60 @@ Deno.test({
       if (home !== undefined) await Deno.remove(home, { recursive: true });
     }
     // node:http2 and Chromium's pipes escape Deno's sanitizers.
+    await assertNoOpenHandles();
+  },
+});
+
+Deno.test({
+  name:
+    "HTTP/2: Chromium's WebSocket over an extended CONNECT stays open through a quiet spell longer than handshakeTimeout",
+  ignore: !runChromium,
+  fn: async () => {
+    const { ca, cert, key } = await testCertificates();
+    const versions: string[] = [];
+    const server = serveEngine(
+      {
+        port: 0,
+        hostname: "127.0.0.1",
+        path: "/ws",
+        http2: true,
+        tls: { cert, key },
+        handshakeTimeout: 1000,
+      },
+      (socket) => {
+        if (!(socket instanceof EngineSocket)) throw new Error("not engine");
+        versions.push(socket.httpVersion);
+        socket.addEventListener("message", ({ data }) => {
+          socket.send(data).catch(() => {});
+        });
+      },
+      () => new Response("<!doctype html><title>quiet</title>"),
+    );
+    let home: string | undefined;
+    let browser: Browser | undefined;
+    try {
+      const { port } = await server.listening;
+      ({ browser, home } = await launchTrusting(ca));
+      const page = await browser.newPage();
+      await page.goto(`https://localhost:${port}/`);
+      // Opened at once, over the page's HTTP/2 connection; then 3 s of
+      // silence, three times handshakeTimeout, before a message.
+      const answer = await page.evaluate<string>(`new Promise((resolve) => {
+        const ws = new WebSocket("wss://localhost:${port}/ws");
+        ws.onopen = () => setTimeout(() => ws.send("after the quiet"), 3000);
+        ws.onmessage = ({ data }) => {
+          ws.close(1000);
+          resolve(data);
+        };
+        ws.onclose = ({ code }) => resolve("closed with " + code);
+      })`);
+      assert.equal(answer, "after the quiet");
+      assert.deepEqual(versions, ["2"]);
+    } finally {
+      await browser?.close().catch(() => {}); // Keep the test's own error.
+      await server.shutdown();
+      if (home !== undefined) await Deno.remove(home, { recursive: true });
+    }
     await assertNoOpenHandles();
   },
 });

@@ -10,7 +10,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import { drain, freePort, withTimeout } from "../helpers/page.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -101,16 +106,7 @@ for (const backend of ["native", "engine"]) {
       try {
         browser = await chromium.launch({
           executablePath: chromiumPath,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-          ],
+          args: [...chromiumArgs],
         });
         const page = await browser.newPage();
         const errors: string[] = [];

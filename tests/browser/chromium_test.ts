@@ -17,7 +17,12 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { webSockets } from "../../mod.ts";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import {
   drain,
   freePort,
@@ -96,16 +101,7 @@ async function startEcho(port: number, args: string[]): Promise<EchoServer> {
 async function launch(): Promise<Browser> {
   return await chromium.launch({
     executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
+    args: [...chromiumArgs],
   });
 }
 

@@ -10,7 +10,12 @@
 
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import { startChat } from "../helpers/chat.ts";
 import { ARTIFACTS } from "../helpers/page.ts";
 
@@ -44,7 +49,7 @@ for (const args of [[], ["--backend", "engine", "--compression"]]) {
       try {
         browser = await chromium.launch({
           executablePath: chromiumPath,
-          args: ["--headless", "--no-sandbox", "--disable-gpu"],
+          args: [...chromiumArgs],
         });
         const errors: string[] = [];
         const open = async (room: string) => {

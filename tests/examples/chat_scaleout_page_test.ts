@@ -9,7 +9,12 @@
 
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import { type ChatServer, startChat } from "../helpers/chat.ts";
 import { ARTIFACTS } from "../helpers/page.ts";
 import { startRedis } from "../backplane/redis_server.ts";
@@ -42,7 +47,7 @@ Deno.test({
       );
       browser = await chromium.launch({
         executablePath: chromiumPath,
-        args: ["--headless", "--no-sandbox", "--disable-gpu"],
+        args: [...chromiumArgs],
       });
       const errors: string[] = [];
       const open = async (chat: ChatServer) => {

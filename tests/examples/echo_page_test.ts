@@ -14,7 +14,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import {
   drain,
   echoOnce,
@@ -159,16 +164,7 @@ for (const { label, args, screenshot } of VARIANTS) {
 
         browser = await chromium.launch({
           executablePath: chromiumPath,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-          ],
+          args: [...chromiumArgs],
         });
         const page = await browser.newPage();
         const pageErrors: string[] = [];

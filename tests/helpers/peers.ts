@@ -13,6 +13,22 @@
 /** Where Debian's `chromium` package installs the browser. */
 export const chromiumPath = "/usr/bin/chromium";
 
+/**
+ * The flags every test launches Chromium with: headless, no sandbox (tests
+ * run as root in CI), nothing that reaches the network on its own, and no
+ * QUIC, so that what it opens are the TCP connections under test.
+ */
+export const chromiumArgs: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
 /** Whether missing peers fail the tests instead of ignoring them. */
 export function peersRequired(): boolean {
   return Deno.env.get("SOCKETRY_REQUIRE_PEERS") === "1";

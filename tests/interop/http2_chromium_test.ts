@@ -29,7 +29,12 @@ import { serveSocketryJs } from "../../examples/socketry_js.ts";
 import { EngineSocket, type RequestInfo, serveEngine } from "../../mod.ts";
 import { assertNoOpenHandles } from "../helpers/handles.ts";
 import { echoOnce, withTimeout } from "../helpers/page.ts";
-import { chromiumPath, fileExists, peerAvailable } from "../helpers/peers.ts";
+import {
+  chromiumArgs,
+  chromiumPath,
+  fileExists,
+  peerAvailable,
+} from "../helpers/peers.ts";
 import { testCertificates } from "../helpers/tls.ts";
 
 const CERTUTIL = "/usr/bin/certutil";
@@ -94,14 +99,7 @@ async function launchTrusting(
         ? {}
         : { env: { ...Deno.env.toObject(), HOME: home } }),
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
+        ...chromiumArgs,
         ...(home === undefined ? ["--ignore-certificate-errors"] : []),
       ],
     });

@@ -29,7 +29,12 @@ import type {
 import { BackplaneCore } from "./backplane_core.ts";
 import { checkTarget, nameProblem, type Target, targetKey } from "./target.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
-import { checkKnownOptions, optionNames } from "../option_checks.ts";
+import {
+  checkKnownOptions,
+  checkMilliseconds,
+  optionNames,
+} from "../option_checks.ts";
+import { Unacknowledged } from "./unacknowledged.ts";
 
 /** Options of {@linkcode RedisBackplane}. Times are in milliseconds. */
 export interface RedisBackplaneOptions {
@@ -51,6 +56,18 @@ export interface RedisBackplaneOptions {
    * found within about a second.
    */
   maxReconnectDelay?: number;
+  /**
+   * How long Redis may answer nothing while publications wait, in
+   * milliseconds, before the link counts as stalled: the state goes `down` (a `state`
+   * event names the stall) and `publish()` fails at once, as while Redis
+   * is unreachable, until Redis answers again. The publications already
+   * sent are delivered when it does. This bounds what publications pile up
+   * while Redis is alive but not answering (a slow command, a fork, a
+   * frozen process): at 17,000 publications a second, a 5 s stall held
+   * 81,000 of them and 185 MB of heap. `Infinity` turns it off. Default
+   * 5000.
+   */
+  stallTimeout?: number;
 }
 
 const REDIS_OPTIONS = optionNames<keyof RedisBackplaneOptions>({
@@ -59,6 +76,7 @@ const REDIS_OPTIONS = optionNames<keyof RedisBackplaneOptions>({
   id: true,
   connectTimeout: true,
   maxReconnectDelay: true,
+  stallTimeout: true,
 });
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -77,6 +95,9 @@ type RedisClient = ReturnType<typeof createClient>;
  * subscription is restored without the application doing anything.
  * Messages published while Redis was unreachable are lost, as with
  * SignalR's Redis backplane: pub/sub keeps nothing for later.
+ * A Redis that is alive but answers nothing for `stallTimeout` while
+ * publications wait is treated the same way (state `down`, publications
+ * fail at once) until it answers again.
  *
  * With no event listener attached, the start of each outage is logged with
  * `console.warn` so that it is never silent.
@@ -111,6 +132,9 @@ export class RedisBackplane implements Backplane {
   // Targets whose SUBSCRIBE Redis confirmed: their echoes will come back.
   readonly #confirmed = new Set<string>();
   #pending: Promise<unknown> = Promise.resolve();
+  readonly #unacknowledged = new Unacknowledged();
+  readonly #stallTimeout: number;
+  #stalled = false;
   #wasReady = false;
   #closed = false;
   #warned = false;
@@ -133,6 +157,9 @@ export class RedisBackplane implements Backplane {
     const url = options.url ?? "redis://127.0.0.1:6379";
     this.#url = redact(url);
     const maxDelay = options.maxReconnectDelay ?? 1000;
+    this.#stallTimeout = options.stallTimeout === undefined
+      ? 5000
+      : checkMilliseconds("stallTimeout", options.stallTimeout);
     this.#pub = createClient({
       url,
       // Publications fail at once while Redis is away instead of piling up.
@@ -195,7 +222,9 @@ export class RedisBackplane implements Backplane {
   publish(publication: Publication): Promise<boolean> {
     const { target } = publication;
     const key = targetKey(target);
-    const publishing = !this.#closed && this.#pub.isReady;
+    const sent = performance.now();
+    const publishing = !this.#closed && this.#pub.isReady &&
+      !this.#stalledAt(sent);
     // It comes back only on a subscription in place.
     const bytes = this.#core.encode(
       publication,
@@ -209,7 +238,11 @@ export class RedisBackplane implements Backplane {
         target,
         new WebSocketError(
           `Redis at ${this.#url} is ${
-            this.#closed ? "closed" : "unreachable"
+            this.#closed
+              ? "closed"
+              : this.#stalled
+              ? "not answering"
+              : "unreachable"
           }: message not published`,
           { status: WebSocketStatus.ServerUnreachable },
         ),
@@ -217,14 +250,47 @@ export class RedisBackplane implements Backplane {
     }
     const channel = `${this.#base}:${key}`;
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    const sent = performance.now();
+    this.#unacknowledged.sent(sent);
     return this.#pub.publish(channel, payload).then(
-      () => this.#core.published(sent),
+      () => {
+        this.#answered();
+        return this.#core.published(sent);
+      },
       (error: unknown) => {
+        this.#answered();
         this.#core.echoes.failed(seq);
         return this.#core.failed(target, error);
       },
     );
+  }
+
+  /**
+   * Whether Redis, at `now`, has answered nothing for longer than
+   * `stallTimeout` while publications waited; the link goes down when it
+   * first has.
+   */
+  #stalledAt(now: number): boolean {
+    if (this.#stalled) return true;
+    const age = this.#unacknowledged.silence(now);
+    if (age <= this.#stallTimeout) return false;
+    this.#stalled = true;
+    this.#core.setState(
+      "down",
+      new WebSocketError(
+        `Redis at ${this.#url} has answered nothing for ${
+          Math.round(age)
+        } ms while publications waited (stallTimeout ${this.#stallTimeout}): publishing fails until it answers`,
+        { status: WebSocketStatus.ServerUnreachable },
+      ),
+    );
+    return true;
+  }
+
+  #answered(): void {
+    this.#unacknowledged.settled(performance.now());
+    if (!this.#stalled) return;
+    this.#stalled = false;
+    this.#update();
   }
 
   /** Subscribes to the target's channel (at once, or when Redis is back). */
@@ -310,7 +376,7 @@ export class RedisBackplane implements Backplane {
 
   #update(error?: unknown): void {
     if (this.#closed) return;
-    if (this.#pub.isReady && this.#sub.isReady) {
+    if (this.#pub.isReady && this.#sub.isReady && !this.#stalled) {
       this.#wasReady = true;
       this.#warned = false;
       this.#readied.resolve();

@@ -254,6 +254,69 @@ Deno.test({
 
 Deno.test({
   name:
+    "Redis backplane: a Redis that stops answering (SIGSTOP) takes the link down after stallTimeout; publications fail at once meanwhile; those sent before are delivered when it answers again",
+  ignore: !run,
+  fn: async () => {
+    const redis = await startRedis();
+    const c = await cluster(redis, "stall");
+    const s = new RedisBackplane({
+      url: redis.url,
+      prefix: "stall",
+      id: "process-s",
+      stallTimeout: 300,
+    });
+    const states: string[] = [];
+    s.onEvent((event) => {
+      if (event.type === "state") {
+        states.push(
+          `${event.state}${
+            event.error === undefined ? "" : `: ${event.error}`
+          }`,
+        );
+      }
+    });
+    const pid = redis.pid!;
+    try {
+      await s.ready;
+      c.b.subscribe(lobby);
+      await c.b.settled();
+      assert.equal(await s.publish({ target: lobby, data: "before" }), true);
+      Deno.kill(pid, "SIGSTOP");
+      const waiting = [1, 2, 3].map((i) =>
+        s.publish({ target: lobby, data: `sent ${i}` })
+      );
+      await delay(600);
+      const started = performance.now();
+      assert.equal(await s.publish({ target: lobby, data: "refused" }), false);
+      assert.ok(performance.now() - started < 200, "it waited for Redis");
+      assert.equal(s.state, "down");
+      assert.match(states.at(-1)!, /^down: .*answered nothing for \d+ ms/);
+      assert.equal(s.stats.publishFailures, 1);
+      Deno.kill(pid, "SIGCONT");
+      assert.deepEqual(await Promise.all(waiting), [true, true, true]);
+      assert.equal(s.state, "ready");
+      assert.equal(await s.publish({ target: lobby, data: "after" }), true);
+      await until("five deliveries", () => c.inbox.b.length === 5);
+      assert.deepEqual(
+        c.inbox.b.map((envelope) => envelope.data),
+        ["before", "sent 1", "sent 2", "sent 3", "after"],
+      );
+      assert.deepEqual(states.map((state) => state.split(":")[0]), [
+        "ready",
+        "down",
+        "ready",
+      ]);
+    } finally {
+      Deno.kill(pid, "SIGCONT");
+      await s.close();
+      await c.close();
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "Redis backplane: Redis stops and restarts; publications fail fast and are counted meanwhile; subscriptions are back within 5 s and delivery resumes",
   ignore: !run,
   fn: async () => {

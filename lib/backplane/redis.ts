@@ -63,9 +63,8 @@ export interface RedisBackplaneOptions {
    * is unreachable, until Redis answers again. The publications already
    * sent are delivered when it does. This bounds what publications pile up
    * while Redis is alive but not answering (a slow command, a fork, a
-   * frozen process): at 17,000 publications a second, a 5 s stall held
-   * 81,000 of them and 185 MB of heap. `Infinity` turns it off. Default
-   * 5000.
+   * frozen process): `bench/redis_stall.ts` measures it. `Infinity` turns
+   * it off. Default 5000.
    */
   stallTimeout?: number;
 }

@@ -58,7 +58,8 @@ export interface RedisBackplaneOptions {
   maxReconnectDelay?: number;
   /**
    * How long Redis may answer nothing while publications wait, in
-   * milliseconds, before the link counts as stalled: the state goes `down` (a `state`
+   * milliseconds, before the link counts as stalled (found by the next
+   * publication): the state goes `down` (a `state`
    * event names the stall) and `publish()` fails at once, as while Redis
    * is unreachable, until Redis answers again. The publications already
    * sent are delivered when it does. This bounds what publications pile up

@@ -345,7 +345,11 @@ export class RedisBackplane implements Backplane {
     return this.#core.onEvent(listener);
   }
 
-  /** Closes both connections (publications in flight are written first). */
+  /**
+   * Closes both connections. Publications in flight are written first and
+   * answered, unless Redis stays silent for `stallTimeout`: then the
+   * connections are dropped.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -358,13 +362,23 @@ export class RedisBackplane implements Backplane {
       }),
     );
     this.#core.setState("down");
-    const pubReady = this.#pub.isReady;
+    const pub = this.#pub;
+    const graceful = pub.isReady && !this.#stalled;
     this.#sub.destroy();
-    if (pubReady) {
-      await this.#pub.close().catch(() => this.#pub.destroy());
-    } else {
-      this.#pub.destroy();
-    }
+    if (!graceful) return pub.destroy();
+    // Waits for Redis to answer what is in flight, but no longer than a
+    // stall: a Redis that stopped answering must not hold a shutdown.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = await Promise.race([
+      pub.close().then(() => true, () => false),
+      new Promise<false>((resolve) => {
+        if (Number.isFinite(this.#stallTimeout)) {
+          timer = setTimeout(() => resolve(false), this.#stallTimeout);
+        }
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered) pub.destroy();
   }
 
   #track(operation: Promise<unknown>): void {

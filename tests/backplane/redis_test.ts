@@ -306,6 +306,17 @@ Deno.test({
         "down",
         "ready",
       ]);
+      // Closing while Redis is frozen again, a publication in flight: the
+      // stall does not hold the close.
+      Deno.kill(pid, "SIGSTOP");
+      const last = s.publish({ target: lobby, data: "in flight" });
+      const closing = performance.now();
+      await s.close();
+      assert.ok(
+        performance.now() - closing < 2000,
+        `close took ${performance.now() - closing} ms`,
+      );
+      assert.equal(await last, false);
     } finally {
       Deno.kill(pid, "SIGCONT");
       await s.close();

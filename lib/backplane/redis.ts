@@ -59,13 +59,13 @@ export interface RedisBackplaneOptions {
   /**
    * How long Redis may answer nothing while publications wait, in
    * milliseconds, before the link counts as stalled (found by the next
-   * publication): the state goes `down` (a `state`
-   * event names the stall) and `publish()` fails at once, as while Redis
-   * is unreachable, until Redis answers again. The publications already
-   * sent are delivered when it does. This bounds what publications pile up
-   * while Redis is alive but not answering (a slow command, a fork, a
-   * frozen process): `bench/redis_stall.ts` measures it. `Infinity` turns
-   * it off. Default 5000.
+   * publication): the state goes `down` (a `state` event names the stall)
+   * and `publish()` fails at once, as while Redis is unreachable, until
+   * Redis answers again. The publications already sent are delivered when
+   * it does. This bounds what piles up while Redis is alive but not
+   * answering (a slow command, a fork, a frozen process), and how long
+   * `close()` waits for it; `bench/redis_stall.ts` measures it. `Infinity`
+   * turns it off. Default 5000.
    */
   stallTimeout?: number;
 }

@@ -93,8 +93,8 @@ export class HttpListener {
     };
     // Slow clients on connections node serves: one that stays quiet this
     // long is dropped (upgrades clear the timeout once they start, HTTP/2
-    // sessions while they have a WebSocket open). A head read here has a deadline of its own, and an
-    // upgrade from it no idle timer to carry.
+    // sessions while they have a WebSocket open). A head read here has a
+    // deadline of its own, and an upgrade from it no idle timer to carry.
     const handOn = (socket: Socket, accept: (socket: Socket) => void) => {
       socket.setTimeout(handshakeTimeout, destroyEmitter);
       accept(socket);

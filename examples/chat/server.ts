@@ -215,7 +215,7 @@ async function connectRedis(url: string): Promise<Backplane> {
     state = event.state;
     if (state === was) return;
     if (state === "ready" && was === "down") {
-      console.log(`Redis at ${redacted(url)}: connected again`);
+      console.log(`Redis at ${redacted(url)}: ready again`);
     } else if (state === "down" && error !== undefined) {
       // (Closing the backplane goes down without an error.)
       console.warn(error.message);

@@ -28,6 +28,7 @@ import type {
 } from "./backplane.ts";
 import { BackplaneCore } from "./backplane_core.ts";
 import { checkTarget, nameProblem, type Target, targetKey } from "./target.ts";
+import { cancellable } from "../abort.ts";
 import { WebSocketError, WebSocketStatus } from "../errors.ts";
 import {
   checkKnownOptions,
@@ -368,16 +369,11 @@ export class RedisBackplane implements Backplane {
     if (!graceful) return pub.destroy();
     // Waits for Redis to answer what is in flight, but no longer than a
     // stall: a Redis that stopped answering must not hold a shutdown.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const answered = await Promise.race([
-      pub.close().then(() => true, () => false),
-      new Promise<false>((resolve) => {
-        if (Number.isFinite(this.#stallTimeout)) {
-          timer = setTimeout(() => resolve(false), this.#stallTimeout);
-        }
-      }),
-    ]);
-    clearTimeout(timer);
+    const closing = pub.close();
+    const answered =
+      await (Number.isFinite(this.#stallTimeout)
+        ? cancellable(closing, AbortSignal.timeout(this.#stallTimeout))
+        : closing).then(() => true, () => false);
     if (!answered) pub.destroy();
   }
 

@@ -26,7 +26,12 @@ import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
 import { ECHO_PAGE } from "../../examples/echo/page.ts";
 import { serveSocketryJs } from "../../examples/socketry_js.ts";
-import { EngineSocket, type RequestInfo, serveEngine } from "../../mod.ts";
+import {
+  type EngineServerOptions,
+  EngineSocket,
+  type RequestInfo,
+  serveEngine,
+} from "../../mod.ts";
 import { assertNoOpenHandles } from "../helpers/handles.ts";
 import { echoOnce, withTimeout } from "../helpers/page.ts";
 import {
@@ -83,6 +88,17 @@ async function trustingHome(ca: string): Promise<string | undefined> {
   }
 }
 
+/** A loopback listener at `/ws` serving HTTP/2 (and HTTP/1.1) over TLS. */
+function overHttp2(cert: string, key: string): EngineServerOptions {
+  return {
+    port: 0,
+    hostname: "127.0.0.1",
+    path: "/ws",
+    http2: true,
+    tls: { cert, key },
+  };
+}
+
 /**
  * Chromium, headless, trusting `ca` through `trustingHome` (or ignoring
  * certificate errors without certutil). `home` is to be removed after.
@@ -123,13 +139,7 @@ Deno.test({
       remoteAddress: string | undefined;
     }[] = [];
     const server = serveEngine(
-      {
-        port: 0,
-        hostname: "127.0.0.1",
-        path: "/ws",
-        http2: true,
-        tls: { cert, key },
-      },
+      overHttp2(cert, key),
       (socket) => {
         if (!(socket instanceof EngineSocket)) throw new Error("not engine");
         // What the socket shows as it arrives.
@@ -235,14 +245,7 @@ Deno.test({
     const { ca, cert, key } = await testCertificates();
     const versions: string[] = [];
     const server = serveEngine(
-      {
-        port: 0,
-        hostname: "127.0.0.1",
-        path: "/ws",
-        http2: true,
-        tls: { cert, key },
-        handshakeTimeout: 1000,
-      },
+      { ...overHttp2(cert, key), handshakeTimeout: 1000 },
       (socket) => {
         if (!(socket instanceof EngineSocket)) throw new Error("not engine");
         versions.push(socket.httpVersion);

@@ -93,7 +93,8 @@ export interface SocketProcessorOptions {
   onGroupChange?: (change: GroupChange) => void;
   /**
    * Counts each message a full send queue refused, whatever the
-   * `slowConsumer` policy (`socketry_send_queue_drops_total`).
+   * `slowConsumer` policy (`socketry_send_queue_drops_total`), and this
+   * processor's groups (`socketry_groups`).
    */
   metrics?: ServerMetrics;
   /**
@@ -262,6 +263,7 @@ export class SocketProcessor {
     this.#slowConsumer = policy;
     this.#onGroupChange = options.onGroupChange;
     this.#metrics = options.metrics;
+    this.#metrics?.watchProcessor(this);
     this.#link = new ProcessorLink(options.backplane, {
       members: (room) => this.#groups.get(room) ?? [],
       sockets: () => this.#live.keys(),

@@ -25,6 +25,7 @@ import {
   type Backplane,
   type Envelope,
   type MessageData,
+  type ServerMetrics,
   type Socket,
   SocketProcessor,
 } from "../../mod.ts";
@@ -94,6 +95,8 @@ export interface ChatOptions {
    * processor's `totalOrder`; the backplane must have one).
    */
   totalOrder?: boolean;
+  /** Counts the groups and the broadcasts a full send queue refused. */
+  metrics?: ServerMetrics;
 }
 
 /** Rooms on one processor, with their delivery counts. */
@@ -107,9 +110,10 @@ export class Chat {
   readonly #stopCounting: () => void;
 
   constructor(options: ChatOptions = {}) {
-    const { backplane, totalOrder = false } = options;
+    const { backplane, totalOrder = false, metrics } = options;
     this.processor = new SocketProcessor({
       ...(backplane === undefined ? {} : { backplane }),
+      ...(metrics === undefined ? {} : { metrics }),
       totalOrder,
       // The room's members in every process (this one's without a backplane).
       onClusterCount: (group) => {

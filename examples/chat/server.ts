@@ -69,14 +69,14 @@ export async function startChatServer(
   // With one order per room, an isolate listens through a worker of its
   // own: serve once it does, so that the first lines are in order too.
   if (backplane instanceof BroadcastChannelBackplane) await backplane.ready;
-  const chat = new Chat(
-    backplane === undefined
-      ? {}
-      : { backplane, totalOrder: settings.totalOrder },
-  );
-  const processor = chat.processor;
   const metrics = new ServerMetrics();
   if (backplane !== undefined) metrics.watchBackplane(backplane);
+  const chat = new Chat(
+    backplane === undefined
+      ? { metrics }
+      : { backplane, totalOrder: settings.totalOrder, metrics },
+  );
+  const processor = chat.processor;
   const scrape = metricsHandler(metrics);
   const token = settings.token;
   const expected = new TextEncoder().encode(token);

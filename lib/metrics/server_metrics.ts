@@ -56,6 +56,17 @@ export interface ServerMetricsSnapshot {
   readonly limitHits: Readonly<Partial<Record<LimitName, number>>>;
   /** The backplane's state, when one is watched. */
   readonly backplane: BackplaneState | undefined;
+  /**
+   * Groups (rooms) with at least one member in this process, over every
+   * processor given these metrics; `undefined` when none was.
+   */
+  readonly groups: number | undefined;
+}
+
+/** What the metrics read of a processor: its groups (rooms). */
+export interface GroupHolder {
+  /** The groups with at least one member. */
+  groups(): readonly string[];
 }
 
 const TRAFFIC = [
@@ -106,6 +117,7 @@ export class ServerMetrics {
   readonly #dropped;
   readonly #limits;
   #backplane: Backplane | undefined;
+  readonly #groupHolders = new Set<GroupHolder>();
 
   /** Creates the metrics, in `registry` if given. */
   constructor(registry: Metrics = new Metrics()) {
@@ -164,9 +176,22 @@ export class ServerMetrics {
     this.#drops.inc();
   }
 
-  /** Reports this backplane's state and counters along with the rest. */
+  /**
+   * Reports this backplane's state and counters along with the rest, its
+   * subscriptions and the time the broker takes to acknowledge a
+   * publication (`socketry_backplane_publish_latency_seconds`).
+   */
   watchBackplane(backplane: Backplane): void {
     this.#backplane = backplane;
+  }
+
+  /**
+   * Counts this processor's groups (rooms) in `socketry_groups`, summed
+   * over every processor watched. A `SocketProcessor` given these metrics
+   * as its `metrics` option calls it itself.
+   */
+  watchProcessor(processor: GroupHolder): void {
+    this.#groupHolders.add(processor);
   }
 
   /** Every metric, for {@linkcode prometheusText}. */
@@ -198,7 +223,15 @@ export class ServerMetrics {
         ) => [labels.limit, value]),
       ),
       backplane: this.#backplane?.state,
+      groups: this.#groups(),
     };
+  }
+
+  #groups(): number | undefined {
+    if (this.#groupHolders.size === 0) return undefined;
+    let groups = 0;
+    for (const holder of this.#groupHolders) groups += holder.groups().length;
+    return groups;
   }
 
   #end(socket: Socket, outcome: SocketClosed): void {
@@ -233,6 +266,15 @@ export class ServerMetrics {
         samples: [{ labels: {}, value: traffic[field] }],
       })),
     ];
+    const groups = this.#groups();
+    if (groups !== undefined) {
+      families.push({
+        name: "socketry_groups",
+        help: "Groups (rooms) with at least one member in this process.",
+        type: "gauge",
+        samples: [{ labels: {}, value: groups }],
+      });
+    }
     const backplane = this.#backplane;
     if (backplane !== undefined) {
       const stats = backplane.stats;
@@ -258,6 +300,19 @@ export class ServerMetrics {
           type: "counter",
           samples: [{ labels: {}, value: stats[field] }],
         })),
+        {
+          name: "socketry_backplane_subscriptions",
+          help: "Channels this process is subscribed to.",
+          type: "gauge",
+          samples: [{ labels: {}, value: stats.subscriptions }],
+        },
+        {
+          name: "socketry_backplane_publish_latency_seconds",
+          help:
+            "How long the broker takes to acknowledge a publication (a moving average; 0 without acknowledgements).",
+          type: "gauge",
+          samples: [{ labels: {}, value: stats.publishLatency / 1000 }],
+        },
       );
     }
     return families;

@@ -98,6 +98,7 @@ export {
   type MetricType,
 } from "../metrics/metrics.ts";
 export {
+  type GroupHolder,
   type LimitName,
   type RefusalReason,
   ServerMetrics,

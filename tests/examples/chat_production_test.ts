@@ -118,6 +118,9 @@ for (const backend of ["engine", "native"]) {
         /^socketry_limit_hits_total\{limit="messages_per_second"\} 1$/m,
       );
       assert.match(text, /^socketry_connections_open 3$/m);
+      // Everyone is in lobby: the room, and the chat's group of the sockets
+      // that asked for no statistics.
+      assert.match(text, /^socketry_groups 2$/m);
       if (promtool) {
         assert.deepEqual(await promtoolCheck(text), { code: 0, output: "" });
       }

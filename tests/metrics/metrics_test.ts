@@ -164,6 +164,7 @@ for (const [backend, start] of backends) {
       messagesDropped: 0,
       limitHits: {},
       backplane: backplane.state,
+      groups: undefined,
     });
 
     const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
@@ -188,6 +189,9 @@ for (const [backend, start] of backends) {
         "m",
       ),
     );
+    assert.match(text, /^socketry_backplane_subscriptions 0$/m);
+    assert.match(text, /^socketry_backplane_publish_latency_seconds 0$/m);
+    assert.doesNotMatch(text, /socketry_groups/, "no processor was watched");
     if (promtool) {
       assert.deepEqual(await promtoolCheck(text), { code: 0, output: "" });
     }
@@ -234,5 +238,44 @@ Deno.test("engine: a processor with metrics counts each broadcast a full send qu
   assert.equal(socket.state, "open", "skipped, not closed");
   stalled.close();
   await processor.shutdown({ timeout: 1000 });
+  await server.shutdown();
+});
+
+Deno.test("processors given metrics report their groups, summed, as sockets join and leave", async () => {
+  const metrics = new ServerMetrics();
+  const first = new SocketProcessor({ metrics });
+  const second = new SocketProcessor({ metrics });
+  const accepted: Socket[] = [];
+  const server = serveEngine(
+    { port: 0, hostname: "127.0.0.1", path: "/ws" },
+    (socket) => {
+      accepted.push(socket);
+      return (accepted.length === 1 ? first : second).add(socket);
+    },
+  );
+  const { port } = await server.listening;
+  const url = `ws://127.0.0.1:${port}/ws`;
+  const clients = [await connect(url), await connect(url)];
+  await waitFor(() => accepted.length === 2);
+  const [a, b] = accepted as [Socket, Socket];
+  const groups = () => metrics.snapshot().groups;
+  const text = () => prometheusText(metrics.read());
+  assert.equal(groups(), 0);
+  assert.match(text(), /^socketry_groups 0$/m);
+  first.join(a, "lobby");
+  first.join(a, "news");
+  second.join(b, "lobby");
+  assert.equal(groups(), 3, "two groups in one processor, one in the other");
+  assert.match(text(), /^socketry_groups 3$/m);
+  first.leave(a, "news");
+  assert.equal(groups(), 2);
+  await clients[1]!.close();
+  await waitFor(() => groups() === 1, 5000, "b's group emptied as it closed");
+  if (promtool) {
+    assert.deepEqual(await promtoolCheck(text()), { code: 0, output: "" });
+  }
+  await clients[0]!.close();
+  await first.shutdown({ timeout: 1000 });
+  await second.shutdown({ timeout: 1000 });
   await server.shutdown();
 });

@@ -23,6 +23,8 @@ import { CHAT_PAGE } from "./page.ts";
 
 /** How long the chat waits for Redis at start-up before giving up. */
 const REDIS_START_TIMEOUT = 5000;
+/** Redis' answers to a client without the right user or password. */
+const CREDENTIALS_REFUSED = /\b(WRONGPASS|NOAUTH|NOPERM)\b/;
 
 /** How the server shares its rooms. */
 export type Sharing =
@@ -202,6 +204,8 @@ async function connectRedis(url: string): Promise<Backplane> {
   const backplane = new RedisBackplane({ url, prefix: "chat" });
   let reason = "no answer";
   let state = backplane.state;
+  // Wrong credentials stay wrong: no point in trying for the whole timeout.
+  const refused = Promise.withResolvers<false>();
   // Also keeps the outages of later on in the log, one line per change.
   const stopLogging = backplane.onEvent((event) => {
     if (event.type !== "state") return;
@@ -210,6 +214,7 @@ async function connectRedis(url: string): Promise<Backplane> {
       reason = error.cause instanceof Error
         ? error.cause.message
         : error.message;
+      if (CREDENTIALS_REFUSED.test(reason)) refused.resolve(false);
     }
     const was = state;
     state = event.state;
@@ -225,11 +230,22 @@ async function connectRedis(url: string): Promise<Backplane> {
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), REDIS_START_TIMEOUT);
   });
-  const ready = await Promise.race([backplane.ready.then(() => true), timeout]);
+  const ready = await Promise.race([
+    backplane.ready.then(() => true),
+    timeout,
+    refused.promise,
+  ]);
   clearTimeout(timer);
   if (ready) return backplane;
   stopLogging();
   await backplane.close();
+  if (CREDENTIALS_REFUSED.test(reason)) {
+    throw new ChatStartError(
+      `Redis at ${
+        redacted(url)
+      } refused the credentials (${reason}). Give its user and password in --redis: redis://[USER]:PASSWORD@HOST:PORT`,
+    );
+  }
   throw new ChatStartError(
     `Cannot reach Redis at ${redacted(url)} (${reason}); tried for ${
       REDIS_START_TIMEOUT / 1000

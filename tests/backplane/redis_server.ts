@@ -30,8 +30,15 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts `redis-server` (on a free port by default) and waits until it accepts connections. */
-export async function startRedis(port = freePort()): Promise<RedisServer> {
+/**
+ * Starts `redis-server` (on a free port by default, with `options` such as
+ * `["--requirepass", "secret"]` added to its command line) and waits until
+ * it accepts connections.
+ */
+export async function startRedis(
+  port = freePort(),
+  options: readonly string[] = [],
+): Promise<RedisServer> {
   let child: Deno.ChildProcess | undefined;
   let output = "";
   const start = async () => {
@@ -47,6 +54,7 @@ export async function startRedis(port = freePort()): Promise<RedisServer> {
         "no",
         "--loglevel",
         "notice",
+        ...options,
       ],
       stdin: "null",
       stdout: "piped",

@@ -211,6 +211,48 @@ for (const workers of [[], ["--workers", "2"]]) {
   });
 }
 
+Deno.test("chat --redis: a Redis that wants a password lets the chat in with the right one and stops it at once, with a clear message, without", async () => {
+  const redis = await startRedis(freePort(), ["--requirepass", "s3cret"]);
+  const port = new URL(redis.url).port;
+  try {
+    const chat = await startChat([
+      "--redis",
+      `redis://:s3cret@127.0.0.1:${port}`,
+    ]);
+    const member = await ChatMember.open("member", chat, "r", true);
+    await member.members(1);
+    await member.close();
+    assert.equal((await chat.stop()).code, 0, chat.output());
+    for (const url of [`redis://:wrong@127.0.0.1:${port}`, redis.url]) {
+      const started = performance.now();
+      const { code, stdout, stderr } = await runPeer(Deno.execPath(), [
+        "run",
+        "-A",
+        "examples/chat/main.ts",
+        "--port",
+        String(freePort()),
+        "--hostname",
+        "127.0.0.1",
+        "--redis",
+        url,
+      ], 30_000);
+      assert.equal(code, 1, stdout + stderr);
+      assert.match(
+        stderr,
+        /^Redis at redis:\/\/.*127\.0\.0\.1:\d+\/? refused the credentials \((WRONGPASS|NOAUTH) .*\)\. Give its user and password in --redis/,
+      );
+      assert.doesNotMatch(stderr, /:wrong@/, "the password is not shown");
+      assert.ok(
+        performance.now() - started < 4000,
+        "it did not wait for the start-up timeout",
+      );
+      assert.doesNotMatch(stdout, /Listening on/);
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
 for (
   const args of [[], ["--backend", "engine"], ["--workers", "2"]]
 ) {

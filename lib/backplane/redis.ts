@@ -59,8 +59,9 @@ export interface RedisBackplaneOptions {
   maxReconnectDelay?: number;
   /**
    * How long Redis may answer nothing while publications wait, in
-   * milliseconds, before the link counts as stalled (found by the next
-   * publication): the state goes `down` (a `state` event names the stall)
+   * milliseconds, before the link counts as stalled (checked on a timer,
+   * every quarter of it, at most every second; time this process spent
+   * without reading does not count): the state goes `down` (a `state` event names the stall)
    * and `publish()` fails at once, as while Redis is unreachable, until
    * Redis answers again. The publications already sent are delivered when
    * it does. This bounds what piles up while Redis is alive but not
@@ -136,6 +137,9 @@ export class RedisBackplane implements Backplane {
   readonly #unacknowledged = new Unacknowledged();
   readonly #stallTimeout: number;
   #stalled = false;
+  // Checks for a stall on a timer, as of the previous tick: see #checkStall.
+  readonly #stallCheck: ReturnType<typeof setInterval> | undefined;
+  #previousTick = performance.now();
   #wasReady = false;
   #closed = false;
   #warned = false;
@@ -161,6 +165,15 @@ export class RedisBackplane implements Backplane {
     this.#stallTimeout = options.stallTimeout === undefined
       ? 5000
       : checkMilliseconds("stallTimeout", options.stallTimeout);
+    if (Number.isFinite(this.#stallTimeout)) {
+      const check = setInterval(
+        () => this.#checkStall(),
+        Math.min(1000, Math.max(10, this.#stallTimeout / 4)),
+      );
+      // The check never keeps a process alive by itself.
+      Deno.unrefTimer(check);
+      this.#stallCheck = check;
+    }
     this.#pub = createClient({
       url,
       // Publications fail at once while Redis is away instead of piling up.
@@ -224,8 +237,7 @@ export class RedisBackplane implements Backplane {
     const { target } = publication;
     const key = targetKey(target);
     const sent = performance.now();
-    const publishing = !this.#closed && this.#pub.isReady &&
-      !this.#stalledAt(sent);
+    const publishing = !this.#closed && this.#pub.isReady && !this.#stalled;
     // It comes back only on a subscription in place.
     const bytes = this.#core.encode(
       publication,
@@ -266,14 +278,21 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
-   * Whether Redis, at `now`, has answered nothing for longer than
-   * `stallTimeout` while publications waited; the link goes down when it
-   * first has.
+   * Takes the link down when Redis answered nothing for longer than
+   * `stallTimeout` while publications waited, as of the previous tick of
+   * the check: every answer that had arrived by then has been read since
+   * (the event loop polled between the two ticks). Judged as of now, a
+   * process busy for seconds without reading (a burst of thousands of
+   * messages from one socket, which Deno's WebSocket hands over without
+   * yielding) would blame Redis for its own silence.
    */
-  #stalledAt(now: number): boolean {
-    if (this.#stalled) return true;
-    const age = this.#unacknowledged.silence(now);
-    if (age <= this.#stallTimeout) return false;
+  #checkStall(): void {
+    const now = performance.now();
+    const asOf = this.#previousTick;
+    this.#previousTick = now;
+    if (this.#stalled || this.#closed) return;
+    const age = this.#unacknowledged.silence(asOf);
+    if (age <= this.#stallTimeout) return;
     this.#stalled = true;
     this.#core.setState(
       "down",
@@ -284,7 +303,6 @@ export class RedisBackplane implements Backplane {
         { status: WebSocketStatus.ServerUnreachable },
       ),
     );
-    return true;
   }
 
   #answered(): void {
@@ -354,6 +372,7 @@ export class RedisBackplane implements Backplane {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#stallCheck);
     this.#core.subscriptions.clear();
     this.#listeners.clear();
     this.#confirmed.clear();

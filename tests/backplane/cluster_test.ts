@@ -18,6 +18,8 @@ interface ClusterNode {
   readonly url: string;
   /** Resolves when the process printed a line containing `text`. */
   printed(text: string, timeout?: number): Promise<void>;
+  /** What the process printed so far. */
+  output(): string;
   /** SIGTERM by PID; resolves with the exit code. */
   stop(): Promise<number>;
 }
@@ -74,6 +76,7 @@ async function startNode(
   return {
     url: `ws://127.0.0.1:${port}/ws`,
     printed,
+    output: () => output,
     async stop() {
       try {
         Deno.kill(child.pid, "SIGTERM");
@@ -152,7 +155,7 @@ for (const order of ["sender", "total"] as const) {
               throw new Error(
                 `member ${lobby.indexOf(client)} got ${i} messages, last ${
                   JSON.stringify(last)
-                }, state ${client.ws.readyState}`,
+                }, state ${client.ws.readyState}; process a printed:\n${a.output()}process b printed:\n${b.output()}`,
               );
             });
             const [sender, n] = String(got).split(" ");

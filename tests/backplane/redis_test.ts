@@ -328,6 +328,44 @@ Deno.test({
 
 Deno.test({
   name:
+    "Redis backplane: a process too busy to read Redis's answers (a long synchronous stretch) is not a stall",
+  ignore: !run,
+  fn: async () => {
+    const redis = await startRedis();
+    const s = new RedisBackplane({
+      url: redis.url,
+      prefix: "busy",
+      stallTimeout: 300,
+    });
+    const states: string[] = [];
+    s.onEvent((event) => {
+      if (event.type === "state") states.push(event.state);
+    });
+    try {
+      await s.ready;
+      const first = s.publish({ target: lobby, data: "before" });
+      // Redis answers at once, but nothing is read for a second: what a
+      // burst of messages that Deno's WebSocket hands over without
+      // yielding does to a server.
+      const busyUntil = performance.now() + 1000;
+      while (performance.now() < busyUntil) {
+        // Busy: the event loop reads nothing.
+      }
+      const second = s.publish({ target: lobby, data: "after" });
+      assert.deepEqual(await Promise.all([first, second]), [true, true]);
+      await delay(500); // several ticks of the check
+      assert.equal(s.state, "ready");
+      assert.deepEqual(states, ["ready"]);
+      assert.equal(s.stats.publishFailures, 0);
+    } finally {
+      await s.close();
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "Redis backplane: Redis stops and restarts; publications fail fast and are counted meanwhile; subscriptions are back within 5 s and delivery resumes",
   ignore: !run,
   fn: async () => {

@@ -7,7 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ChatMember, type ChatServer, startChat } from "../helpers/chat.ts";
+import {
+  chatCommand,
+  ChatMember,
+  type ChatServer,
+  startChat,
+} from "../helpers/chat.ts";
 import { runPeer } from "../helpers/processes.ts";
 import { rawHttp } from "../helpers/raw.ts";
 import { freePort, startRedis } from "../backplane/redis_server.ts";
@@ -185,21 +190,22 @@ Deno.test("chat --workers 2 --redis beside a single chat process on the same Red
   }
 });
 
+/** Runs the chat with `args` (on `port`, a free one by default) until it exits by itself. */
+function runChat(
+  args: string[],
+  port = freePort(),
+): ReturnType<typeof runPeer> {
+  return runPeer(Deno.execPath(), chatCommand(port, args), 30_000);
+}
+
 for (const workers of [[], ["--workers", "2"]]) {
   Deno.test(`chat ${[...workers, "--redis"].join(" ")}: a Redis that cannot be reached stops it with a clear message`, async () => {
     const port = freePort(); // Nothing listens there.
-    const { code, stdout, stderr } = await runPeer(Deno.execPath(), [
-      "run",
-      "-A",
-      "examples/chat/main.ts",
-      "--port",
-      String(freePort()),
-      "--hostname",
-      "127.0.0.1",
+    const { code, stdout, stderr } = await runChat([
       "--redis",
       `redis://127.0.0.1:${port}`,
       ...workers,
-    ], 30_000);
+    ]);
     assert.equal(code, 1, stdout + stderr);
     assert.match(
       stderr,
@@ -225,17 +231,7 @@ Deno.test("chat --redis: a Redis that wants a password lets the chat in with the
     assert.equal((await chat.stop()).code, 0, chat.output());
     for (const url of [`redis://:wrong@127.0.0.1:${port}`, redis.url]) {
       const started = performance.now();
-      const { code, stdout, stderr } = await runPeer(Deno.execPath(), [
-        "run",
-        "-A",
-        "examples/chat/main.ts",
-        "--port",
-        String(freePort()),
-        "--hostname",
-        "127.0.0.1",
-        "--redis",
-        url,
-      ], 30_000);
+      const { code, stdout, stderr } = await runChat(["--redis", url]);
       assert.equal(code, 1, stdout + stderr);
       assert.match(
         stderr,
@@ -259,16 +255,7 @@ for (
   Deno.test(`${["chat", ...args].join(" ")}: a port in use stops it with a clear message`, async () => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
-      const { code, stdout, stderr } = await runPeer(Deno.execPath(), [
-        "run",
-        "-A",
-        "examples/chat/main.ts",
-        "--port",
-        String(taken.addr.port),
-        "--hostname",
-        "127.0.0.1",
-        ...args,
-      ], 30_000);
+      const { code, stdout, stderr } = await runChat(args, taken.addr.port);
       assert.equal(code, 1, stdout + stderr);
       assert.equal(
         stderr,

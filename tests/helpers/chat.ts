@@ -19,20 +19,25 @@ export interface ChatServer {
   stop(): Promise<Deno.CommandStatus>;
 }
 
+/** `deno` arguments that run the chat on loopback `port` with extra `args`. */
+export function chatCommand(port: number, args: string[]): string[] {
+  return [
+    "run",
+    "-A",
+    "examples/chat/main.ts",
+    "--port",
+    String(port),
+    "--hostname",
+    "127.0.0.1",
+    ...args,
+  ];
+}
+
 /** Starts the chat on a free loopback port with extra `args`. */
 export async function startChat(args: string[]): Promise<ChatServer> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "examples/chat/main.ts",
-      "--port",
-      String(port),
-      "--hostname",
-      "127.0.0.1",
-      ...args,
-    ],
+    args: chatCommand(port, args),
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",

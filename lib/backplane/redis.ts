@@ -61,9 +61,9 @@ export interface RedisBackplaneOptions {
    * How long Redis may answer nothing while publications wait, in
    * milliseconds, before the link counts as stalled (checked on a timer,
    * every quarter of it, at most every second; time this process spent
-   * without reading does not count): the state goes `down` (a `state` event names the stall)
-   * and `publish()` fails at once, as while Redis is unreachable, until
-   * Redis answers again. The publications already sent are delivered when
+   * without reading does not count): the state goes `down` (a `state`
+   * event names the stall) and `publish()` fails at once, as while Redis
+   * is unreachable, until Redis answers again. The publications already sent are delivered when
    * it does. This bounds what piles up while Redis is alive but not
    * answering (a slow command, a fork, a frozen process), and how long
    * `close()` waits for it; `bench/redis_stall.ts` measures it. `Infinity`

@@ -27,6 +27,7 @@ import { type Browser, chromium } from "playwright-core";
 import { ECHO_PAGE } from "../../examples/echo/page.ts";
 import { serveSocketryJs } from "../../examples/socketry_js.ts";
 import {
+  type EngineServer,
   type EngineServerOptions,
   EngineSocket,
   type RequestInfo,
@@ -126,6 +127,31 @@ async function launchTrusting(
   }
 }
 
+/**
+ * Runs `body` with a Chromium trusting `ca` and the port `server` listens
+ * on; then closes the browser and the server, removes the browser's home,
+ * and checks that nothing was left open (node:http2 and Chromium's pipes
+ * escape Deno's sanitizers).
+ */
+async function inTrustingChromium(
+  ca: string,
+  server: EngineServer,
+  body: (browser: Browser, port: number) => Promise<void>,
+): Promise<void> {
+  let home: string | undefined;
+  let browser: Browser | undefined;
+  try {
+    const { port } = await server.listening;
+    ({ browser, home } = await launchTrusting(ca));
+    await body(browser, port);
+  } finally {
+    await browser?.close().catch(() => {}); // Keep the test's own error.
+    await server.shutdown();
+    if (home !== undefined) await Deno.remove(home, { recursive: true });
+  }
+  await assertNoOpenHandles();
+}
+
 Deno.test({
   name:
     "HTTP/2: Chromium loads the echo page over h2 and its WebSocket echoes over an extended CONNECT on the same connection",
@@ -167,11 +193,7 @@ Deno.test({
         });
       },
     );
-    let home: string | undefined;
-    let browser: Browser | undefined;
-    try {
-      const { port } = await server.listening;
-      ({ browser, home } = await launchTrusting(ca));
+    await inTrustingChromium(ca, server, async (browser, port) => {
       const page = await browser.newPage();
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(String(error)));
@@ -227,13 +249,7 @@ Deno.test({
       );
       assert.equal(socket.stats.messagesReceived, 1);
       assert.equal(socket.stats.messagesSent, 1);
-    } finally {
-      await browser?.close().catch(() => {}); // Keep the test's own error.
-      await server.shutdown();
-      if (home !== undefined) await Deno.remove(home, { recursive: true });
-    }
-    // node:http2 and Chromium's pipes escape Deno's sanitizers.
-    await assertNoOpenHandles();
+    });
   },
 });
 
@@ -255,11 +271,7 @@ Deno.test({
       },
       () => new Response("<!doctype html><title>quiet</title>"),
     );
-    let home: string | undefined;
-    let browser: Browser | undefined;
-    try {
-      const { port } = await server.listening;
-      ({ browser, home } = await launchTrusting(ca));
+    await inTrustingChromium(ca, server, async (browser, port) => {
       const page = await browser.newPage();
       await page.goto(`https://localhost:${port}/`);
       // Opened at once, over the page's HTTP/2 connection; then 3 s of
@@ -275,11 +287,6 @@ Deno.test({
       })`);
       assert.equal(answer, "after the quiet");
       assert.deepEqual(versions, ["2"]);
-    } finally {
-      await browser?.close().catch(() => {}); // Keep the test's own error.
-      await server.shutdown();
-      if (home !== undefined) await Deno.remove(home, { recursive: true });
-    }
-    await assertNoOpenHandles();
+    });
   },
 });

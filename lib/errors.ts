@@ -59,6 +59,8 @@ export const WebSocketStatus = {
   ConnectionAborted: "connectionAborted",
   /** The server did not answer. */
   ServerUnreachable: "serverUnreachable",
+  /** A server (such as a backplane's broker) refused the user or password it was given. */
+  CredentialsRefused: "credentialsRefused",
   /** The server's TLS certificate was not accepted. */
   CertificateInvalid: "certificateInvalid",
   /** The server answered the opening handshake with something other than 101. */

@@ -14,7 +14,9 @@ import {
   serveEngine,
   ServerMetrics,
   type Socket,
+  WebSocketError,
   webSockets,
+  WebSocketStatus,
 } from "../../mod.ts";
 import { badRoom, Chat, roomRequest } from "./chat.ts";
 import { type ChatSettings, redacted } from "./settings.ts";
@@ -23,8 +25,6 @@ import { CHAT_PAGE } from "./page.ts";
 
 /** How long the chat waits for Redis at start-up before giving up. */
 const REDIS_START_TIMEOUT = 5000;
-/** Redis' answers to a client without the right user or password. */
-const CREDENTIALS_REFUSED = /\b(WRONGPASS|NOAUTH|NOPERM)\b/;
 
 /** How the server shares its rooms. */
 export type Sharing =
@@ -203,6 +203,7 @@ async function connectRedis(url: string): Promise<Backplane> {
   const { RedisBackplane } = await import("../../lib/backplane/redis_mod.ts");
   const backplane = new RedisBackplane({ url, prefix: "chat" });
   let reason = "no answer";
+  let credentialsRefused = false;
   let state = backplane.state;
   // Wrong credentials stay wrong: no point in trying for the whole timeout.
   const refused = Promise.withResolvers<false>();
@@ -214,7 +215,13 @@ async function connectRedis(url: string): Promise<Backplane> {
       reason = error.cause instanceof Error
         ? error.cause.message
         : error.message;
-      if (CREDENTIALS_REFUSED.test(reason)) refused.resolve(false);
+      if (
+        error instanceof WebSocketError &&
+        error.status === WebSocketStatus.CredentialsRefused
+      ) {
+        credentialsRefused = true;
+        refused.resolve(false);
+      }
     }
     const was = state;
     state = event.state;
@@ -239,7 +246,7 @@ async function connectRedis(url: string): Promise<Backplane> {
   if (ready) return backplane;
   stopLogging();
   await backplane.close();
-  if (CREDENTIALS_REFUSED.test(reason)) {
+  if (credentialsRefused) {
     throw new ChatStartError(
       `Redis at ${
         redacted(url)

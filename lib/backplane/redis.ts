@@ -84,6 +84,12 @@ const REDIS_OPTIONS = optionNames<keyof RedisBackplaneOptions>({
 type RedisClient = ReturnType<typeof createClient>;
 
 /**
+ * Redis's error replies to a client without the right user or password
+ * (or an ACL user not allowed to publish or subscribe).
+ */
+const CREDENTIALS_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b/;
+
+/**
  * A backplane over Redis pub/sub with one connection for publishing and one
  * for subscribing. A process subscribes to a target's channel when
  * `subscribe()` is called (the processor does so when the first local
@@ -416,15 +422,24 @@ export class RedisBackplane implements Backplane {
 
   #failed(cause: unknown): void {
     if (this.#closed) return;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const refused = CREDENTIALS_REFUSED.test(reason);
     const error = new WebSocketError(
-      `Redis at ${this.#url}: ${
-        cause instanceof Error ? cause.message : String(cause)
-      }; ${
+      `Redis at ${this.#url}${
+        refused ? " refused the credentials" : ""
+      }: ${reason}; ${
         this.#pub.isReady && this.#sub.isReady
           ? "still connected"
+          : refused
+          ? "give the user and password in the URL, redis://[USER]:PASSWORD@HOST:PORT; retrying, publications fail meanwhile"
           : "retrying, publications fail meanwhile"
       }`,
-      { status: WebSocketStatus.ServerUnreachable, cause },
+      {
+        status: refused
+          ? WebSocketStatus.CredentialsRefused
+          : WebSocketStatus.ServerUnreachable,
+        cause,
+      },
     );
     if (!this.#core.hasListeners && !this.#warned) {
       this.#warned = true;

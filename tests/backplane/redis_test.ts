@@ -8,7 +8,7 @@ import {
   RedisBackplane,
   type RedisBackplaneOptions,
 } from "../../lib/backplane/redis.ts";
-import { WebSocketError } from "../../lib/errors.ts";
+import { WebSocketError, WebSocketStatus } from "../../lib/errors.ts";
 import { fileExists, peerAvailable } from "../helpers/peers.ts";
 import {
   freePort,
@@ -174,6 +174,57 @@ Deno.test({
       assert.equal(c.b.stats.malformed, 0);
     } finally {
       await c.close();
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Redis backplane: a Redis that refuses the password says so with its own status, keeps the password out of the message, and lets the right one in",
+  ignore: !run,
+  fn: async () => {
+    const redis = await startRedis(freePort(), ["--requirepass", "s3cret"]);
+    const port = new URL(redis.url).port;
+    try {
+      for (const url of [`redis://:wrong@127.0.0.1:${port}`, redis.url]) {
+        const backplane = new RedisBackplane({ url });
+        const refusal = Promise.withResolvers<WebSocketError>();
+        backplane.onEvent((event) => {
+          if (event.type === "state" && event.error instanceof WebSocketError) {
+            refusal.resolve(event.error);
+          }
+        });
+        try {
+          const error = await refusal.promise;
+          assert.equal(error.status, WebSocketStatus.CredentialsRefused);
+          assert.match(
+            error.message,
+            /^Redis at redis:\/\/.*127\.0\.0\.1:\d+\/? refused the credentials: (WRONGPASS|NOAUTH) .*redis:\/\/\[USER\]:PASSWORD@HOST:PORT/,
+          );
+          assert.doesNotMatch(error.message, /wrong/);
+          assert.notEqual(backplane.state, "ready");
+          assert.equal(
+            await backplane.publish({ target: lobby, data: "x" }),
+            false,
+          );
+        } finally {
+          await backplane.close();
+        }
+      }
+      const admitted = new RedisBackplane({
+        url: `redis://:s3cret@127.0.0.1:${port}`,
+      });
+      try {
+        await admitted.ready;
+        assert.equal(
+          await admitted.publish({ target: lobby, data: "x" }),
+          true,
+        );
+      } finally {
+        await admitted.close();
+      }
+    } finally {
       await redis.stop();
     }
   },

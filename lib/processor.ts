@@ -232,6 +232,7 @@ export class SocketProcessor {
   readonly #graceTimer: WaitTimer | undefined;
   readonly #slowConsumer: SlowConsumerPolicy;
   readonly #metrics: ServerMetrics | undefined;
+  readonly #unwatch: (() => void) | undefined;
   readonly #onGroupChange: ((change: GroupChange) => void) | undefined;
   readonly #live = new Map<Socket, Entry>();
   readonly #groups = new Map<string, Set<Socket>>();
@@ -263,7 +264,7 @@ export class SocketProcessor {
     this.#slowConsumer = policy;
     this.#onGroupChange = options.onGroupChange;
     this.#metrics = options.metrics;
-    this.#metrics?.watchProcessor(this);
+    this.#unwatch = this.#metrics?.watchProcessor(this);
     this.#link = new ProcessorLink(options.backplane, {
       members: (room) => this.#groups.get(room) ?? [],
       sockets: () => this.#live.keys(),
@@ -517,6 +518,7 @@ export class SocketProcessor {
     // The rooms' last leaves reach the other processes before the
     // application closes the backplane.
     this.#link.flush();
+    this.#unwatch?.();
     return completions;
   }
 

@@ -187,11 +187,14 @@ export class ServerMetrics {
 
   /**
    * Counts this processor's groups (rooms) in `socketry_groups`, summed
-   * over every processor watched. A `SocketProcessor` given these metrics
-   * as its `metrics` option calls it itself.
+   * over every processor watched. Returns the function that stops
+   * watching it. A `SocketProcessor` given these metrics as its `metrics`
+   * option calls both itself, the second when its shutdown is done, so
+   * that processors made and shut down one after another are not kept.
    */
-  watchProcessor(processor: GroupHolder): void {
+  watchProcessor(processor: GroupHolder): () => void {
     this.#groupHolders.add(processor);
+    return () => void this.#groupHolders.delete(processor);
   }
 
   /** Every metric, for {@linkcode prometheusText}. */

@@ -277,5 +277,7 @@ Deno.test("processors given metrics report their groups, summed, as sockets join
   await clients[0]!.close();
   await first.shutdown({ timeout: 1000 });
   await second.shutdown({ timeout: 1000 });
+  assert.equal(groups(), undefined, "shut-down processors are let go");
+  assert.doesNotMatch(text(), /socketry_groups/);
   await server.shutdown();
 });

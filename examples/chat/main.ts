@@ -14,7 +14,9 @@
  *
  * `--backend native` (the default) runs on `Deno.serve` and Deno's own
  * WebSocket; `--backend engine` runs on socketry's RFC 6455 engine and its
- * `node:http` listener, where `--compression` accepts permessage-deflate.
+ * `node:http` listener, where `--compression` accepts permessage-deflate
+ * without server context takeover, so that each message is compressed once
+ * for the whole room.
  * SIGINT and SIGTERM shut down gracefully through the processor: every
  * socket gets 1001 after what was queued for it.
  *

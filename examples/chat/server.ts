@@ -138,7 +138,13 @@ export async function startChatServer(
         port: settings.port,
         hostname: settings.hostname,
         reusePort,
-        dangerouslyEnableCompression: settings.compression,
+        // Without context takeover, each message is compressed once for the
+        // whole room instead of once per member in its own zlib context
+        // (bench/chat_compression.ts, 1,000 members: 1.07× the CPU per
+        // delivery of no compression and 1.03× the RSS, against 2.5× and
+        // 4.1× with context takeover).
+        dangerouslyEnableCompression: settings.compression &&
+          { disableServerContextTakeover: true },
         checkUpgrade: checkRoom,
       },
       onSocket,

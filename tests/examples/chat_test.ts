@@ -7,9 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { TestClient, waitFor } from "../helpers/client.ts";
 import { startChat } from "../helpers/chat.ts";
-import { handshakeRequest, rawHttp } from "../helpers/raw.ts";
+import { constants, inflateRawSync } from "node:zlib";
+import { connect } from "../../lib/client/mod.ts";
+import type { MessageData } from "../../lib/socket/mod.ts";
+import { concat } from "../helpers/bytes.ts";
+import { FrameReader, handshakeRequest, rawHttp } from "../helpers/raw.ts";
 
 const BACKENDS = [
   { label: "native", args: [] },
@@ -182,3 +186,79 @@ for (const { label, args } of BACKENDS) {
     }
   });
 }
+
+Deno.test("chat, engine with --compression: a broadcast is compressed once for all members, without context takeover, and reaches each one unchanged, the sender included", async () => {
+  const chat = await startChat(["--backend", "engine", "--compression"]);
+  const room = `${chat.url}?room=squeezed`;
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: chat.port });
+  try {
+    const members = [
+      await connect(room, { deflate: true }),
+      await connect(room, { deflate: true }),
+    ];
+    for (const member of members) {
+      assert.equal(
+        member.extensions,
+        "permessage-deflate; server_no_context_takeover",
+      );
+    }
+    // A third member that reads the frames themselves.
+    await raw.write(new TextEncoder().encode(handshakeRequest(
+      "/ws?room=squeezed",
+      ["Sec-WebSocket-Extensions: permessage-deflate"],
+    )));
+    const buffer = new Uint8Array(4096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await raw.read(buffer);
+      assert.ok(n !== null, "the chat closed during the handshake");
+      head += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.match(
+      head,
+      /^HTTP\/1\.1 101 [^]*\r\nsec-websocket-extensions: permessage-deflate; server_no_context_takeover\r\n/i,
+    );
+    const frames = new FrameReader(raw, { allowRsv1: true });
+    const inboxes = members.map((member) => {
+      const inbox: MessageData[] = [];
+      member.addEventListener("message", ({ data }) => inbox.push(data));
+      return inbox;
+    });
+    // Every member is in the room once the first message comes back.
+    await members[0]!.send("ready?");
+    await waitFor(() => inboxes.every((inbox) => inbox.length === 1));
+    await frames.next();
+
+    const line = "the same chat line, again and again; ".repeat(20);
+    const binary = Uint8Array.from({ length: 300 }, (_, i) => i % 7);
+    await members[1]!.send(line);
+    await members[1]!.send(line);
+    await members[0]!.send(binary);
+    await waitFor(() => inboxes.every((inbox) => inbox.length === 4));
+    for (const inbox of inboxes) {
+      assert.deepEqual(inbox.slice(1), [line, line, binary]);
+    }
+    const payloads: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) {
+      const event = await frames.next();
+      assert.ok(event?.kind === "data" && event.compressed, "RSV1 set");
+      payloads.push(event.data.slice());
+    }
+    const inflate = (payload: Uint8Array) =>
+      new Uint8Array(
+        inflateRawSync(concat([payload, Uint8Array.of(0, 0, 0xff, 0xff)]), {
+          finishFlush: constants.Z_SYNC_FLUSH,
+        }),
+      );
+    assert.equal(new TextDecoder().decode(inflate(payloads[0]!)), line);
+    assert.ok(payloads[0]!.byteLength < line.length / 4, "it was compressed");
+    // With context takeover the repeat would be a short back-reference.
+    assert.deepEqual(payloads[1], payloads[0], "each message stands alone");
+    assert.deepEqual(inflate(payloads[2]!), binary);
+    for (const member of members) await member.close();
+  } finally {
+    raw.close();
+    const { code } = await chat.stop();
+    assert.equal(code, 0, chat.output());
+  }
+});

@@ -105,12 +105,14 @@ export async function rawWebSocket(
 /** Reads server frames from a raw connection, with a timeout per wait. */
 export class FrameReader {
   readonly #conn: Deno.Conn;
-  readonly #parser = new FrameParser({ role: "client" });
+  readonly #parser: FrameParser;
   readonly #events: ParserEvent[] = [];
   #eof = false;
 
-  constructor(conn: Deno.Conn) {
+  /** `allowRsv1` for a connection that agreed on permessage-deflate. */
+  constructor(conn: Deno.Conn, options: { allowRsv1?: boolean } = {}) {
     this.#conn = conn;
+    this.#parser = new FrameParser({ role: "client", ...options });
   }
 
   /** Whether the server closed the connection. */

@@ -44,12 +44,19 @@ const { values } = parseArgs({
     rate: { type: "string", default: "20" },
     seconds: { type: "string", default: "5" },
     rounds: { type: "string", default: "2" },
+    help: { type: "boolean", short: "h" },
   },
 });
-const receivers = positive("--receivers", values.receivers);
-const rate = positive("--rate", values.rate);
-const seconds = positive("--seconds", values.seconds);
-const rounds = positive("--rounds", values.rounds);
+if (values.help) {
+  console.log(
+    "Usage: taskset -c 1 deno run -A bench/chat_compression.ts [--receivers 1000] [--rate 20] [--seconds 5] [--rounds 2]",
+  );
+  Deno.exit(0);
+}
+const receivers = positive("receivers", values.receivers);
+const rate = positive("rate", values.rate, false);
+const seconds = positive("seconds", values.seconds, false);
+const rounds = positive("rounds", values.rounds);
 
 interface Setup {
   readonly label: string;

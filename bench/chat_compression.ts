@@ -188,13 +188,12 @@ stopAllOnSignal("chat_compression");
 console.log(
   `Chat broadcast with and without permessage-deflate: ${receivers} receivers in one room, ${rate} messages/s for ${seconds} s, ${rounds} round(s); chat on CPU 0`,
 );
-const results = new Map<string, Outcome[]>();
+const results = new Map<Setup, Outcome[]>(SETUPS.map((setup) => [setup, []]));
 for (let round = 1; round <= rounds; round++) {
   const order = round % 2 === 1 ? SETUPS : [...SETUPS].reverse();
   for (const setup of order) {
     const outcome = await measure(setup);
-    (results.get(setup.label) ?? results.set(setup.label, []).get(setup.label)!)
-      .push(outcome);
+    results.get(setup)!.push(outcome);
     console.log(
       `  round ${round}  ${
         setup.label.padEnd(10)
@@ -206,22 +205,25 @@ for (let round = 1; round <= rounds; round++) {
     );
   }
 }
-const summary = (label: string) => {
-  const outcomes = results.get(label)!;
+const summaries = SETUPS.map((setup) => {
+  const outcomes = results.get(setup)!;
   return {
+    label: setup.label,
     lost: outcomes.reduce((sum, o) => sum + o.lost, 0),
     reordered: outcomes.reduce((sum, o) => sum + o.reordered, 0),
     micros: median(outcomes.map((o) => o.microsPerDelivery)),
     rss: median(outcomes.map((o) => o.rssMiB)),
   };
-};
-const plain = summary("plain");
-const compressed = summary("compressed");
+});
+const [plain, compressed] = summaries as [
+  (typeof summaries)[number],
+  (typeof summaries)[number],
+];
 console.log();
 console.log(table([
   ["setup", "lost", "reordered", "chat µs per delivery", "chat RSS MiB"],
-  ...[plain, compressed].map((s, i) => [
-    SETUPS[i]!.label,
+  ...summaries.map((s) => [
+    s.label,
     String(s.lost),
     String(s.reordered),
     s.micros.toFixed(1),

@@ -209,10 +209,9 @@ async function connectRedis(url: string): Promise<Backplane> {
   const { RedisBackplane } = await import("../../lib/backplane/redis_mod.ts");
   const backplane = new RedisBackplane({ url, prefix: "chat" });
   let reason = "no answer";
-  let credentialsRefused = false;
   let state = backplane.state;
   // Wrong credentials stay wrong: no point in trying for the whole timeout.
-  const refused = Promise.withResolvers<false>();
+  const refused = Promise.withResolvers<"refused">();
   // Also keeps the outages of later on in the log, one line per change.
   const stopLogging = backplane.onEvent((event) => {
     if (event.type !== "state") return;
@@ -225,8 +224,7 @@ async function connectRedis(url: string): Promise<Backplane> {
         error instanceof WebSocketError &&
         error.status === WebSocketStatus.CredentialsRefused
       ) {
-        credentialsRefused = true;
-        refused.resolve(false);
+        refused.resolve("refused");
       }
     }
     const was = state;
@@ -240,19 +238,19 @@ async function connectRedis(url: string): Promise<Backplane> {
     }
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), REDIS_START_TIMEOUT);
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), REDIS_START_TIMEOUT);
   });
-  const ready = await Promise.race([
-    backplane.ready.then(() => true),
+  const outcome = await Promise.race([
+    backplane.ready.then(() => "ready" as const),
     timeout,
     refused.promise,
   ]);
   clearTimeout(timer);
-  if (ready) return backplane;
+  if (outcome === "ready") return backplane;
   stopLogging();
   await backplane.close();
-  if (credentialsRefused) {
+  if (outcome === "refused") {
     throw new ChatStartError(
       `Redis at ${
         redacted(url)

@@ -63,11 +63,11 @@ export interface RedisBackplaneOptions {
    * every quarter of it, at most every second; time this process spent
    * without reading does not count): the state goes `down` (a `state`
    * event names the stall) and `publish()` fails at once, as while Redis
-   * is unreachable, until Redis answers again. The publications already sent are delivered when
-   * it does. This bounds what piles up while Redis is alive but not
-   * answering (a slow command, a fork, a frozen process), and how long
-   * `close()` waits for it; `bench/redis_stall.ts` measures it. `Infinity`
-   * turns it off. Default 5000.
+   * is unreachable, until Redis answers again. The publications already
+   * sent are delivered when it does. This bounds what piles up while
+   * Redis is alive but not answering (a slow command, a fork, a frozen
+   * process), and how long `close()` waits for it; `bench/redis_stall.ts`
+   * measures it. `Infinity` turns it off. Default 5000.
    */
   stallTimeout?: number;
 }
@@ -424,15 +424,15 @@ export class RedisBackplane implements Backplane {
     if (this.#closed) return;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const refused = CREDENTIALS_REFUSED.test(reason);
+    const what = refused ? " refused the credentials" : "";
+    const advice = refused
+      ? "give the user and password in the URL, redis://[USER]:PASSWORD@HOST:PORT; "
+      : "";
     const error = new WebSocketError(
-      `Redis at ${this.#url}${
-        refused ? " refused the credentials" : ""
-      }: ${reason}; ${
+      `Redis at ${this.#url}${what}: ${reason}; ${
         this.#pub.isReady && this.#sub.isReady
           ? "still connected"
-          : refused
-          ? "give the user and password in the URL, redis://[USER]:PASSWORD@HOST:PORT; retrying, publications fail meanwhile"
-          : "retrying, publications fail meanwhile"
+          : `${advice}retrying, publications fail meanwhile`
       }`,
       {
         status: refused

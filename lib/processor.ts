@@ -27,6 +27,7 @@ import type {
   SocketClosed,
 } from "./socket/mod.ts";
 import { SENT } from "./socket/sent.ts";
+import { atOneTime } from "./socket/counters.ts";
 import { onSocketEnd } from "./socket/socket.ts";
 
 /** How the processor finished with one socket. */
@@ -625,27 +626,31 @@ export class SocketProcessor {
       }
       this.#slow(error, socket);
     };
-    for (const socket of sockets) {
-      if (socket === except || socket.state !== "open") continue;
-      sent++;
-      // A refusal (full queue, ending socket) comes at once; a send that
-      // waits for the peer to read counts as taken and is not awaited. A
-      // prepared message is offered: no promise per socket, so a slow
-      // reader's queue holds the message and nothing else.
-      try {
-        if (prepared !== undefined) {
-          const refusal = offerPrepared(prepared, socket);
-          if (refusal !== undefined) (refusals ??= []).push([refusal, socket]);
-          continue;
+    atOneTime(() => {
+      for (const socket of sockets) {
+        if (socket === except || socket.state !== "open") continue;
+        sent++;
+        // A refusal (full queue, ending socket) comes at once; a send that
+        // waits for the peer to read counts as taken and is not awaited. A
+        // prepared message is offered: no promise per socket, so a slow
+        // reader's queue holds the message and nothing else.
+        try {
+          if (prepared !== undefined) {
+            const refusal = offerPrepared(prepared, socket);
+            if (refusal !== undefined) {
+              (refusals ??= []).push([refusal, socket]);
+            }
+            continue;
+          }
+          const sending = socket.send(data as SendData, sendOptions);
+          if (sending !== SENT) {
+            sending.then(undefined, (error) => refused(error, socket));
+          }
+        } catch (error) {
+          refused(error, socket);
         }
-        const sending = socket.send(data as SendData, sendOptions);
-        if (sending !== SENT) {
-          sending.then(undefined, (error) => refused(error, socket));
-        }
-      } catch (error) {
-        refused(error, socket);
       }
-    }
+    });
     // After the loop: the slow-consumer policy may take sockets out of
     // the groups being walked.
     for (const [refusal, socket] of refusals ?? []) refused(refusal, socket);

@@ -151,7 +151,11 @@ export interface SocketStats {
   readonly messagesReceived: number;
   /** When the socket opened (ms since the epoch), if it has. */
   readonly openedAt: number | undefined;
-  /** When the last message was sent or received (ms since the epoch). */
+  /**
+   * When the last message was sent or received (ms since the epoch). A
+   * processor's broadcast stamps every socket it reaches with the time it
+   * began.
+   */
   readonly lastActivityAt: number | undefined;
 }
 

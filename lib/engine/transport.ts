@@ -9,6 +9,7 @@ import type { Http2Stream } from "node:http2";
 import type { Socket as NetSocket } from "node:net";
 import { Deadline, deadlines } from "./deadlines.ts";
 import { hostPort } from "./host_port.ts";
+import { joinChunks, returnJoined } from "./join_buffer.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 import { flushAtTurnEnd, type TurnWriter } from "./turn_writes.ts";
 
@@ -273,13 +274,12 @@ export class NetSocketTransport implements Transport, TurnWriter {
       socket.uncork();
       return;
     }
-    const joined = new Uint8Array(bytes);
-    let offset = 0;
-    for (const chunk of held) {
-      joined.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    this.#socket.write(joined);
+    const socket = this.#socket;
+    const joined = joinChunks(held, bytes);
+    socket.write(joined);
+    // Empty after the write: the kernel took the joined bytes at once. An
+    // HTTP/2 stream hands them to its session, which may keep them.
+    returnJoined(joined, socket.writableLength > 0 || "session" in socket);
     // Copied: the chunks may be reused at once.
     freeAll?.();
   }

@@ -240,3 +240,66 @@ Deno.test("transport: drained() and end() send what a corked turn holds first", 
   assert.deepEqual(received, [1, 2]);
   await closeServer(server);
 });
+
+Deno.test("transport: a joined write that waits in its socket's queue keeps its bytes while other sockets' joins go out", async () => {
+  const received = new Map<number, number[]>();
+  const peers: Socket[] = [];
+  const { port, server } = await listen((socket) => {
+    peers.push(socket);
+    socket.pause();
+  });
+  const slow = connect({ port, host: "127.0.0.1" });
+  await connected(slow);
+  const fast = connect({ port, host: "127.0.0.1" });
+  await connected(fast);
+  await waitFor(() => peers.length === 2);
+  const [slowPeer, fastPeer] = peers as [Socket, Socket];
+  const slowTransport = new NetSocketTransport(slow);
+  const fastTransport = new NetSocketTransport(fast);
+  slowTransport.start({ data() {}, end() {} });
+  fastTransport.start({ data() {}, end() {} });
+  // The slow peer does not read: fill its socket until writes queue.
+  let filler = 0;
+  while (slowTransport.bufferedAmount === 0 && filler < 256 * 1024 * 1024) {
+    slowTransport.write(new Uint8Array(64 * 1024));
+    filler += 64 * 1024;
+  }
+  assert.ok(slowTransport.bufferedAmount > 0, "the slow socket should queue");
+  // Several rounds: the slow socket's joined writes queue behind the
+  // filler; the fast socket's go out at once and free the shared buffer.
+  for (let round = 0; round < 5; round++) {
+    slowTransport.corkForTurn();
+    fastTransport.corkForTurn();
+    slowTransport.write(new Uint8Array([1, round]));
+    slowTransport.write(new Uint8Array([1, round]));
+    fastTransport.write(new Uint8Array([2, round]));
+    fastTransport.write(new Uint8Array([2, round]));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const collect = (peer: Socket, key: number, skip: number) => {
+    let skipped = 0;
+    const bytes: number[] = [];
+    received.set(key, bytes);
+    peer.on("data", (chunk: Uint8Array) => {
+      const from = Math.min(chunk.byteLength, Math.max(0, skip - skipped));
+      skipped += from;
+      bytes.push(...chunk.subarray(from));
+    });
+    peer.resume();
+  };
+  collect(fastPeer, 2, 0);
+  collect(slowPeer, 1, filler);
+  const expected = (tag: number) =>
+    [0, 1, 2, 3, 4].flatMap((round) => [tag, round, tag, round]);
+  await waitFor(
+    () => received.get(1)?.length === 20 && received.get(2)?.length === 20,
+    10_000,
+    "every joined write at its peer",
+  );
+  assert.deepEqual(received.get(2), expected(2));
+  assert.deepEqual(received.get(1), expected(1));
+  slowTransport.destroy();
+  fastTransport.destroy();
+  for (const peer of peers) peer.destroy();
+  await closeServer(server);
+});

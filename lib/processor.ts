@@ -630,25 +630,14 @@ export class SocketProcessor {
       for (const socket of sockets) {
         if (socket === except || socket.state !== "open") continue;
         sent++;
-        // A refusal (full queue, ending socket) comes at once; a send that
-        // waits for the peer to read counts as taken and is not awaited. A
-        // prepared message is offered: no promise per socket, so a slow
-        // reader's queue holds the message and nothing else.
-        try {
-          if (prepared !== undefined) {
-            const refusal = offerPrepared(prepared, socket);
-            if (refusal !== undefined) {
-              (refusals ??= []).push([refusal, socket]);
-            }
-            continue;
-          }
-          const sending = socket.send(data as SendData, sendOptions);
-          if (sending !== SENT) {
-            sending.then(undefined, (error) => refused(error, socket));
-          }
-        } catch (error) {
-          refused(error, socket);
-        }
+        const refusal = this.#offer(
+          socket,
+          data,
+          prepared,
+          sendOptions,
+          refused,
+        );
+        if (refusal !== undefined) (refusals ??= []).push([refusal, socket]);
       }
     });
     // After the loop: the slow-consumer policy may take sockets out of
@@ -658,6 +647,32 @@ export class SocketProcessor {
     await null;
     counting = false;
     return { sent, failed };
+  }
+
+  /**
+   * Gives one socket a broadcast. A refusal (full queue, ending socket)
+   * comes at once; a send that waits for the peer to read counts as taken
+   * and is not awaited. A prepared message is offered: no promise per
+   * socket, so a slow reader's queue holds the message and nothing else,
+   * and its refusal is returned for the caller to handle after the loop.
+   */
+  #offer(
+    socket: Socket,
+    data: SendData | MessageData | PreparedMessage,
+    prepared: PreparedMessage | undefined,
+    sendOptions: SendOptions,
+    refused: (error: unknown, socket: Socket) => void,
+  ): WebSocketError | undefined {
+    try {
+      if (prepared !== undefined) return offerPrepared(prepared, socket);
+      const sending = socket.send(data as SendData, sendOptions);
+      if (sending !== SENT) {
+        sending.then(undefined, (error) => refused(error, socket));
+      }
+    } catch (error) {
+      refused(error, socket);
+    }
+    return undefined;
   }
 
   #slow(error: unknown, socket: Socket): void {

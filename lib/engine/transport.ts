@@ -254,7 +254,8 @@ export class NetSocketTransport implements Transport, TurnWriter {
     this.#held = undefined;
     this.#heldDone = undefined;
     this.#heldBytes = 0;
-    if (held.length === 0 || this.#socket.destroyed) {
+    const socket = this.#socket;
+    if (held.length === 0 || socket.destroyed) {
       // Nothing to write, or never to be written: the chunks are free.
       if (done !== undefined) { for (const free of done) free(); }
       return;
@@ -267,14 +268,12 @@ export class NetSocketTransport implements Transport, TurnWriter {
       for (const free of done) free();
     };
     if (bytes > JOIN_LIMIT) {
-      const socket = this.#socket;
       socket.cork();
       for (let i = 0; i < held.length - 1; i++) socket.write(held[i]!);
       this.#writeNow(held[held.length - 1]!, freeAll);
       socket.uncork();
       return;
     }
-    const socket = this.#socket;
     const joined = joinChunks(held, bytes);
     socket.write(joined);
     // Empty after the write: the kernel took the joined bytes at once. An

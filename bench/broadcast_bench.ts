@@ -1,0 +1,77 @@
+// What socketry itself spends on each member of a broadcast, without the
+// network: `SocketProcessor.sendToGroup()` to a room of engine sockets over
+// transports that drop what they are given, against the loop an application
+// would write without it (`socket.send()` to each member), which frames the
+// message once per member.
+// A real fan-out (`bench/fanout.ts`) spends 2–5 µs per delivery, nearly all
+// of it in the runtime's write and the kernel; divide the times below by the
+// room size for socketry's share of that.
+// Run with `deno bench --allow-all bench/broadcast_bench.ts`.
+
+import { EngineSocket } from "../lib/engine/engine_socket.ts";
+import type { Transport } from "../lib/engine/transport.ts";
+import { PreparedMessage } from "../lib/prepared_message.ts";
+import { SocketProcessor } from "../lib/processor.ts";
+
+/** Takes every write at once and keeps nothing, as a fast peer's socket would. */
+class DroppingTransport implements Transport {
+  bytes = 0;
+  start(): void {}
+  write(chunk: Uint8Array, onWritten?: () => void): void {
+    this.bytes += chunk.byteLength;
+    onWritten?.();
+  }
+  corkForTurn(): void {}
+  get bufferedAmount(): number {
+    return 0;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+}
+
+const LINE = "x".repeat(64);
+
+for (const members of [1_000, 10_000]) {
+  const sockets: EngineSocket[] = [];
+  const processor = new SocketProcessor();
+  for (let i = 0; i < members; i++) {
+    const socket = new EngineSocket(new DroppingTransport(), "server");
+    sockets.push(socket);
+    processor.add(socket);
+    processor.join(socket, "room");
+  }
+  // The sockets open in a microtask.
+  await null;
+  const group = `broadcast to ${members.toLocaleString("en")} members`;
+
+  Deno.bench({
+    name: `sendToGroup(text), ${members} members`,
+    group,
+    baseline: true,
+    async fn() {
+      const { sent } = await processor.sendToGroup("room", LINE);
+      if (sent !== members) throw new Error(`sent to ${sent} of ${members}`);
+    },
+  });
+
+  Deno.bench({
+    name: `sendToGroup(PreparedMessage), ${members} members`,
+    group,
+    async fn() {
+      await processor.sendToGroup("room", new PreparedMessage(LINE));
+    },
+  });
+
+  Deno.bench({
+    name: `socket.send(text) to each member, ${members} members`,
+    group,
+    async fn() {
+      await Promise.all(sockets.map((socket) => socket.send(LINE)));
+    },
+  });
+}

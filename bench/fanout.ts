@@ -8,7 +8,7 @@
  *         [--seconds 5] [--servers chat-native,chat-engine,deno,ws,bun]
  *         [--bun PATH] [--workers N] [--server-cpus 0] [--rounds 1]
  *         [--rate N] [--redis [--redis-server PATH] [--room-order total,sender]]
- *         [--generator c|deno]
+ *         [--generator c|deno] [--spin]
  *
  * `--workers N` runs the native chat as N isolates on one port (its own
  * `--workers`, rooms shared through `BroadcastChannel`); give it the cores
@@ -36,6 +36,14 @@
  *
  * `--rate N` publishes N messages a second on a clock instead of keeping 4
  * in flight: latency below saturation (at saturation it is mostly queueing).
+ *
+ * `--spin` has the C generator poll without sleeping. On loopback the kernel
+ * delivers each send into its receiver's socket on the server's CPU, and
+ * waking a receiver that sleeps is then part of the send (on this project's
+ * 2-core VM, up to half of it, and most for the slower servers, whose
+ * receivers sleep more): a server sending to other machines never pays it.
+ * Spinning takes that cost out and steadies the figures; the generator then
+ * reports its whole core.
  *
  * Servers: `examples/chat/main.ts` on both backends (room `lobby`),
  * `bench/servers/fanout_deno.ts` (raw `Deno.upgradeWebSocket`, a loop over
@@ -114,6 +122,7 @@ const { values } = parseArgs({
     "redis-server": { type: "string", default: REDIS_SERVER },
     "room-order": { type: "string", default: "total" },
     generator: { type: "string" },
+    spin: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -135,7 +144,9 @@ if (values.help) {
                            --room-order, total (default), sender, or
                            total,sender to compare
   --generator c|deno       the receivers: the C load generator (default
-                           where gcc is found) or clients in this process`);
+                           where gcc is found) or clients in this process
+  --spin                   the C generator polls without sleeping: no send
+                           pays on the server's CPU for waking a receiver`);
   Deno.exit(0);
 }
 const ROOM_SIZES = values.receivers.split(",").map((size) =>
@@ -156,6 +167,10 @@ const RATE = values.rate === undefined
   : positive("rate", values.rate, false);
 const SERVER_CPUS = values["server-cpus"];
 const GENERATOR = generatorOption(values.generator);
+if (values.spin && GENERATOR !== "c") {
+  console.error("--spin needs the C load generator (--generator c)");
+  Deno.exit(2);
+}
 const IN_FLIGHT = 4;
 const MESSAGE_BYTES = 64;
 
@@ -470,6 +485,7 @@ async function measure(
         rate: RATE,
         inFlight: IN_FLIGHT,
         messageBytes: MESSAGE_BYTES,
+        spin: values.spin,
       });
     } catch (error) {
       // Receivers that could not join: this turn is skipped, the others run.
@@ -670,7 +686,9 @@ console.log(
     RATE === undefined ? `${IN_FLIGHT} in flight` : `${RATE} messages/s`
   }, ${SECONDS} s per run, servers${
     values.redis ? " and Redis" : ""
-  } on CPU ${SERVER_CPUS}; CPU columns in % of one core\n`,
+  } on CPU ${SERVER_CPUS}${
+    values.spin ? ", the generator spinning" : ""
+  }; CPU columns in % of one core\n`,
 );
 console.log(table([
   [

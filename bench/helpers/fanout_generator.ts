@@ -34,6 +34,11 @@ export interface FanoutLoad {
   readonly inFlight: number;
   /** Text message size, bytes (48 to 125). */
   readonly messageBytes: number;
+  /**
+   * The C generator only: poll without sleeping (its `--spin`), so that no
+   * send pays on the server's CPU for waking a receiver.
+   */
+  readonly spin?: boolean;
 }
 
 /** What the receivers got during a window. */
@@ -83,6 +88,7 @@ export async function loadgenFanout(
         : ["--rate", String(load.rate)]),
       ...["--size", String(load.messageBytes)],
       ...["--seconds", String(load.seconds)],
+      ...(load.spin ? ["--spin"] : []),
       "--ready-line",
     ],
     stdin: "piped",
@@ -159,6 +165,7 @@ export async function loadgenFanout(
 
 /** The Deno generator, connected and warmed up. */
 export async function denoFanout(load: FanoutLoad): Promise<FanoutGenerator> {
+  if (load.spin) throw new Error("only the C load generator spins");
   const members: Receiver[] = [];
   const run = new Run(load.urls.length);
   const closeAll = () => {

@@ -12,6 +12,7 @@
  *     loadgen --url ... --mode idle --conns 10000 [--echo]
  *     loadgen --url ... [--url ...] --mode fanout --conns 10000
  *         [--inflight 4 | --rate N] [--size 64] [--seconds 5] [--ready-line]
+ *     any mode: [--spin]
  *
  * Modes:
  * - echo: opens --conns sockets, then on each keeps --inflight messages of
@@ -46,6 +47,14 @@
  * through 8 different payloads, so a stale or reordered echo fails too; so
  * does a wrong Sec-WebSocket-Accept. A failing socket is counted and closed,
  * so that a broken server cannot look fast.
+ *
+ * --spin polls without ever sleeping (epoll_wait with a zero timeout). On
+ * loopback the kernel delivers a server's send into the receiving socket on
+ * the server's own CPU, and waking a receiver that sleeps in epoll_wait is
+ * then part of the send's cost: on a VM, where that wake-up crosses CPUs
+ * through the hypervisor, it can be half of it, and it falls hardest on the
+ * slower servers, whose receivers sleep more. A server sending to other
+ * machines never pays it. With --spin the generator uses its whole core.
  *
  * Prints one JSON line on stdout (see report()); exits 2 on bad arguments.
  * With --server-pid it reads the server's CPU time from /proc at the
@@ -104,6 +113,7 @@ static struct {
   int echo; /* idle mode: one echo before idling */
   double rate;    /* fanout mode: messages a second; 0: --inflight */
   int ready_line; /* fanout mode: wait for the parent at the window's edges */
+  int spin;       /* poll without sleeping */
 } opt = {.mode = MODE_ECHO, .conns = 1, .inflight = 1, .size = 64, .warmup = 1, .seconds = 5};
 
 /* ---- time, randomness, encodings ------------------------------------------- */
@@ -855,7 +865,7 @@ static void on_event(struct conn *c, uint32_t events) {
 /* Handles events for up to `ms` milliseconds. */
 static void poll_events(int ms) {
   struct epoll_event events[256];
-  int n = epoll_wait(epfd, events, 256, ms);
+  int n = epoll_wait(epfd, events, 256, opt.spin ? 0 : ms);
   for (int i = 0; i < n; i++) on_event(events[i].data.ptr, events[i].events);
   if (opt.mode == MODE_HANDSHAKE && sending) {
     for (int i = 0; i < opt.conns; i++)
@@ -1074,7 +1084,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --url ws://HOST:PORT/PATH [--mode echo|handshake|idle|fanout]\n"
           "  [--conns N] [--inflight N] [--size BYTES] [--binary] [--warmup S]\n"
-          "  [--seconds S] [--server-pid PID] [--echo]\n"
+          "  [--seconds S] [--server-pid PID] [--echo] [--spin]\n"
           "  fanout: [--url ...] (more servers) [--rate N] [--ready-line], --size 48 to 125\n");
   exit(2);
 }
@@ -1087,7 +1097,8 @@ static void parse_options(int argc, char **argv) {
       {"warmup", required_argument, 0, 'w'},  {"seconds", required_argument, 0, 't'},
       {"server-pid", required_argument, 0, 'p'}, {"echo", no_argument, 0, 'e'},
       {"rate", required_argument, 0, 'r'},    {"ready-line", no_argument, 0, 'R'},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+      {"spin", no_argument, 0, 'S'},          {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   int got_url = 0, o;
   while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (o) {
@@ -1118,6 +1129,7 @@ static void parse_options(int argc, char **argv) {
     case 'e': opt.echo = 1; break;
     case 'r': opt.rate = atof(optarg); break;
     case 'R': opt.ready_line = 1; break;
+    case 'S': opt.spin = 1; break;
     default: usage();
     }
   }

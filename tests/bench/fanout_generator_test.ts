@@ -3,12 +3,14 @@
  * `--mode fanout` and the clients in the Deno process) against small room
  * servers in this process: on a correct room both count every delivery
  * with none lost or reordered, across two servers sharing one room too;
- * a room that drops or reorders messages is caught. The C one needs gcc
- * (ignored with a notice without it, an error in CI).
+ * a room that drops or reorders messages is caught; the C one with
+ * `spin` counts the same and keeps its core busy while it publishes. The C
+ * one needs gcc (ignored with a notice without it, an error in CI).
  */
 
 import assert from "node:assert/strict";
 import { gccAvailable } from "../../bench/loadgen/build.ts";
+import { cpuSeconds } from "../../bench/helpers/cpu.ts";
 import {
   type Delivered,
   denoFanout,
@@ -77,6 +79,7 @@ async function run(
   generate: (load: FanoutLoad) => Promise<FanoutGenerator>,
   servers: Deno.HttpServer<Deno.NetAddr>[],
   load: Partial<FanoutLoad> = {},
+  during?: (generator: FanoutGenerator) => Promise<Delivered>,
 ): Promise<Delivered> {
   const generator = await generate({
     urls: servers.map((server) =>
@@ -90,7 +93,7 @@ async function run(
     ...load,
   });
   try {
-    return await generator.publish();
+    return await (during?.(generator) ?? generator.publish());
   } finally {
     await generator.close();
     await Promise.all(servers.map((server) => server.shutdown()));
@@ -192,4 +195,54 @@ Deno.test({
       /receivers failed: socket \d+: the server sent a close frame unasked/,
     );
   },
+});
+
+/** The generator's CPU seconds per second of its publishing window. */
+async function busyShare(spin: boolean): Promise<number> {
+  let share = NaN;
+  const delivered = await run(
+    loadgenFanout,
+    room(1),
+    { spin, seconds: 1, rate: 50 },
+    async (generator) => {
+      const before = cpuSeconds(generator.pid)!;
+      const start = performance.now();
+      const delivered = await generator.publish();
+      share = (cpuSeconds(generator.pid)! - before) /
+        ((performance.now() - start) / 1000);
+      return delivered;
+    },
+  );
+  assert.equal(delivered.deliveries, delivered.published * 20);
+  assert.equal(delivered.lost, 0);
+  return share;
+}
+
+Deno.test({
+  name:
+    "fanout generator (C load generator): spin counts every delivery and never sleeps",
+  ignore: !withGcc,
+  fn: async () => {
+    const spinning = await busyShare(true);
+    const sleeping = await busyShare(false);
+    // Spinning holds the core whatever the room does; 50 messages a
+    // second to 20 receivers leave a sleeping generator idle.
+    assert.ok(spinning > 0.6, `spinning: ${spinning} of a core`);
+    assert.ok(sleeping < spinning / 2, `sleeping: ${sleeping} of a core`);
+  },
+});
+
+Deno.test("fanout generator (Deno generator): spin is refused", async () => {
+  await assert.rejects(
+    denoFanout({
+      urls: [new URL("ws://127.0.0.1:1/ws")],
+      receivers: 1,
+      seconds: 1,
+      rate: undefined,
+      inFlight: 1,
+      messageBytes: 64,
+      spin: true,
+    }),
+    /only the C load generator spins/,
+  );
 });

@@ -20,32 +20,20 @@ import {
 } from "../mod.ts";
 import { PerMessageDeflate } from "../lib/engine/deflate.ts";
 import { FrameWriter } from "../lib/engine/frame_writer.ts";
-import type { Transport } from "../lib/engine/transport.ts";
+import { TakingTransport } from "./helpers/taking_transport.ts";
 import { Inbox, TestClient, waitFor } from "./helpers/client.ts";
 import { engineHarness, type Harness, HARNESSES } from "./helpers/harness.ts";
 
 /** Keeps every chunk written, as it was given. */
-class RecordingTransport implements Transport {
+class RecordingTransport extends TakingTransport {
   readonly chunks: Uint8Array[] = [];
   corks = 0;
-  start(): void {}
-  write(chunk: Uint8Array, onWritten?: () => void): void {
+  protected kept(chunk: Uint8Array): void {
     this.chunks.push(chunk);
-    onWritten?.();
   }
   corkForTurn(): void {
     this.corks++;
   }
-  get bufferedAmount(): number {
-    return 0;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  pause(): void {}
-  resume(): void {}
-  end(): void {}
-  destroy(): void {}
 }
 
 const PARAMS = {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { WebSocketError, WebSocketStatus } from "../../lib/errors.ts";
 import { PerMessageDeflate } from "../../lib/engine/deflate.ts";
 import { controlPayload, FrameWriter } from "../../lib/engine/frame_writer.ts";
-import type { Transport } from "../../lib/engine/transport.ts";
+import { TakingTransport } from "../helpers/taking_transport.ts";
 import { Opcode } from "../../lib/protocol/opcodes.ts";
 import {
   FrameParser,
@@ -11,23 +11,11 @@ import {
 } from "../../lib/protocol/parser.ts";
 
 /** Keeps a copy of every chunk written (pooled frames are reused after). */
-class RecordingTransport implements Transport {
+class RecordingTransport extends TakingTransport {
   readonly chunks: Uint8Array[] = [];
-  start(): void {}
-  write(chunk: Uint8Array, onWritten?: () => void): void {
+  protected kept(chunk: Uint8Array): void {
     this.chunks.push(chunk.slice());
-    onWritten?.();
   }
-  get bufferedAmount(): number {
-    return 0;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-  pause(): void {}
-  resume(): void {}
-  end(): void {}
-  destroy(): void {}
 }
 
 /** Parses what was written as the peer (the other role) would. */
